@@ -1,0 +1,250 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { ResultsError } from '../errors.ts';
+import { removeStaleTemps, writeFileAtomic } from './atomic.ts';
+import { canonicalJson } from './canonical.ts';
+import { runEnvironment, type RunEnvironment } from './environment.ts';
+
+/**
+ * One folder per run: `<root>/<experiment>/<run-id>/` holding
+ * - `config.yaml`  the resolved config (what the run id hashes),
+ * - `meta.json`    status, error, backend, versions, git commit, host, times,
+ * - `metrics.jsonl` one line per evaluation,
+ * - `final.json`   final metrics; a run is done only when this file exists and parses.
+ * Every file is written atomically, so a killed process never leaves a half-written one.
+ */
+
+export type RunStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted';
+
+/** What the store needs to know of a planned run (grid/ produces these). */
+export interface RunIdentity {
+  id: string;
+  name: string;
+  seed: number;
+  params: Record<string, unknown>;
+  config: unknown;
+  dependsOn?: string[];
+}
+
+export interface BackendInfo {
+  name: string;
+  version?: string;
+  [key: string]: unknown;
+}
+
+export interface RunMeta extends RunEnvironment {
+  id: string;
+  name: string;
+  experiment: string;
+  seed: number;
+  params: Record<string, unknown>;
+  dependsOn: string[];
+  status: RunStatus;
+  error: string | null;
+  backend: BackendInfo | null;
+  /** How many times a process has started this run (resumes included). */
+  attempts: number;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+export const FILES = {
+  config: 'config.yaml',
+  meta: 'meta.json',
+  metrics: 'metrics.jsonl',
+  final: 'final.json',
+} as const;
+
+export class ResultsStore {
+  /** `<root>/<experiment>` */
+  readonly dir: string;
+
+  constructor(readonly root: string, readonly experiment: string) {
+    if (!/^[A-Za-z0-9._-]+$/.test(experiment)) {
+      throw new ResultsError(`experiment name '${experiment}' cannot name a results folder (use letters, digits, '.', '_', '-')`);
+    }
+    this.dir = resolve(root, experiment);
+  }
+
+  runDir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  /** Run ids with a folder here, sorted. */
+  listRunIds(): string[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((name) => !name.startsWith('.') && statSync(join(this.dir, name)).isDirectory())
+      .sort();
+  }
+
+  /** The stored resolved config, or undefined when the run has none (or it does not parse). */
+  readConfig(id: string): unknown {
+    const path = join(this.runDir(id), FILES.config);
+    if (!existsSync(path)) return undefined;
+    try {
+      return parseYaml(readFileSync(path, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  readMeta(id: string): RunMeta | undefined {
+    return readJson<RunMeta>(join(this.runDir(id), FILES.meta));
+  }
+
+  /** Final metrics, or undefined while the run is not done. */
+  readFinal<T = Record<string, unknown>>(id: string): T | undefined {
+    return readJson<T>(join(this.runDir(id), FILES.final));
+  }
+
+  /** Every evaluation record; a torn last line (writer killed mid-append) is ignored. */
+  readMetrics<T = Record<string, unknown>>(id: string): T[] {
+    const path = join(this.runDir(id), FILES.metrics);
+    if (!existsSync(path)) return [];
+    const records: T[] = [];
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        records.push(JSON.parse(line) as T);
+      } catch {
+        break;
+      }
+    }
+    return records;
+  }
+
+  isDone(id: string): boolean {
+    return this.readFinal(id) !== undefined;
+  }
+
+  /**
+   * The status a reader should believe: `done` iff final.json parses (whatever meta says), and a
+   * `running` run whose process on this host is gone counts as `interrupted`.
+   */
+  status(id: string): RunStatus | 'absent' {
+    if (this.isDone(id)) return 'done';
+    const meta = this.readMeta(id);
+    if (!meta) return existsSync(this.runDir(id)) ? 'pending' : 'absent';
+    if (meta.status === 'done') return 'interrupted';
+    if (meta.status === 'running' && meta.host === hostname() && !processAlive(meta.pid)) return 'interrupted';
+    return meta.status;
+  }
+
+  /** Whether the stored config equals `config` (canonical JSON: key order does not matter). */
+  configMatches(id: string, config: unknown): boolean {
+    const stored = this.readConfig(id);
+    return stored !== undefined && canonicalJson(stored) === canonicalJson(config);
+  }
+
+  /**
+   * Creates (or re-opens) a run folder before training: writes config.yaml and a `pending` meta.
+   * A folder whose stored config differs is refused unless `force`, which wipes it first.
+   */
+  prepare(run: RunIdentity, options: { force?: boolean } = {}): RunMeta {
+    const dir = this.runDir(run.id);
+    if (existsSync(dir)) {
+      removeStaleTemps(dir);
+      const stored = this.readConfig(run.id);
+      if (stored !== undefined && !this.configMatches(run.id, run.config)) {
+        if (!options.force) {
+          throw new ResultsError(`${join(dir, FILES.config)}: stored config differs from the plan's for run ${run.id} (${run.name}); rerun with --force to discard it`);
+        }
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(join(dir, FILES.config), stringifyYaml(run.config));
+    const previous = this.readMeta(run.id);
+    const meta: RunMeta = {
+      ...runEnvironment(),
+      id: run.id,
+      name: run.name,
+      experiment: this.experiment,
+      seed: run.seed,
+      params: run.params,
+      dependsOn: run.dependsOn ?? [],
+      status: 'pending',
+      error: null,
+      backend: previous?.backend ?? null,
+      attempts: previous?.attempts ?? 0,
+      startedAt: previous?.startedAt ?? null,
+      endedAt: null,
+    };
+    this.writeMeta(meta);
+    return meta;
+  }
+
+  /** Marks a run started by this process (one more attempt). */
+  markRunning(id: string, backend: BackendInfo | null): RunMeta {
+    const meta = this.requireMeta(id);
+    return this.writeMeta({
+      ...meta,
+      ...runEnvironment(),
+      status: 'running',
+      error: null,
+      backend,
+      attempts: meta.attempts + 1,
+      startedAt: meta.startedAt ?? new Date().toISOString(),
+      endedAt: null,
+    });
+  }
+
+  /** Appends one evaluation record; the file is rewritten atomically so no line is ever torn. */
+  appendMetrics(id: string, record: Record<string, unknown>): void {
+    const path = join(this.runDir(id), FILES.metrics);
+    const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    writeFileAtomic(path, `${existing}${JSON.stringify(record)}\n`);
+  }
+
+  /** Keeps only evaluation records up to `step` (a resumed run replays the steps after its checkpoint). */
+  truncateMetrics(id: string, step: number): void {
+    const kept = this.readMetrics<{ step?: number }>(id).filter((r) => (r.step ?? 0) <= step);
+    writeFileAtomic(join(this.runDir(id), FILES.metrics), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  }
+
+  /** Writes final.json (the run is done from this moment), then the meta. */
+  finish(id: string, finalMetrics: Record<string, unknown>): RunMeta {
+    writeFileAtomic(join(this.runDir(id), FILES.final), `${JSON.stringify(finalMetrics, null, 2)}\n`);
+    return this.writeMeta({ ...this.requireMeta(id), status: 'done', error: null, endedAt: new Date().toISOString() });
+  }
+
+  fail(id: string, error: string): RunMeta {
+    return this.writeMeta({ ...this.requireMeta(id), status: 'failed', error, endedAt: new Date().toISOString() });
+  }
+
+  interrupt(id: string, reason = 'interrupted'): RunMeta {
+    return this.writeMeta({ ...this.requireMeta(id), status: 'interrupted', error: reason, endedAt: new Date().toISOString() });
+  }
+
+  private requireMeta(id: string): RunMeta {
+    const meta = this.readMeta(id);
+    if (!meta) throw new ResultsError(`${join(this.runDir(id), FILES.meta)}: missing or unreadable; prepare the run first`);
+    return meta;
+  }
+
+  private writeMeta(meta: RunMeta): RunMeta {
+    writeFileAtomic(join(this.runDir(meta.id), FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
+    return meta;
+  }
+}
+
+function readJson<T>(path: string): T | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
