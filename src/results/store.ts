@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ResultsError } from '../errors.ts';
 import { removeStaleTemps, writeFileAtomic } from './atomic.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../config/canonical.ts';
 import { runEnvironment, type RunEnvironment } from './environment.ts';
 
 /**

@@ -1,0 +1,72 @@
+/** Suites (`experiments:`) and the repository's own experiment files. */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadPlan, loadPlans } from '../../src/grid/index.ts';
+import { throwsConfig, tree } from '../config/fixture.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('suites', () => {
+  const files = {
+    'a.yaml': 'name: a\ngrid:\n  model.stacks: [1, 2]\n',
+    'sub/b.yaml': 'name: b\n',
+    'sub/inner.yaml': 'experiments: [b.yaml]\n',
+    'all.yaml': 'name: all\nexperiments:\n  - a.yaml\n  - sub/inner.yaml\n',
+  };
+
+  it('plans every listed experiment in order, nested suites flattened', () => {
+    const plans = loadPlans('all.yaml', { cwd: tree(files) });
+    assert.deepEqual(plans.map((p) => [p.experiment, p.file, p.runs.length]), [['a', 'a.yaml', 2], ['b', 'sub/b.yaml', 1]]);
+  });
+
+  it('loadPlans of one experiment is that plan; loadPlan refuses a suite', () => {
+    const cwd = tree(files);
+    assert.deepEqual(loadPlans('a.yaml', { cwd }), [loadPlan('a.yaml', { cwd })]);
+    throwsConfig(() => loadPlan('all.yaml', { cwd }), "all.yaml: 'all' is a suite of 2 experiments: plan it with loadPlans");
+  });
+
+  it('rejects cycles, missing files, clashing names and mixed keys', () => {
+    throwsConfig(() => loadPlans('s.yaml', { cwd: tree({ 's.yaml': 'experiments: [t.yaml]\n', 't.yaml': 'experiments: [s.yaml]\n' }) }),
+      "t.yaml:1:15: experiments: suite cycle: s.yaml -> t.yaml -> s.yaml");
+    throwsConfig(() => loadPlans('s.yaml', { cwd: tree({ 's.yaml': 'experiments:\n  - gone.yaml\n' }) }), "s.yaml:2:5: experiment 'gone.yaml': no such file");
+    throwsConfig(() => loadPlans('s.yaml', { cwd: tree({ 's.yaml': 'experiments: [x.yaml, y.yaml]\n', 'x.yaml': 'name: same\n', 'y.yaml': 'name: same\n' }) }),
+      "y.yaml: two experiments are named 'same' (x.yaml and y.yaml): their results would mix");
+    throwsConfig(() => loadPlans('s.yaml', { cwd: tree({ 's.yaml': 'experiments: [x.yaml]\ngrid:\n  model.stacks: [1]\n' }) }),
+      "s.yaml:2:1: a suite (a file with 'experiments') cannot also have 'grid'");
+  });
+});
+
+describe('repository experiments', () => {
+  it('every experiment plans cleanly under no preset, smoke, ci and paper', () => {
+    // paper.yaml lists every study but smoke.yaml, so planning the two covers every file.
+    const files = readdirSync(`${ROOT}experiments`).filter((f) => f.endsWith('.yaml')).sort();
+    const listed = loadPlans('experiments/paper.yaml', { cwd: ROOT }).map((p) => p.file.replace(/^experiments\//, ''));
+    assert.deepEqual([...listed, 'paper.yaml', 'smoke.yaml'].sort(), files);
+    for (const preset of [undefined, 'smoke', 'ci', 'paper']) {
+      for (const f of ['paper.yaml', 'smoke.yaml']) {
+        for (const p of loadPlans(`experiments/${f}`, { cwd: ROOT, preset })) {
+          assert.ok(p.runs.length > 0, `${p.file} ${preset}`);
+          assert.equal(p.warnings, undefined, `${p.file} ${preset}: ${p.warnings}`);
+        }
+      }
+    }
+  });
+
+  it('smoke.yaml is a two-run study and paper.yaml covers every other study', () => {
+    assert.equal(loadPlan('experiments/smoke.yaml', { cwd: ROOT }).runs.length, 2);
+    const names = loadPlans('experiments/paper.yaml', { cwd: ROOT }).map((p) => p.experiment);
+    assert.deepEqual(names, ['pose-activation', 'pose-init-order', 'pose-progressive', 'pose-stacks', 'pose-distillation', 'cls-alexnet', 'cls-resnet18']);
+  });
+
+  it('presets shape the runs: ci is tiny with one seed, paper is full size per task', () => {
+    const ci = loadPlan('experiments/pose-stacks.yaml', { cwd: ROOT, preset: 'ci' });
+    assert.deepEqual(ci.runs.map((r) => r.name), ['stacks=1,seed=0', 'stacks=2,seed=0', 'stacks=3,seed=0']);
+    assert.ok(ci.runs.every((r) => r.config.train.steps <= 20 && r.config.model.channels <= 8));
+    const pose = loadPlan('experiments/pose-stacks.yaml', { cwd: ROOT, preset: 'paper' }).runs[0]!.config;
+    assert.deepEqual([pose.data.name, pose.data.input_size, pose.data.heatmap_size, pose.model.channels, pose.model.depth], ['mpii', 256, 64, 256, 4]);
+    const cls = loadPlan('experiments/cls-alexnet.yaml', { cwd: ROOT, preset: 'paper' }).runs[0]!.config;
+    assert.deepEqual([cls.model.arch, cls.data.name, cls.data.input_size, cls.data.num_classes], ['alexnet', 'imagenet', 224, 1000]);
+  });
+});
