@@ -105,7 +105,7 @@ export const SCHEMA = {
 
 type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean
   : T extends readonly (infer U)[] ? Widen<U>[] : T;
-type Resolve<S> = S extends Leaf<infer T> ? Widen<T> : { [K in keyof S]: Resolve<S[K]> };
+type Resolve<S> = S extends Leaf<infer T> ? Widen<T> : { -readonly [K in keyof S]: Resolve<S[K]> };
 
 /** A fully resolved run configuration. */
 export type RunConfig = Resolve<typeof SCHEMA>;

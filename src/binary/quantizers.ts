@@ -1,0 +1,159 @@
+/**
+ * Binarization operators as plain tensor functions: the hard sign with a choice of surrogate
+ * gradients, the smooth progressive approximations f(λx), and XNOR weight binarization α·q(W).
+ * Layers (binary_conv.ts, binary_dense.ts) pick one of these per call from a QuantState.
+ *
+ * Why a custom gradient at all: tf.sign(0) is 0 and tf.sign's gradient is 0 everywhere, so a
+ * binarizer built from it neither stays in {−1, +1} nor trains (anchors.md §2.6).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Backward pass of the hard sign (config `binarize.gradient`). */
+export type SignGradient = 'clipped_ste' | 'ste' | 'approx_sign' | 'swish_sign';
+/** Value of sign(0) (config `model.sign_at_zero`). */
+export type SignAtZero = 'plus_one' | 'zero';
+/** Granularity of α in α·sign(W) (config `binarize.weight_scale`). */
+export type WeightScale = 'channel' | 'tensor' | 'none';
+/** Smooth approximation used by progressive quantization (config `progressive.function`). */
+export type SmoothSign = 'tanh' | 'sigmoid' | 'softsign';
+
+/** Larq's SwishSign default β (larq/quantizers.py); the config default `binarize.swish_beta` matches. */
+export const DEFAULT_SWISH_BETA = 5;
+
+/**
+ * Forward of the hard sign.
+ * plus_one: x ≥ 0 → +1, x < 0 → −1 (Larq `math.sign`: sign(sign(x) + 0.1), two cheap ops).
+ * zero: Torch's convention, sign(0) = 0, so the output lies in {−1, 0, +1}.
+ */
+export function signForward(x: tf.Tensor, atZero: SignAtZero = 'plus_one'): tf.Tensor {
+  return tf.tidy(() => (atZero === 'zero' ? tf.sign(x) : tf.sign(tf.add(tf.sign(x), 0.1))));
+}
+
+/**
+ * ∂q/∂x that each surrogate gradient uses (paper.md §4 table):
+ * - clipped_ste: 1[|x| ≤ 1]                                  (BNN; the ICCV'17 Lua code; default)
+ * - ste:         1                                           (plain straight-through)
+ * - approx_sign: (2 − 2|x|)·1[|x| ≤ 1]                        (Bi-Real Net)
+ * - swish_sign:  β(2 − βx·tanh(βx/2)) / (1 + cosh(βx))        (BNN+)
+ */
+export function signSurrogateGrad(x: tf.Tensor, gradient: SignGradient, beta = DEFAULT_SWISH_BETA): tf.Tensor {
+  return tf.tidy(() => {
+    switch (gradient) {
+      case 'ste':
+        return tf.onesLike(x);
+      case 'clipped_ste':
+        return tf.cast(tf.lessEqual(tf.abs(x), 1), 'float32');
+      case 'approx_sign':
+        return tf.relu(tf.sub(2, tf.mul(2, tf.abs(x))));
+      case 'swish_sign': {
+        const bx = tf.mul(beta, x);
+        const num = tf.mul(beta, tf.sub(2, tf.mul(bx, tf.tanh(tf.div(bx, 2)))));
+        // cosh overflows to +Inf for |βx| ≳ 89; num stays finite there, so the ratio is 0 as it should be.
+        return tf.div(num, tf.add(1, tf.cosh(bx)));
+      }
+    }
+  });
+}
+
+/**
+ * The smooth function whose derivative each surrogate gradient is, so tests (and readers) can
+ * check the backward pass against finite differences of a real function:
+ * clipped_ste → hardtanh clip(x, −1, 1); ste → x; approx_sign → Bi-Real's piecewise polynomial
+ * (2x + x² on [−1, 0), 2x − x² on [0, 1], ±1 outside); swish_sign → 2σ(βx)(1 + βx(1 − σ(βx))) − 1.
+ */
+export function signSurrogateForward(x: tf.Tensor, gradient: SignGradient, beta = DEFAULT_SWISH_BETA): tf.Tensor {
+  return tf.tidy(() => {
+    switch (gradient) {
+      case 'ste':
+        return tf.clone(x);
+      case 'clipped_ste':
+        return tf.clipByValue(x, -1, 1);
+      case 'approx_sign': {
+        const c = tf.clipByValue(x, -1, 1);
+        return tf.sub(tf.mul(2, c), tf.mul(tf.sign(c), tf.square(c)));
+      }
+      case 'swish_sign': {
+        const s = tf.sigmoid(tf.mul(beta, x));
+        return tf.sub(tf.mul(tf.mul(2, s), tf.add(1, tf.mul(tf.mul(beta, x), tf.sub(1, s)))), 1);
+      }
+    }
+  });
+}
+
+type UnaryOp = (x: tf.Tensor) => tf.Tensor;
+const hardSignCache = new Map<string, UnaryOp>();
+
+/**
+ * The hard sign as a differentiable op: forward `signForward`, backward dy·`signSurrogateGrad`.
+ * One tf.customGrad closure per (gradient, β, sign-at-zero) is built once and reused, so calling
+ * this every step allocates nothing but tensors.
+ */
+export function hardSign(gradient: SignGradient = 'clipped_ste', beta = DEFAULT_SWISH_BETA,
+  atZero: SignAtZero = 'plus_one'): UnaryOp {
+  const key = `${gradient}|${beta}|${atZero}`;
+  let op = hardSignCache.get(key);
+  if (op === undefined) {
+    const grad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const x = args[0] as tf.Tensor;
+      const save = args[1] as tf.GradSaveFunc;
+      save([x]);
+      return {
+        value: signForward(x, atZero),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, signSurrogateGrad(saved[0], gradient, beta)),
+      };
+    });
+    op = (x: tf.Tensor) => grad(x);
+    hardSignCache.set(key, op);
+  }
+  return op;
+}
+
+/**
+ * Smooth approximation of sign with sharpness λ (paper §"progressive quantization"):
+ * tanh(λx); sigmoid 2σ(λx) − 1 (= tanh(λx/2), the form the paper writes); softsign λx/(1 + |λx|).
+ * All three are ordinary differentiable ops, so their gradients (in x; λ is not trained) are exact.
+ * The softsign and tanh forms are not quoted by any source (paper.md §1.2): assumed.
+ * `lambda` may be a scalar tensor (e.g. a shared tf.Variable), so λ changes without a rebuild.
+ */
+export function smoothSign(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | number): tf.Tensor {
+  return tf.tidy(() => {
+    const z = tf.mul(x, lambda);
+    switch (fn) {
+      case 'tanh':
+        return tf.tanh(z);
+      case 'sigmoid':
+        return tf.sub(tf.mul(2, tf.sigmoid(z)), 1);
+      case 'softsign':
+        return tf.div(z, tf.add(1, tf.abs(z)));
+    }
+  });
+}
+
+/**
+ * α for α·q(W), with the output channel on the last axis (tfjs kernels are HWIO for conv and
+ * [in, out] for dense): 'channel' = mean|W| over every axis but the last, one per output filter
+ * (XNOR-Net; the authors' Lua `binarise()`), 'tensor' = one mean|W|, 'none' = null (α ≡ 1).
+ * α stays in the graph, so its own gradient (sign(W)/n, as in XNOR-Net's derivation) flows too.
+ */
+export function weightScale(w: tf.Tensor, scale: WeightScale): tf.Tensor | null {
+  if (scale === 'none') return null;
+  return tf.tidy(() => {
+    const absW = tf.abs(w);
+    if (scale === 'tensor') return tf.mean(absW);
+    const axes = Array.from({ length: w.rank - 1 }, (_, i) => i);
+    return tf.mean(absW, axes, true);
+  });
+}
+
+/**
+ * Binarized weights α·q(W), q = the hard sign (with its surrogate backward) or, during
+ * progressive training, a smooth f(λW). Multiplying α into W rather than into the conv output
+ * gives the same result (the conv is linear in W per output filter) and keeps the layer one conv.
+ */
+export function binarizeWeights(w: tf.Tensor, scale: WeightScale, q: UnaryOp): tf.Tensor {
+  return tf.tidy(() => {
+    const b = q(w);
+    const alpha = weightScale(w, scale);
+    return alpha === null ? b : tf.mul(alpha, b);
+  });
+}

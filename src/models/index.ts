@@ -1,0 +1,9 @@
+/** Models: build from a run config, load, summarize. Imports tfjs (and registers the binary layers). */
+export { DEFAULT_NUM_JOINTS, buildModel, loadModel, type Arch, type BinaryModel, type BuildOptions } from './build.ts';
+export { formatSummary, summarizeModel, type LayerSummary, type ModelSummary, type SummarizeOptions } from './summary.ts';
+export { BN_EPSILON, BN_MOMENTUM, BuildContext, hpmBlock, hpmWidths } from './builder.ts';
+export { HOURGLASS_FIRST, checkHourglassShape, hourglass, stackedHourglass, type HourglassArgs } from './hourglass.ts';
+export {
+  ALEXNET_FIRST, ALEXNET_LAST, MAX_INPUT_SIDE, MIN_INPUT_SIDE, RESNET18_FIRST, RESNET18_LAST, alexnet, alexnetStem, resnet18, scaled,
+  type ClassifierArgs,
+} from './classification.ts';
