@@ -66,6 +66,11 @@ export interface Dataset {
   /** Heatmap side for pose sets. */
   readonly heatmapSize?: number;
   readonly numClasses?: number;
+  /**
+   * How images were normalised, per channel: input = (pixel / 255 − mean) / std. Lets previews
+   * (and anyone else) turn inputs back into pixels; absent means "unknown" (previews then stretch).
+   */
+  readonly normalization?: { readonly mean: readonly number[]; readonly std: readonly number[] };
   size(split: Split): number;
   /** Batches of one pass (epoch) over a split, in the order fixed by options. */
   batches(split: Split, options: BatchOptions): AsyncIterable<Batch>;

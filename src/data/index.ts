@@ -1,0 +1,47 @@
+/**
+ * Dataset factory: the one place that maps `data.name` to a loader. Loaders are imported lazily
+ * so that reading one dataset never loads another's dependencies (mnist's 20 MB of JSON, sharp).
+ * mpii and imagenet read `data.root` and may fail with a DataError naming what is missing.
+ */
+import type { RunConfig } from '../config/schema.ts';
+import { DataError } from '../errors.ts';
+import type { Dataset } from './types.ts';
+
+export interface CreateDatasetOptions {
+  /**
+   * Classification only: input channels the model wants. mnist is grey (1, the default) and is
+   * replicated to 3 when asked.
+   */
+  channels?: 1 | 3;
+}
+
+/** The dataset a run config names, ready to yield batches. */
+export async function createDataset(config: RunConfig, opts: CreateDatasetOptions = {}): Promise<Dataset> {
+  const name = config.data.name;
+  switch (name) {
+    case 'synthetic-pose': {
+      const { SyntheticPoseDataset, syntheticPoseOptions } = await import('./synthetic-pose.ts');
+      return new SyntheticPoseDataset(syntheticPoseOptions(config));
+    }
+    case 'mnist': {
+      const { MnistDataset } = await import('./mnist.ts');
+      return new MnistDataset({
+        seed: config.seed,
+        inputSize: config.data.input_size,
+        trainSize: config.data.train_size,
+        valSize: config.data.val_size,
+        channels: opts.channels ?? 1,
+      });
+    }
+    case 'mpii': {
+      const { openMpii } = await import('./mpii.ts');
+      return openMpii(config);
+    }
+    case 'imagenet': {
+      const { openImagenet } = await import('./imagenet.ts');
+      return openImagenet(config);
+    }
+    default:
+      throw new DataError(`unknown data.name '${name}' (known: synthetic-pose, mpii, mnist, imagenet)`);
+  }
+}
