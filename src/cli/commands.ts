@@ -1,5 +1,9 @@
 import type { CommandModule } from 'yargs';
+import { planCommand } from './plan.ts';
+import { backendsCommand } from './backends.ts';
+import { dataCommand } from './data.ts';
+import { pckhCommand } from './pckh.ts';
 
 /** Every command, one file each under src/cli/. Add a command by adding its module here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [planCommand, backendsCommand, pckhCommand, dataCommand];

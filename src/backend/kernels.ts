@@ -1,0 +1,152 @@
+import * as tf from '@tensorflow/tfjs';
+import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv-grad.ts';
+import { avgPoolBackprop, maxPoolBackprop, resizeNearestBackprop } from './pool-grad.ts';
+
+/**
+ * Kernel overrides for the JS backends. We replace gradient KERNELS rather than the registered
+ * gradients: the Conv2D gradient and FusedConv2D's custom gradient (which tf.layers conv2d uses)
+ * both end in Conv2DBackpropInput/Filter, so swapping kernels covers every path. Native backends
+ * ('tensorflow') keep their own kernels simply because nothing is registered for them.
+ *
+ * What is replaced where, and why (numbers from bench/conv.ts on [8,32,32,64], 3x3x64->64):
+ * - Conv2DBackpropFilter, wasm + cpu: wasm has none at all; cpu's takes 43-69 s, 55-90x its forward.
+ * - Conv2DBackpropInput, wasm only: wasm's is a naive loop ~10x slower than its XNNPACK forward
+ *   conv; cpu's is about as fast as a cpu forward conv and does no work on stride zeros, so stays.
+ * - MaxPoolGrad, wasm only: the stock kernel returns wrong gradients (see pool-grad.ts).
+ * - ResizeNearestNeighborGrad, wasm + cpu: cpu's is wrong for batch > 1; wasm gets the same
+ *   implementation so both backends compute the identical function.
+ * - AvgPoolGrad, wasm + cpu: both stock kernels are wrong at borders with 'same' padding.
+ * - UnsortedSegmentSum, wasm only: missing, and tf.gather's gradient needs it.
+ * - OneHot, wasm only: the stock kernel ignores `dtype` and writes int32 bit patterns into float32
+ *   outputs (1 reads as 1.4e-45), which breaks any float one-hot matrix, labels included.
+ */
+const OVERRIDES: Record<string, readonly string[]> = {
+  wasm: [
+    tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad,
+    tf.OneHot, tf.UnsortedSegmentSum,
+  ],
+  cpu: [tf.Conv2DBackpropFilter, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
+};
+
+const stock = new Map<string, tf.KernelConfig | undefined>();
+const calls: Record<string, number> = {};
+
+function asTensor(info: tf.TensorInfo | undefined): tf.Tensor4D {
+  if (!info) throw new Error('kernel input missing');
+  // Ops hand kernels their input Tensors; a bare TensorInfo only comes from backend-internal calls.
+  if ((info as tf.Tensor).rank !== undefined) return info as tf.Tensor4D;
+  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D;
+}
+
+function convGeometry(attrs: tf.NamedAttrMap | undefined): ConvGeometry {
+  const a = (attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
+  return { strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode, dataFormat: a.dataFormat };
+}
+
+/**
+ * Wraps a composite implementation as a kernel. The engine accepts a Tensor as a kernel's output
+ * and passes it through unwrapped (engine.ts runKernelFunc), so kernels can be built from ordinary
+ * ops; ops run inside a kernel are not recorded on the gradient tape. tidy frees the intermediates.
+ */
+function composite(kernelName: string, impl: (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.Tensor): tf.KernelFunc {
+  return ({ inputs, attrs }) => {
+    const key = `${tf.getBackend()}_${kernelName}`;
+    calls[key] = (calls[key] ?? 0) + 1;
+    return tf.tidy(() => impl(inputs, attrs ?? {}));
+  };
+}
+
+const IMPLS: Record<string, tf.KernelFunc> = {
+  [tf.Conv2DBackpropInput]: composite(tf.Conv2DBackpropInput, (inputs, attrs) => {
+    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    return convBackpropInput(asTensor(inputs.dy), asTensor(inputs.filter), a.inputShape, convGeometry(attrs));
+  }),
+  [tf.Conv2DBackpropFilter]: composite(tf.Conv2DBackpropFilter, (inputs, attrs) => {
+    const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    return convBackpropFilter(asTensor(inputs.x), asTensor(inputs.dy), a.filterShape, convGeometry(attrs));
+  }),
+  [tf.MaxPoolGrad]: composite(tf.MaxPoolGrad, (inputs, attrs) => {
+    const a = attrs as unknown as tf.MaxPoolGradAttrs;
+    return maxPoolBackprop(asTensor(inputs.dy), asTensor(inputs.input), a);
+  }),
+  [tf.AvgPoolGrad]: composite(tf.AvgPoolGrad, (inputs, attrs) => {
+    const a = attrs as unknown as tf.AvgPoolGradAttrs;
+    return avgPoolBackprop(asTensor(inputs.dy), asTensor(inputs.input).shape, a);
+  }),
+  [tf.ResizeNearestNeighborGrad]: composite(tf.ResizeNearestNeighborGrad, (inputs, attrs) => {
+    const a = attrs as unknown as tf.ResizeNearestNeighborGradAttrs;
+    const images = asTensor(inputs.images);
+    return resizeNearestBackprop(asTensor(inputs.dy), images.shape, a.alignCorners, a.halfPixelCenters);
+  }),
+  [tf.OneHot]: composite(tf.OneHot, (inputs, attrs) => {
+    const a = attrs as unknown as tf.OneHotAttrs;
+    const indices = asTensor(inputs.indices) as tf.Tensor;
+    const hit = tf.equal(tf.expandDims(indices, -1), tf.range(0, a.depth, 1, 'int32'));
+    // Out-of-range and negative indices match nothing, giving an all-offValue row as in TF.
+    // A select, not on*hit + off*(1-hit): that arithmetic rounds non-binary on/off values.
+    return tf.where(hit, tf.fill(hit.shape, a.onValue, a.dtype), tf.fill(hit.shape, a.offValue, a.dtype));
+  }),
+  [tf.UnsortedSegmentSum]: composite(tf.UnsortedSegmentSum, (inputs, attrs) => {
+    const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+    const x = asTensor(inputs.x) as tf.Tensor;
+    const ids = asTensor(inputs.segmentIds) as tf.Tensor;
+    // segment_sum = onehot(ids)^T @ x; negative or out-of-range ids select no segment, as in TF.
+    const rows = ids.size;
+    const rest = x.shape.slice(ids.rank);
+    const select = tf.cast(tf.oneHot(tf.reshape(tf.cast(ids, 'int32'), [rows]), numSegments), 'float32');
+    const flat = tf.reshape(tf.cast(x, 'float32'), [rows, rest.reduce((a, b) => a * b, 1)]);
+    const summed = tf.matMul(select, flat, true, false);
+    return tf.cast(tf.reshape(summed, [numSegments, ...rest]), x.dtype);
+  }),
+};
+
+/**
+ * Registers the overrides for `backendName` ('cpu' or 'wasm'; others are left alone). Idempotent.
+ * Must run after the backend's package registered its own kernels (at its import), otherwise
+ * those would overwrite these.
+ */
+export function installKernelOverrides(backendName: string): boolean {
+  const names = OVERRIDES[backendName];
+  if (!names) return false;
+  for (const kernelName of names) {
+    const key = `${backendName}_${kernelName}`;
+    if (stock.has(key)) continue;
+    const existing = tf.getKernel(kernelName, backendName);
+    stock.set(key, existing);
+    // Unregister first: registering over an existing kernel prints a warning.
+    if (existing) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ kernelName, backendName, kernelFunc: IMPLS[kernelName]! });
+  }
+  return true;
+}
+
+/**
+ * Puts the stock kernels back, all of them or only `only`; tests and the benchmark compare
+ * against them.
+ */
+export function uninstallKernelOverrides(backendName: string, only?: readonly string[]): void {
+  for (const kernelName of OVERRIDES[backendName] ?? []) {
+    if (only && !only.includes(kernelName)) continue;
+    const key = `${backendName}_${kernelName}`;
+    if (!stock.has(key)) continue;
+    const original = stock.get(key);
+    stock.delete(key);
+    tf.unregisterKernel(kernelName, backendName);
+    if (original) tf.registerKernel(original);
+  }
+}
+
+/** Which kernels are overridden on `backendName` right now. */
+export function kernelOverrides(backendName: string): string[] {
+  return (OVERRIDES[backendName] ?? []).filter((k) => stock.has(`${backendName}_${k}`));
+}
+
+/** Whether convolution training on `backendName` runs through the forward-conv gradients. */
+export function hasFastConvGradients(backendName: string): boolean {
+  return kernelOverrides(backendName).includes(tf.Conv2DBackpropFilter);
+}
+
+/** How often each override ran, keyed `${backend}_${kernel}`; lets tests prove the path was taken. */
+export function overrideCallCounts(): Readonly<Record<string, number>> {
+  return { ...calls };
+}

@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs';
+import { dilateSpatial, padOrCrop } from './spatial.ts';
+
+/**
+ * Gradients of max pooling and nearest-neighbour resizing built from forward ops, replacing stock
+ * kernels that give wrong numbers (found by test/backend/pool-resize-grad.test.ts against float64
+ * references):
+ * - wasm MaxPoolGrad (4.22) misroutes gradients for many ordinary shapes (e.g. [1,4,4,1], 2x2/2).
+ * - cpu ResizeNearestNeighborGrad (4.22) indexes dy with the input's batch stride, so every batch
+ *   element after the first gets garbage; it also ignores halfPixelCenters.
+ * - AvgPoolGrad on cpu and wasm (4.22) divides by the full window size, while the forward pass
+ *   divides by the number of in-image cells: with 'same' padding every border gradient is wrong.
+ */
+
+export interface PoolGeometry {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * dL/dx of max pooling: each dy goes to the first maximum of its window in row-major scan order
+ * (the cpu kernel's tie rule, so both backends agree even on ties). The window views are strided
+ * slices of x padded with -Infinity, which never wins against a real value; each view's share of
+ * dy is scattered back by dilating it by the stride and shifting it to its window offset.
+ */
+export function maxPoolBackprop(dy: tf.Tensor4D, x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computePool2DInfo(x.shape, g.filterSize, g.strides, 1, g.pad, g.dimRoundingMode);
+    const [n, h, w, c] = x.shape;
+    const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
+    const { filterHeight: kh, filterWidth: kw } = info;
+    const { top, left } = info.padInfo;
+    const rows = (ho - 1) * sh + kh;
+    const cols = (wo - 1) * sw + kw;
+    const xp = padOrCrop(x, top, rows - h - top, left, cols - w - left, -Infinity);
+    const views: tf.Tensor4D[] = [];
+    for (let p = 0; p < kh; p++) {
+      for (let q = 0; q < kw; q++) {
+        views.push(tf.stridedSlice(xp, [0, p, q, 0], [n, p + (ho - 1) * sh + 1, q + (wo - 1) * sw + 1, c], [1, sh, sw, 1]) as tf.Tensor4D);
+      }
+    }
+    const y = views.reduce((a, b) => tf.maximum(a, b));
+    let unclaimed: tf.Tensor = tf.onesLike(y);
+    const parts: tf.Tensor4D[] = [];
+    views.forEach((view, k) => {
+      const p = Math.floor(k / kw);
+      const q = k % kw;
+      const winner = tf.mul(tf.cast(tf.equal(view, y), 'float32'), unclaimed);
+      unclaimed = tf.sub(unclaimed, winner);
+      const share = dilateSpatial(tf.mul(dy, winner) as tf.Tensor4D, sh, sw);
+      parts.push(padOrCrop(share, p, rows - p - ho * sh, q, cols - q - wo * sw));
+    });
+    const dxp = parts.length === 1 ? parts[0]! : (tf.addN(parts) as tf.Tensor4D);
+    return padOrCrop(dxp, -top, h + top - rows, -left, w + left - cols);
+  });
+}
+
+/** Number of in-image cells of each pooling window along one axis. */
+function validCounts(outSize: number, inSize: number, stride: number, k: number, pad: number): number[] {
+  return Array.from({ length: outSize }, (_, i) => {
+    const start = i * stride - pad;
+    return Math.min(inSize, start + k) - Math.max(0, start);
+  });
+}
+
+/**
+ * dL/dx of average pooling: dy divided by each window's in-image cell count (what the forward
+ * divided by), then spread over the window. Spreading is a full correlation of the stride-dilated
+ * dy with an all-ones kernel, run as a forward depthwise conv exactly as in convBackpropInput.
+ */
+export function avgPoolBackprop(dy: tf.Tensor4D, xShape: [number, number, number, number], g: PoolGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computePool2DInfo(xShape, g.filterSize, g.strides, 1, g.pad, g.dimRoundingMode);
+    const [, h, w, c] = xShape;
+    const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw } = info;
+    const { filterHeight: kh, filterWidth: kw } = info;
+    const { top, left } = info.padInfo;
+    const rowCounts = validCounts(ho, h, sh, kh, top);
+    const colCounts = validCounts(wo, w, sw, kw, left);
+    const inv = new Float32Array(ho * wo);
+    for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) inv[i * wo + j] = 1 / (rowCounts[i]! * colCounts[j]!);
+    const scaled = tf.mul(dy, tf.tensor4d(inv, [1, ho, wo, 1])) as tf.Tensor4D;
+    const d = dilateSpatial(scaled, sh, sw);
+    const padT = kh - 1 - top;
+    const padL = kw - 1 - left;
+    const padded = padOrCrop(d, padT, h + kh - 1 - padT - ho * sh, padL, w + kw - 1 - padL - wo * sw);
+    return tf.depthwiseConv2d(padded, tf.ones([kh, kw, c, 1]) as tf.Tensor4D, 1, 'valid');
+  });
+}
+
+/**
+ * Which input row (or column) each output row of the backend's own forward resize reads. Read
+ * off the forward kernel applied to 0..n-1 rather than re-derived, so the gradient follows that
+ * kernel's exact rounding (alignCorners, halfPixelCenters, float32 scale arithmetic).
+ */
+function sourceIndices(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
+  return tf.tidy(() => {
+    const iota = tf.reshape(tf.range(0, inSize, 1, 'float32'), [1, inSize, 1, 1]) as tf.Tensor4D;
+    const picked = tf.image.resizeNearestNeighbor(iota, [outSize, 1], alignCorners, halfPixelCenters);
+    return Int32Array.from(picked.dataSync(), (v) => Math.round(v));
+  });
+}
+
+/** Sums dy over the outputs that read each input, along axis 1 (rows) of an [N, Ho, Wx, C] tensor. */
+function sumRows(dy: tf.Tensor4D, src: Int32Array, inSize: number): tf.Tensor4D {
+  const [n, ho, w, c] = dy.shape;
+  const f = ho / inSize;
+  if (Number.isInteger(f) && src.every((s, i) => s === Math.floor(i / f))) {
+    // Plain integer upsampling (the hourglass case): each input owns a contiguous block of f rows.
+    return tf.sum(tf.reshape(dy, [n, inSize, f, w, c]), 2) as tf.Tensor4D;
+  }
+  // General case: a one-hot [Ho, inSize] selection matrix applied as a matmul.
+  const select = tf.oneHot(tf.tensor1d(src, 'int32'), inSize, 1, 0, 'float32') as tf.Tensor2D;
+  const moved = tf.reshape(tf.transpose(dy, [0, 2, 3, 1]), [n * w * c, ho]);
+  const summed = tf.matMul(moved, select);
+  return tf.transpose(tf.reshape(summed, [n, w, c, inSize]), [0, 3, 1, 2]) as tf.Tensor4D;
+}
+
+/** dL/dimages of tf.image.resizeNearestNeighbor; separable, so rows then columns. */
+export function resizeNearestBackprop(
+  dy: tf.Tensor4D, imagesShape: [number, number, number, number], alignCorners: boolean, halfPixelCenters: boolean,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = imagesShape;
+    const [, ho, wo] = dy.shape;
+    const rowSrc = sourceIndices(h, ho, alignCorners, halfPixelCenters);
+    const colSrc = sourceIndices(w, wo, alignCorners, halfPixelCenters);
+    const byRows = sumRows(dy, rowSrc, h);
+    const swapped = tf.transpose(byRows, [0, 2, 1, 3]) as tf.Tensor4D;
+    return tf.transpose(sumRows(swapped, colSrc, w), [0, 2, 1, 3]) as tf.Tensor4D;
+  });
+}

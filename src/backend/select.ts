@@ -1,0 +1,201 @@
+import * as tf from '@tensorflow/tfjs';
+import { BackendError } from '../errors.ts';
+import { hasFastConvGradients, installKernelOverrides } from './kernels.ts';
+import { type Importer, loadNative, NATIVE_PACKAGES } from './native.ts';
+import { installBannerFilter, muteCpuBanner } from './quiet.ts';
+import { initWasm, wasmDetails } from './wasm.ts';
+
+export const BACKEND_NAMES = ['gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export type BackendRequest = (typeof BACKEND_CHOICES)[number];
+
+/** What `selectBackend` activated. Stored with every run (meta.json) so results say what ran them. */
+export interface SelectedBackend {
+  name: BackendName;
+  /** The tfjs backend name behind it: 'tensorflow' (both native packages), 'wasm' or 'cpu'. */
+  tfjsBackend: string;
+  /** Version of the package providing the backend. */
+  version: string;
+  /** tfjs-core plus the providing package, for the results store. */
+  versions: Record<string, string>;
+  /** Why this backend: forced, or which earlier candidates `auto` skipped and why. */
+  reason: string;
+  /** One line of facts about it, e.g. "SIMD, 1 thread, fast conv gradients". */
+  detail: string;
+  /** Whether convolution gradients run through forward convolutions (see kernels.ts). */
+  fastConvGradients: boolean;
+}
+
+export interface BackendProbe {
+  name: BackendName;
+  available: boolean;
+  /** Why not, when unavailable. */
+  reason?: string;
+  version?: string;
+  detail?: string;
+}
+
+export interface ProbeReport {
+  backends: BackendProbe[];
+  /** What `--backend auto` picks here. */
+  auto: BackendName;
+}
+
+type Attempt = { ok: true; backend: Omit<SelectedBackend, 'reason'> } | { ok: false; reason: string };
+
+const DESCRIPTION: Record<BackendName, string> = {
+  gpu: 'TensorFlow C++ with CUDA (@tensorflow/tfjs-node-gpu)',
+  node: 'TensorFlow C++ on the CPU (@tensorflow/tfjs-node)',
+  wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm)',
+  cpu: 'plain JavaScript (@tensorflow/tfjs-backend-cpu)',
+};
+
+/** Test seam: lets tests make the native imports fail the way a broken install fails. */
+let importer: Importer | undefined;
+export function setNativeImporterForTests(fn: Importer | undefined): void {
+  importer = fn;
+}
+
+async function activate(tfName: string): Promise<boolean> {
+  try {
+    return await tf.setBackend(tfName);
+  } catch {
+    return false;
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.slice(0, 200);
+}
+
+function coreVersions(): Record<string, string> {
+  return { 'tfjs-core': tf.version_core };
+}
+
+async function tryNative(name: 'gpu' | 'node'): Promise<Attempt> {
+  const pkg = NATIVE_PACKAGES[name];
+  const loaded = await loadNative(pkg, importer);
+  if (!loaded.ok) return loaded;
+  if (!(await activate('tensorflow'))) return { ok: false, reason: `${pkg} loaded but its backend failed to initialise` };
+  const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean; isGPUPackage?: boolean };
+  if (name === 'gpu' && backend.isUsingGpuDevice !== true) {
+    return { ok: false, reason: `${pkg} loaded but TensorFlow sees no usable GPU (CUDA/cuDNN)` };
+  }
+  // Both packages register the same 'tensorflow' backend; the first one imported wins.
+  const via = name === 'node' && backend.isGPUPackage ? ' (provided by the already-loaded tfjs-node-gpu)' : '';
+  return {
+    ok: true,
+    backend: {
+      name,
+      tfjsBackend: 'tensorflow',
+      version: loaded.version,
+      versions: { ...coreVersions(), [pkg.replace('@tensorflow/', '')]: loaded.version },
+      detail: `${DESCRIPTION[name]}${via}, native kernels`,
+      fastConvGradients: false,
+    },
+  };
+}
+
+async function tryWasm(): Promise<Attempt> {
+  let ok: boolean;
+  try {
+    ok = await initWasm();
+  } catch (err) {
+    return { ok: false, reason: `wasm set-up failed: ${firstLine((err as Error).message)}` };
+  }
+  if (!ok) return { ok: false, reason: 'the WebAssembly module failed to initialise' };
+  installKernelOverrides('wasm');
+  const d = await wasmDetails();
+  return {
+    ok: true,
+    backend: {
+      name: 'wasm',
+      tfjsBackend: 'wasm',
+      version: d.version,
+      versions: { ...coreVersions(), 'tfjs-backend-wasm': d.version },
+      detail: `${d.simd ? 'SIMD' : 'no SIMD'}, ${d.threads} thread${d.threads === 1 ? '' : 's'}, fast conv gradients`,
+      fastConvGradients: hasFastConvGradients('wasm'),
+    },
+  };
+}
+
+async function tryCpu(): Promise<Attempt> {
+  if (!(await activate('cpu'))) return { ok: false, reason: 'the cpu backend failed to initialise' };
+  muteCpuBanner();
+  installKernelOverrides('cpu');
+  const version = (tf.version as Record<string, string>)['tfjs-backend-cpu'] ?? tf.version_core;
+  return {
+    ok: true,
+    backend: {
+      name: 'cpu',
+      tfjsBackend: 'cpu',
+      version,
+      versions: { ...coreVersions(), 'tfjs-backend-cpu': version },
+      detail: 'single-threaded JavaScript, fast conv filter gradients',
+      fastConvGradients: hasFastConvGradients('cpu'),
+    },
+  };
+}
+
+function attempt(name: BackendName): Promise<Attempt> {
+  switch (name) {
+    case 'gpu':
+    case 'node':
+      return tryNative(name);
+    case 'wasm':
+      return tryWasm();
+    case 'cpu':
+      return tryCpu();
+  }
+}
+
+/**
+ * Initialises tfjs on the requested backend and makes it current. Call once per process, before
+ * building models (calling again switches backends; tensors made earlier stay on the old one).
+ * `auto` tries gpu -> node -> wasm -> cpu and takes the first that works. A forced backend that is
+ * unavailable throws BackendError with a one-line reason.
+ */
+export async function selectBackend(request: BackendRequest): Promise<SelectedBackend> {
+  installBannerFilter();
+  if (request !== 'auto') {
+    if (!(BACKEND_NAMES as readonly string[]).includes(request)) {
+      throw new BackendError(`unknown backend '${String(request)}' (choose one of ${BACKEND_CHOICES.join(', ')})`);
+    }
+    const r = await attempt(request);
+    if (!r.ok) throw new BackendError(`backend '${request}' is not available: ${r.reason}`);
+    return { ...r.backend, reason: `--backend ${request}` };
+  }
+  const skipped: string[] = [];
+  for (const name of BACKEND_NAMES) {
+    const r = await attempt(name);
+    if (r.ok) {
+      const why = skipped.length === 0 ? 'first choice' : `skipped ${skipped.join('; ')}`;
+      return { ...r.backend, reason: `auto: ${why}` };
+    }
+    skipped.push(`${name}: ${r.reason}`);
+  }
+  // cpu cannot fail short of a broken tfjs install.
+  throw new BackendError(`no backend could be initialised (${skipped.join('; ')})`);
+}
+
+/**
+ * Checks every backend and says which `auto` would pick. Initialising a backend makes it current,
+ * so this ends with the `auto` choice active; call selectBackend afterwards to choose another.
+ */
+export async function probeBackends(): Promise<ProbeReport> {
+  installBannerFilter();
+  const backends: BackendProbe[] = [];
+  for (const name of BACKEND_NAMES) {
+    const r = await attempt(name);
+    backends.push(
+      r.ok
+        ? { name, available: true, version: r.backend.version, detail: r.backend.detail }
+        : { name, available: false, reason: r.reason, detail: DESCRIPTION[name] },
+    );
+  }
+  const auto = backends.find((b) => b.available)?.name ?? 'cpu';
+  const active = await attempt(auto);
+  if (!active.ok) throw new BackendError(`backend '${auto}' stopped working while probing: ${active.reason}`);
+  return { backends, auto };
+}

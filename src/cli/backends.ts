@@ -1,0 +1,53 @@
+import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
+import { BACKEND_CHOICES, type BackendRequest, probeBackends, type ProbeReport } from '../backend/index.ts';
+
+/**
+ * The `--backend` option every computing command takes. Use as `yargs.options(backendOption)`,
+ * then `await selectBackend(argv.backend)` before building any model.
+ */
+export const backendOption = {
+  backend: {
+    describe: 'compute backend; auto tries gpu, node, wasm, cpu in that order',
+    choices: BACKEND_CHOICES,
+    default: 'auto' as BackendRequest,
+    type: 'string',
+  },
+} as const satisfies Record<string, Options>;
+
+export interface BackendOptionArgs {
+  backend: BackendRequest;
+}
+
+interface BackendsArgs {
+  json: boolean;
+}
+
+/** Renders the probe as an aligned table; pure, so tests can check it without a terminal. */
+export function formatBackendTable(report: ProbeReport): string {
+  const rows = [
+    ['BACKEND', 'AVAILABLE', 'VERSION', 'DETAILS'],
+    ...report.backends.map((b) => [
+      b.name,
+      b.available ? 'yes' : 'no',
+      b.version ?? '-',
+      b.available ? (b.detail ?? '') : (b.reason ?? 'unavailable'),
+    ]),
+  ];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) =>
+    r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd(),
+  );
+  lines.push('', `auto picks: ${report.auto}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const backendsCommand: CommandModule<object, BackendsArgs> = {
+  command: 'backends',
+  describe: 'List compute backends, why any is unavailable, and which one --backend auto picks',
+  builder: (y: Argv) =>
+    y.option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as Argv<BackendsArgs>,
+  handler: async (argv: ArgumentsCamelCase<BackendsArgs>) => {
+    const report = await probeBackends();
+    process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatBackendTable(report));
+  },
+};
