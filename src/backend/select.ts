@@ -4,11 +4,9 @@ import { hasFastConvGradients, installKernelOverrides } from './kernels.ts';
 import { type Importer, loadNative, NATIVE_PACKAGES } from './native.ts';
 import { installBannerFilter, muteCpuBanner } from './quiet.ts';
 import { initWasm, wasmDetails } from './wasm.ts';
+import { BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './names.ts';
 
-export const BACKEND_NAMES = ['gpu', 'node', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
-export type BackendRequest = (typeof BACKEND_CHOICES)[number];
+export { BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest };
 
 /** What `selectBackend` activated. Stored with every run (meta.json) so results say what ran them. */
 export interface SelectedBackend {

@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
-import { BACKEND_CHOICES, type BackendRequest, probeBackends, type ProbeReport } from '../backend/index.ts';
+import { BACKEND_CHOICES, type BackendRequest } from '../backend/names.ts';
+import type { ProbeReport } from '../backend/index.ts';
 
 /**
  * The `--backend` option every computing command takes. Use as `yargs.options(backendOption)`,
@@ -47,6 +48,8 @@ export const backendsCommand: CommandModule<object, BackendsArgs> = {
   builder: (y: Argv) =>
     y.option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as Argv<BackendsArgs>,
   handler: async (argv: ArgumentsCamelCase<BackendsArgs>) => {
+    // Loaded on demand: tfjs takes about a second to import, and other commands must not wait for it.
+    const { probeBackends } = await import('../backend/index.ts');
     const report = await probeBackends();
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatBackendTable(report));
   },

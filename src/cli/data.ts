@@ -3,8 +3,6 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { applyOverrides, checkConsistency, defaultConfig, loadRunConfig } from '../config/index.ts';
 import { ConfigError, UsageError } from '../errors.ts';
-import { createDataset } from '../data/index.ts';
-import { previewDataset } from '../data/preview.ts';
 import type { Split } from '../data/types.ts';
 
 interface PreviewArgs {
@@ -33,6 +31,8 @@ const previewCommand: CommandModule<object, PreviewArgs> = {
     const config = applyOverrides(defaultConfig(), layered.overrides);
     const problem = checkConsistency(config);
     if (problem) throw new ConfigError(problem, { file: args.config });
+    const { createDataset } = await import('../data/index.ts');
+    const { previewDataset } = await import('../data/preview.ts');
     const dataset = await createDataset(config, { channels: args.channels });
     const r = await previewDataset(dataset, { split: args.split, count: args.count, out: args.out });
     process.stdout.write(`wrote ${r.file}: ${r.count} ${args.split} samples of ${dataset.name} (${r.width}x${r.height})\n`);
