@@ -59,6 +59,7 @@ export const SCHEMA = {
     lambda_start: leaf({ default: 1, type: 'number', min: 0, doc: 'lambda at the start of the schedule (assumed)' }),
     lambda_end: leaf({ default: 100, type: 'number', min: 0, doc: 'lambda at the end of the schedule (assumed)' }),
     schedule: leaf({ default: 'exponential', type: 'string', choices: ['linear', 'exponential', 'step'], doc: 'how lambda grows between start and end' }),
+    span: leaf({ default: 'run', type: 'string', choices: ['run', 'stage'], doc: 'lambda runs its schedule over the whole run, or restarts in each binarization stage (assumed run)' }),
     eval_hard_sign: leaf({ default: true, type: 'boolean', doc: 'evaluate with the hard sign (the deployed binary network)' }),
   },
 
@@ -78,7 +79,7 @@ export const SCHEMA = {
   train: {
     optimizer: leaf({ default: 'adam', type: 'string', choices: ['adam', 'rmsprop', 'sgd'], doc: 'optimizer' }),
     lr: leaf({ default: 1e-3, type: 'number', min: 0, doc: 'learning rate' }),
-    momentum: leaf({ default: 0.9, type: 'number', min: 0, max: 1, doc: 'sgd / rmsprop momentum' }),
+    momentum: leaf({ default: 0.9, type: 'number', min: 0, max: 1, doc: 'sgd momentum (rmsprop runs without, as PyTorch\'s default)' }),
     weight_decay: leaf({ default: 0, type: 'number', min: 0, doc: 'L2 penalty on real-valued weights' }),
     batch_size: leaf({ default: 16, type: 'integer', min: 1, doc: 'images per step' }),
     steps: leaf({ default: 1000, type: 'integer', min: 1, doc: 'optimizer steps (ignored when epochs is set)' }),

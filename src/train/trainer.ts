@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import type { RunConfig } from '../config/schema.ts';
+import { createDataset } from '../data/index.ts';
+import type { Batch, Dataset } from '../data/types.ts';
+import { RunFailedError } from '../errors.ts';
+import { buildModel, loadModel, type BinaryModel } from '../models/index.ts';
+import { batchTensors, forward } from './batches.ts';
+import { latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
+import { evaluate, type EvalMetrics } from './evaluate.ts';
+import { fileSystemHandler } from './file-io.ts';
+import { classificationDistillationLoss, classificationLoss, poseDistillationLoss, poseLoss } from './losses.ts';
+import { createOptimizer, setLearningRate } from './optimizers.ts';
+import { binarizationStages, lambdaAt, learningRateAt, stageAt, type Stage } from './schedules.ts';
+
+/** One line of metrics.jsonl. */
+export interface EvalRecord {
+  step: number;
+  epoch: number;
+  stage: string;
+  lambda: number | null;
+  lr: number;
+  /** Mean training loss since the previous evaluation. */
+  loss: number;
+  elapsed_s: number;
+  [metric: string]: unknown;
+}
+
+/** final.json. */
+export interface FinalRecord {
+  task: 'pose' | 'classification';
+  step: number;
+  wall_s: number;
+  images_per_s: number;
+  metrics: Omit<EvalMetrics, 'task'>;
+}
+
+export interface StepProgress {
+  step: number;
+  total: number;
+  epoch: number;
+  stage: string;
+  loss: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainHooks {
+  onEval?(record: EvalRecord): void;
+  onProgress?(progress: StepProgress): void;
+  /** Training continues from a checkpoint at `step`: metrics logged after it will be logged again. */
+  onResume?(step: number): void;
+}
+
+export interface TrainInputs {
+  config: RunConfig;
+  /** The run's folder: `checkpoints/` and the final `model/` go here. */
+  runDir: string;
+  /** Folder of the finished teacher run when config.distill.teacher is set. */
+  teacherDir?: string;
+  /** Aborting checkpoints the run and returns `interrupted`. */
+  signal?: AbortSignal;
+  hooks?: TrainHooks;
+}
+
+export type TrainOutcome = { status: 'done'; final: FinalRecord } | { status: 'interrupted'; step: number };
+
+export const MODEL_DIR = 'model';
+export const CHECKPOINT_DIR = 'checkpoints';
+
+/**
+ * Trains one run end to end: stages of the init-order ablation, the progressive λ, distillation,
+ * periodic evaluation and checkpoints. Everything that varies with the step is a function of the
+ * step, and the data order a function of (seed, epoch), so a run resumed from a checkpoint ends
+ * with the same metrics as one that never stopped (on the deterministic cpu and wasm backends).
+ */
+export async function train(inputs: TrainInputs): Promise<TrainOutcome> {
+  const { config, hooks = {} } = inputs;
+  const dataset = await createDataset(config);
+  const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses });
+  const teacher = inputs.teacherDir ? await loadTeacher(inputs.teacherDir, dataset) : undefined;
+  const optimizer = createOptimizer(config.train);
+  try {
+    return await loop(inputs, dataset, built, optimizer, teacher, hooks);
+  } finally {
+    optimizer.dispose();
+    built.dispose();
+    teacher?.dispose();
+  }
+}
+
+async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, optimizer: tf.Optimizer,
+  teacher: BinaryModel | undefined, hooks: TrainHooks): Promise<TrainOutcome> {
+  const { config, runDir, signal } = inputs;
+  const { train: t } = config;
+  const model = built.model;
+  const trainSize = dataset.size('train');
+  const dropLast = trainSize >= t.batch_size;
+  const stepsPerEpoch = Math.max(1, dropLast ? Math.floor(trainSize / t.batch_size) : 1);
+  const total = t.epochs ? t.epochs * stepsPerEpoch : t.steps;
+  const stages = binarizationStages(config.binarize.order, config.binarize.stage_split, total, config.model.binary);
+  // An explicit list, in layer order, so optimizer slots restore by position after a resume.
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const decayed = model.trainableWeights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
+  const checkpoints = join(runDir, CHECKPOINT_DIR);
+
+  let state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
+  const resumeFrom = latestCheckpoint(checkpoints);
+  if (resumeFrom) {
+    state = await restoreCheckpoint(resumeFrom, model, optimizer);
+    hooks.onResume?.(state.step);
+  }
+  const sessionStart = performance.now();
+  const earlierSessions = state.elapsed;
+  const elapsed = () => earlierSessions + (performance.now() - sessionStart) / 1000;
+  let trainSeconds = 0;
+  let trainImages = 0;
+  let stage: Stage | undefined;
+  let lastEval: EvalMetrics | undefined;
+
+  const lossOf = (batch: Batch): tf.Scalar => {
+    const b = batchTensors(batch, dataset);
+    const outputs = forward(model, b.images, true);
+    const teacherOut = teacher ? forward(teacher.model, b.images, false) : undefined;
+    let loss: tf.Scalar;
+    if (b.kind === 'pose') {
+      const stacks = outputs as tf.Tensor4D[];
+      loss = teacherOut
+        ? poseDistillationLoss(stacks, b.heatmaps, b.weights, teacherOut[teacherOut.length - 1] as tf.Tensor4D, config.distill.weight)
+        : poseLoss(stacks, b.heatmaps, b.weights);
+    } else {
+      const logits = outputs[0] as tf.Tensor2D;
+      loss = teacherOut
+        ? classificationDistillationLoss(logits, b.labels, teacherOut[0] as tf.Tensor2D, config.distill.weight, config.distill.temperature)
+        : classificationLoss(logits, b.labels);
+    }
+    if (t.weight_decay > 0) loss = tf.add(loss, tf.mul(0.5 * t.weight_decay, tf.addN(decayed.map((w) => tf.sum(tf.square(w)))))) as tf.Scalar;
+    return loss;
+  };
+
+  while (state.step < total) {
+    const epoch = Math.floor(state.step / stepsPerEpoch);
+    let skip = state.step % stepsPerEpoch;
+    const batches = dataset.batches('train', { batchSize: t.batch_size, seed: config.seed, epoch, shuffle: true, dropLast });
+    for await (const batch of batches) {
+      if (skip > 0) { skip--; continue; }
+      if (signal?.aborted) {
+        state.elapsed = elapsed();
+        await saveCheckpoint(checkpoints, model, optimizer, state);
+        return { status: 'interrupted', step: state.step };
+      }
+      const current = stageAt(stages, state.step);
+      if (current !== stage) {
+        stage = current;
+        built.quant.setBinarization({ features: stage.features, weights: stage.weights });
+      }
+      const lambda = config.progressive.enabled ? lambdaFor(config, stage, state.step, total) : null;
+      if (lambda !== null) built.quant.setLambda(lambda);
+      const lr = learningRateAt(state.step, total, t);
+      setLearningRate(optimizer, lr);
+
+      const began = performance.now();
+      const lossTensor = tf.tidy(() => optimizer.minimize(() => lossOf(batch), true, variables)!);
+      const loss = lossTensor.dataSync()[0]!;
+      lossTensor.dispose();
+      built.afterStep();
+      trainSeconds += (performance.now() - began) / 1000;
+      trainImages += batch.size;
+      if (!Number.isFinite(loss)) throw new RunFailedError(`training loss is ${loss} at step ${state.step + 1} (stage ${stage.name}, lr ${lr})`);
+
+      state.step++;
+      state.lossSum += loss;
+      state.lossCount++;
+      hooks.onProgress?.({ step: state.step, total, epoch, stage: stage.name, loss, imagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9) });
+
+      if (state.step % t.eval_every === 0 || state.step === total) {
+        lastEval = await evaluate(model, dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
+        const { task: _task, ...metrics } = lastEval;
+        hooks.onEval?.({ step: state.step, epoch, stage: stage.name, lambda, lr, loss: state.lossSum / state.lossCount, elapsed_s: round(elapsed()), ...metrics });
+        state.lossSum = 0;
+        state.lossCount = 0;
+      }
+      if (state.step % t.checkpoint_every === 0 && state.step < total) {
+        state.elapsed = elapsed();
+        await saveCheckpoint(checkpoints, model, optimizer, state);
+      }
+      if (state.step >= total) break;
+    }
+  }
+
+  lastEval ??= await evaluate(model, dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
+  await model.save(fileSystemHandler(join(runDir, MODEL_DIR)));
+  const { task, ...metrics } = lastEval;
+  return {
+    status: 'done',
+    final: { task, step: state.step, wall_s: round(elapsed()), images_per_s: round(trainImages / Math.max(trainSeconds, 1e-9)), metrics },
+  };
+}
+
+/** λ for this step: over the whole run, or restarting within each stage (progressive.span). */
+function lambdaFor(config: RunConfig, stage: Stage, step: number, total: number): number {
+  const [start, end] = config.progressive.span === 'stage' ? [stage.start, stage.end] : [0, total];
+  return lambdaAt(step, start, end, config.progressive);
+}
+
+async function loadTeacher(teacherDir: string, dataset: Dataset): Promise<BinaryModel> {
+  const teacher = await loadModel(fileSystemHandler(join(teacherDir, MODEL_DIR)));
+  const inputShape = teacher.model.inputs[0]!.shape.slice(1);
+  if (inputShape.join('x') !== dataset.inputShape.join('x')) {
+    teacher.dispose();
+    throw new RunFailedError(`teacher ${teacherDir} takes ${inputShape.join('x')} inputs, this run feeds ${dataset.inputShape.join('x')}`);
+  }
+  return teacher;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
