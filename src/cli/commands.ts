@@ -3,7 +3,8 @@ import { planCommand } from './plan.ts';
 import { backendsCommand } from './backends.ts';
 import { dataCommand } from './data.ts';
 import { pckhCommand } from './pckh.ts';
+import { runCommand, runOneCommand } from './run.ts';
 
 /** Every command, one file each under src/cli/. Add a command by adding its module here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [planCommand, backendsCommand, pckhCommand, dataCommand];
+export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, backendsCommand, pckhCommand, dataCommand];

@@ -50,11 +50,33 @@ export interface RunMeta extends RunEnvironment {
   endedAt: string | null;
 }
 
+/** `<root>/<experiment>/experiment.json`: what the reporter needs to know of the plan. */
+export interface ExperimentRecord {
+  experiment: string;
+  file: string;
+  description?: string;
+  task: string;
+  /** The experiment's `report:` mapping, verbatim. */
+  report?: unknown;
+  preset: string | null;
+  sets: string[];
+  /** Dotted keys that differ between runs (seed excluded). */
+  varying: string[];
+  runs: Array<Pick<RunIdentity, 'id' | 'name' | 'seed' | 'params'> & { dependsOn: string[] }>;
+  plannedAt: string;
+}
+
+export const EXPERIMENT_FILE = 'experiment.json';
+
 export const FILES = {
   config: 'config.yaml',
   meta: 'meta.json',
   metrics: 'metrics.jsonl',
   final: 'final.json',
+  /** Folder of the trained model (TensorFlow.js format); teachers are loaded from here. */
+  model: 'model',
+  /** Folder of the latest checkpoint of an unfinished run. */
+  checkpoints: 'checkpoints',
 } as const;
 
 export class ResultsStore {
@@ -70,6 +92,14 @@ export class ResultsStore {
 
   runDir(id: string): string {
     return join(this.dir, id);
+  }
+
+  writeExperiment(record: ExperimentRecord): void {
+    writeFileAtomic(join(this.dir, EXPERIMENT_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  readExperiment(): ExperimentRecord | undefined {
+    return readJson<ExperimentRecord>(join(this.dir, EXPERIMENT_FILE));
   }
 
   /** Run ids with a folder here, sorted. */

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
 import { createDataset } from '../data/index.ts';
 import type { Batch, Dataset } from '../data/types.ts';
 import { RunFailedError } from '../errors.ts';
+import { FILES } from '../results/store.ts';
 import { buildModel, loadModel, type BinaryModel } from '../models/index.ts';
 import { batchTensors, forward } from './batches.ts';
 import { latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
@@ -64,8 +66,6 @@ export interface TrainInputs {
 
 export type TrainOutcome = { status: 'done'; final: FinalRecord } | { status: 'interrupted'; step: number };
 
-export const MODEL_DIR = 'model';
-export const CHECKPOINT_DIR = 'checkpoints';
 
 /**
  * Trains one run end to end: stages of the init-order ablation, the progressive λ, distillation,
@@ -101,7 +101,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   // An explicit list, in layer order, so optimizer slots restore by position after a resume.
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const decayed = model.trainableWeights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
-  const checkpoints = join(runDir, CHECKPOINT_DIR);
+  const checkpoints = join(runDir, FILES.checkpoints);
 
   let state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
   const resumeFrom = latestCheckpoint(checkpoints);
@@ -188,7 +188,9 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   }
 
   lastEval ??= await evaluate(model, dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
-  await model.save(fileSystemHandler(join(runDir, MODEL_DIR)));
+  await model.save(fileSystemHandler(join(runDir, FILES.model)));
+  // The final model supersedes the checkpoints; a finished run never resumes.
+  rmSync(checkpoints, { recursive: true, force: true });
   const { task, ...metrics } = lastEval;
   return {
     status: 'done',
@@ -203,7 +205,7 @@ function lambdaFor(config: RunConfig, stage: Stage, step: number, total: number)
 }
 
 async function loadTeacher(teacherDir: string, dataset: Dataset): Promise<BinaryModel> {
-  const teacher = await loadModel(fileSystemHandler(join(teacherDir, MODEL_DIR)));
+  const teacher = await loadModel(fileSystemHandler(join(teacherDir, FILES.model)));
   const inputShape = teacher.model.inputs[0]!.shape.slice(1);
   if (inputShape.join('x') !== dataset.inputShape.join('x')) {
     teacher.dispose();

@@ -1,0 +1,102 @@
+/** `bnn-ablate run` and `bnn-ablate run-one`: train grids, or one prepared run (the worker). */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { InterruptedError, RunFailedError, UsageError } from '../errors.ts';
+import { backendOption, type BackendOptionArgs } from './backends.ts';
+import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
+
+interface RunArgs extends PlanFlags, BackendOptionArgs {
+  experiments: string[];
+  jobs?: number;
+  failFast: boolean;
+  only?: string;
+  force: boolean;
+  results: string;
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run <experiments..>',
+  describe: 'train every pending run of one or more experiments (done runs are skipped; unfinished ones resume)',
+  builder: (y) => withPlanOptions(y)
+    .positional('experiments', { type: 'string', array: true, demandOption: true, describe: 'experiment YAML files (or suites)' })
+    .options(backendOption)
+    .option('jobs', { type: 'number', describe: 'runs in parallel (default: cores on cpu/wasm, 1 on gpu/node)' })
+    .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the grid at the first failed run' })
+    .option('only', { type: 'string', describe: 'train only matching runs (and their teachers): an id prefix or key=value[,key=value]' })
+    .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan' })
+    .option('results', { type: 'string', default: 'results', describe: 'results root folder' })
+    .example('$0 run experiments/smoke.yaml', 'train the smoke study on the embedded synthetic data') as unknown as Argv<RunArgs>,
+  handler: async (argv) => {
+    const { loadPlans } = await import('../grid/index.ts');
+    const { selectRuns } = await import('../runner/select-runs.ts');
+    let plans = argv.experiments.flatMap((file) => loadPlans(file, planOptionsFrom(argv)));
+    if (argv.only) plans = selectRuns(plans, argv.only);
+    for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
+    if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
+
+    // The parent resolves `auto` once so every worker uses the same backend and the pool size fits it.
+    const { selectBackend } = await import('../backend/index.ts');
+    const backend = await selectBackend(argv.backend);
+    const cpuLike = backend.name === 'wasm' || backend.name === 'cpu';
+    const runCount = plans.reduce((n, p) => n + p.runs.length, 0);
+    const jobs = argv.jobs ?? Math.max(1, Math.min(cpuLike ? availableParallelism() : 1, runCount));
+
+    const { runLocal } = await import('../runner/local.ts');
+    const { createDisplay } = await import('../runner/progress.ts');
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.stderr.write(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}\n`);
+    try {
+      const summary = await runLocal(plans, {
+        resultsRoot: resolve(argv.results), jobs, backend: backend.name, failFast: argv.failFast, force: argv.force,
+        preset: argv.preset ?? null, sets: argv.set ?? [], display: createDisplay(), stopSignal: stop.signal,
+      });
+      const lines = [
+        `${summary.done.length} done, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started`,
+        ...summary.failed.map((f) => `  failed ${f.experiment}/${f.id} ${f.name}: ${f.error}`),
+        `results: ${summary.resultsDirs.join(', ')}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      if (stop.signal.aborted || summary.interrupted.length > 0) throw new InterruptedError('interrupted: finished runs are saved and unfinished ones checkpointed; run the same command again to resume');
+      if (summary.failed.length > 0) throw new RunFailedError(`${summary.failed.length} run${summary.failed.length > 1 ? 's' : ''} failed`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
+
+interface RunOneArgs extends BackendOptionArgs {
+  runDir: string;
+}
+
+export const runOneCommand: CommandModule<object, RunOneArgs> = {
+  command: 'run-one <run-dir>',
+  describe: 'train one run folder prepared by `run` (what workers and cluster tasks execute)',
+  builder: (y) => y
+    .positional('run-dir', { type: 'string', demandOption: true, describe: 'results/<experiment>/<run-id>' })
+    .options(backendOption) as unknown as Argv<RunOneArgs>,
+  handler: async (argv) => {
+    const { runOne } = await import('../runner/run-one.ts');
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await runOne(argv.runDir, {
+        backend: argv.backend,
+        signal: stop.signal,
+        // Without a parent on the IPC channel (a cluster task, a user), log evaluations plainly.
+        report: process.send ? undefined : (m) => {
+          if (m.type === 'eval') process.stdout.write(`${m.id} step ${m.step}: ${m.metric} ${m.value.toFixed(2)}\n`);
+        },
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

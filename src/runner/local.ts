@@ -1,0 +1,177 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plan } from '../grid/index.ts';
+import { decideResume } from '../results/resume.ts';
+import { ResultsStore } from '../results/store.ts';
+import type { BackendName } from '../backend/names.ts';
+import type { ProgressDisplay, RunEnd, RunLabel } from './progress.ts';
+import type { WorkerMessage } from './run-one.ts';
+import { experimentRecord } from './experiment-record.ts';
+
+/** The CLI entry a worker process runs (`bnn-ablate run-one <dir>`). */
+const BIN = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
+/** Exit code of a worker that checkpointed after SIGINT/SIGTERM. */
+const INTERRUPTED_EXIT = 130;
+/** Worker stdout and stderr, kept in the run folder so a failure can be read after the fact. */
+export const WORKER_LOG = 'worker.log';
+
+export interface LocalRunOptions {
+  resultsRoot: string;
+  jobs: number;
+  backend: BackendName;
+  failFast: boolean;
+  force: boolean;
+  preset: string | null;
+  sets: string[];
+  display: ProgressDisplay;
+  /** Starts one worker for a prepared run folder; tests substitute their own. */
+  spawnWorker?: (runDir: string, backend: BackendName, env: NodeJS.ProcessEnv) => ChildProcess;
+  /** Resolves when the user asks to stop (SIGINT/SIGTERM); the default listens to the process. */
+  stopSignal?: AbortSignal;
+}
+
+export interface GridSummary {
+  planned: number;
+  skipped: number;
+  done: RunLabel[];
+  failed: Array<RunLabel & { error: string }>;
+  interrupted: RunLabel[];
+  /** Runs never started because the grid stopped first (fail-fast or interrupt). */
+  notStarted: RunLabel[];
+  resultsDirs: string[];
+}
+
+interface Task extends RunLabel {
+  store: ResultsStore;
+  deps: string[];
+}
+
+/**
+ * Trains the plans' pending runs in worker processes, at most `jobs` at once, each run only
+ * after its teachers are done. A failed run is recorded and the grid goes on (unless failFast);
+ * its students fail with the reason instead of training without a teacher.
+ */
+export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise<GridSummary> {
+  const summary: GridSummary = { planned: 0, skipped: 0, done: [], failed: [], interrupted: [], notStarted: [], resultsDirs: [] };
+  const queue: Task[] = [];
+  for (const plan of plans) {
+    const store = new ResultsStore(options.resultsRoot, plan.experiment);
+    summary.resultsDirs.push(store.dir);
+    store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
+    for (const decision of decideResume(store, plan.runs, { force: options.force })) {
+      summary.planned++;
+      if (decision.action === 'skip') { summary.skipped++; continue; }
+      const run = decision.run;
+      store.prepare(run, { force: decision.action === 'replace' });
+      const key = (id: string) => `${plan.experiment}/${id}`;
+      queue.push({ key: key(run.id), experiment: plan.experiment, id: run.id, name: run.name, store, deps: (run.dependsOn ?? []).map(key) });
+    }
+  }
+  const display = options.display;
+  display.gridStart(queue.length, summary.skipped);
+
+  const outcome = new Map<string, RunEnd>();
+  const running = new Map<string, Promise<void>>();
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) child.kill('SIGTERM');
+  };
+  options.stopSignal?.addEventListener('abort', stop);
+
+  const statusOf = (key: string, task: Task | undefined): RunEnd | 'pending' => {
+    const known = outcome.get(key);
+    if (known) return known;
+    const [, id] = key.split('/');
+    return task?.store.status(id!) === 'done' ? 'done' : 'pending';
+  };
+  const finish = (task: Task, status: RunEnd, detail: string) => {
+    outcome.set(task.key, status);
+    if (status === 'done') summary.done.push(task);
+    else if (status === 'interrupted') summary.interrupted.push(task);
+    else summary.failed.push({ ...task, error: detail });
+    display.runEnd(task, status, detail);
+    if (status !== 'done' && status !== 'interrupted' && options.failFast) stop();
+  };
+
+  const launch = (task: Task) => {
+    display.runStart(task);
+    const runDir = task.store.runDir(task.id);
+    const env = { ...process.env, ...(options.jobs > 1 ? SINGLE_THREAD_ENV : {}) };
+    const child = (options.spawnWorker ?? spawnWorker)(runDir, options.backend, env);
+    children.add(child);
+    child.on('message', (m: WorkerMessage) => display.message(task, m));
+    running.set(task.key, new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        children.delete(child);
+        running.delete(task.key);
+        const status = task.store.status(task.id);
+        if (status === 'done') finish(task, 'done', summarize(task));
+        else if (code === INTERRUPTED_EXIT || status === 'interrupted') finish(task, 'interrupted', 'checkpointed; rerun to resume');
+        else {
+          const error = task.store.readMeta(task.id)?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
+          if (task.store.readMeta(task.id)?.status !== 'failed') task.store.fail(task.id, error);
+          finish(task, 'failed', error);
+        }
+        resolve();
+      });
+    }));
+  };
+
+  const byKey = new Map(queue.map((t) => [t.key, t]));
+  let waiting = [...queue];
+  while (waiting.length > 0 || running.size > 0) {
+    if (!stopping) {
+      const still: Task[] = [];
+      for (const task of waiting) {
+        const depStates = task.deps.map((d) => [d, statusOf(d, byKey.get(d))] as const);
+        const broken = depStates.find(([, s]) => s === 'failed' || s === 'blocked');
+        if (broken) {
+          const reason = `teacher ${broken[0]} ${broken[1] === 'failed' ? 'failed' : 'could not run'}; not trained without it`;
+          task.store.fail(task.id, reason);
+          finish(task, 'blocked', reason);
+        } else if (depStates.every(([, s]) => s === 'done') && running.size < options.jobs) {
+          launch(task);
+        } else {
+          still.push(task);
+        }
+      }
+      waiting = still;
+      // Teachers that were interrupted leave their students waiting forever: stop waiting.
+      if (running.size === 0 && waiting.length > 0) {
+        for (const task of waiting) summary.notStarted.push(task);
+        waiting = [];
+      }
+    } else {
+      summary.notStarted.push(...waiting);
+      waiting = [];
+    }
+    if (running.size > 0) await Promise.race(running.values());
+  }
+  options.stopSignal?.removeEventListener('abort', stop);
+  display.stop();
+  return summary;
+}
+
+/** When several workers share the cores, keep each native backend to one thread (no oversubscription). */
+const SINGLE_THREAD_ENV = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: '1' };
+
+function spawnWorker(runDir: string, backend: BackendName, env: NodeJS.ProcessEnv): ChildProcess {
+  const log = openSync(join(runDir, WORKER_LOG), 'a');
+  try {
+    return fork(BIN, ['run-one', runDir, '--backend', backend], { stdio: ['ignore', log, log, 'ipc'], env });
+  } finally {
+    closeSync(log);
+  }
+}
+
+function summarize(task: Task): string {
+  const final = task.store.readFinal<{ metrics?: Record<string, unknown>; wall_s?: number }>(task.id);
+  const m = final?.metrics ?? {};
+  const metric = typeof m.pckh === 'number' ? `PCKh ${m.pckh.toFixed(1)}` : typeof m.top1 === 'number' ? `top-1 ${m.top1.toFixed(1)}` : '';
+  return [metric, final?.wall_s !== undefined ? `${Math.round(final.wall_s)} s` : ''].filter(Boolean).join(', ');
+}

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { RunConfig } from '../config/schema.ts';
+import { BnnError, InterruptedError, ResultsError, RunFailedError } from '../errors.ts';
+import { FILES, ResultsStore } from '../results/store.ts';
+import type { BackendRequest } from '../backend/names.ts';
+
+/** Messages a worker sends its parent over the IPC channel (when it has one). */
+export type WorkerMessage =
+  | { type: 'started'; id: string; backend: string }
+  | { type: 'progress'; id: string; step: number; total: number; stage: string; loss: number; imagesPerSecond: number }
+  | { type: 'eval'; id: string; step: number; metric: string; value: number };
+
+export interface RunOneOptions {
+  backend: BackendRequest;
+  signal?: AbortSignal;
+  /** Receives progress; default: the IPC channel when forked, else nothing. */
+  report?: (message: WorkerMessage) => void;
+}
+
+/** How often (ms) progress is reported: often enough for a live bar, rarely enough to cost nothing. */
+const PROGRESS_INTERVAL_MS = 500;
+
+/**
+ * Trains the run whose folder the runner prepared (`<results>/<experiment>/<id>/` with
+ * config.yaml and meta.json) and records the outcome there: done with final.json, failed with
+ * the reason, or interrupted after a checkpoint. Throws after recording a failure.
+ */
+export async function runOne(runDir: string, options: RunOneOptions): Promise<void> {
+  const dir = resolve(runDir);
+  const id = basename(dir);
+  const store = new ResultsStore(dirname(dirname(dir)), basename(dirname(dir)));
+  const config = store.readConfig(id) as RunConfig | undefined;
+  const meta = store.readMeta(id);
+  if (!config || !meta) throw new ResultsError(`${dir}: not a prepared run folder (needs ${FILES.config} and ${FILES.meta}); use 'bnn-ablate run'`);
+  const report = options.report ?? ((m: WorkerMessage) => process.send?.(m));
+
+  try {
+    const teacherDir = resolveTeacher(store, config, meta.dependsOn);
+    // Loaded here, not at the top: the parent process imports this module without tfjs.
+    const { selectBackend } = await import('../backend/index.ts');
+    const { train } = await import('../train/trainer.ts');
+    const backend = await selectBackend(options.backend);
+    store.markRunning(id, { name: backend.name, version: backend.version, ...backend.versions });
+    report({ type: 'started', id, backend: backend.name });
+    let lastReport = 0;
+    const metric = config.task === 'pose' ? 'pckh' : 'top1';
+    const outcome = await train({
+      config, runDir: dir, teacherDir, signal: options.signal,
+      hooks: {
+        onResume: (step) => store.truncateMetrics(id, step),
+        onEval: (record) => {
+          store.appendMetrics(id, record);
+          report({ type: 'eval', id, step: record.step, metric, value: Number(record[metric]) });
+        },
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - lastReport < PROGRESS_INTERVAL_MS && p.step < p.total) return;
+          lastReport = now;
+          report({ type: 'progress', id, ...p });
+        },
+      },
+    });
+    if (outcome.status === 'interrupted') {
+      store.interrupt(id, `interrupted at step ${outcome.step}; rerun to resume from its checkpoint`);
+      throw new InterruptedError(`run ${id} interrupted at step ${outcome.step}`);
+    }
+    store.finish(id, { ...outcome.final });
+  } catch (err) {
+    if (err instanceof InterruptedError) throw err;
+    const message = err instanceof BnnError ? err.message : `${(err as Error)?.message ?? err}`;
+    store.fail(id, message);
+    throw err instanceof BnnError ? err : new RunFailedError(`run ${id} failed: ${message}`);
+  }
+}
+
+/**
+ * The teacher's run folder: the grid dependency's sibling folder for a mapping teacher, or the
+ * path itself for a saved run. Either must hold a finished run; a student never silently trains
+ * without its teacher.
+ */
+function resolveTeacher(store: ResultsStore, config: RunConfig, dependsOn: string[]): string | undefined {
+  const teacher = config.distill.teacher;
+  if (teacher === null || teacher === undefined) return undefined;
+  let dir: string;
+  if (typeof teacher === 'string') {
+    dir = resolve(teacher);
+  } else {
+    const id = dependsOn[0];
+    if (!id) throw new RunFailedError('distill.teacher selects a run of the grid, but the plan gave this run no teacher dependency');
+    const status = store.status(id);
+    if (status !== 'done') {
+      const error = store.readMeta(id)?.error;
+      throw new RunFailedError(`teacher run ${id} is ${status}${error ? ` (${error})` : ''}`);
+    }
+    dir = store.runDir(id);
+  }
+  if (!existsSync(join(dir, FILES.final)) || !existsSync(join(dir, FILES.model, 'model.json'))) {
+    throw new RunFailedError(`teacher ${dir} is not a finished run (it needs final.json and model/model.json)`);
+  }
+  return dir;
+}
