@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plan, PlannedRun } from '../../src/grid/index.ts';
+import { runLocal, type LocalRunOptions } from '../../src/runner/local.ts';
+import { LineDisplay } from '../../src/runner/progress.ts';
+import { ResultsStore } from '../../src/results/store.ts';
+import { selectRuns } from '../../src/runner/select-runs.ts';
+
+const FAKE = fileURLToPath(new URL('./fake-worker.ts', import.meta.url));
+
+function run(id: string, fake: { ms: number; fail?: string }, dependsOn: string[] = [], params: Record<string, unknown> = {}): PlannedRun {
+  return { id, name: `run-${id}`, seed: 0, params: { ...params, seed: 0 }, config: { task: 'pose', fake } as never, dependsOn };
+}
+
+function setup(runs: PlannedRun[]) {
+  const root = mkdtempSync(join(tmpdir(), 'bnn-runner-'));
+  const log = join(root, 'events.log');
+  const lines: string[] = [];
+  const plan: Plan = { experiment: 'study', file: 'study.yaml', runs };
+  const options = (over: Partial<LocalRunOptions> = {}): LocalRunOptions => ({
+    resultsRoot: root, jobs: 2, backend: 'cpu', failFast: false, force: false, preset: null, sets: [],
+    display: new LineDisplay({ write: (s: string) => lines.push(s) }),
+    spawnWorker: (dir, _backend, env) => fork(FAKE, [dir, log], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+    ...over,
+  });
+  const events = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')) : []);
+  return { root, plan, options, events, lines, store: new ResultsStore(root, 'study') };
+}
+
+test('teachers finish before their students start, and at most `jobs` runs overlap', async () => {
+  const { plan, options, events, store } = setup([
+    run('t1', { ms: 300 }), run('t2', { ms: 300 }), run('a', { ms: 50 }),
+    run('s1', { ms: 50 }, ['t1']), run('s2', { ms: 50 }, ['t2']),
+  ]);
+  const summary = await runLocal([plan], options({ jobs: 2 }));
+  assert.equal(summary.done.length, 5);
+  const at = (kind: string, id: string) => Number(events().find(([k, i]) => k === kind && i === id)![2]);
+  assert.ok(at('start', 's1') >= at('end', 't1'));
+  assert.ok(at('start', 's2') >= at('end', 't2'));
+  let live = 0; let peak = 0;
+  for (const [kind] of events().sort((x, y) => Number(x[2]) - Number(y[2]))) { live += kind === 'start' ? 1 : -1; peak = Math.max(peak, live); }
+  assert.ok(peak <= 2, `peak concurrency ${peak}`);
+  assert.equal(store.readExperiment()?.runs.length, 5);
+});
+
+test('a failed teacher fails its student with the reason; other runs go on; a rerun skips done runs', async () => {
+  const { plan, options, store } = setup([run('t', { ms: 20, fail: 'loss is NaN at step 3' }), run('s', { ms: 20 }, ['t']), run('x', { ms: 20 })]);
+  const summary = await runLocal([plan], options());
+  assert.deepEqual(summary.done.map((r) => r.id), ['x']);
+  assert.deepEqual(summary.failed.map((r) => [r.id, r.error]), [['t', 'loss is NaN at step 3'], ['s', 'teacher study/t failed; not trained without it']]);
+  assert.equal(store.status('s'), 'failed');
+  const again = await runLocal([plan], options());
+  assert.equal(again.skipped, 1);
+  assert.deepEqual(again.failed.map((r) => r.id).sort(), ['s', 't']);
+});
+
+test('fail-fast stops launching after the first failure', async () => {
+  const { plan, options, events } = setup([run('bad', { ms: 10, fail: 'boom' }), run('b', { ms: 10 }), run('c', { ms: 10 })]);
+  const summary = await runLocal([plan], options({ jobs: 1, failFast: true }));
+  assert.deepEqual(summary.failed.map((r) => r.id), ['bad']);
+  assert.deepEqual(summary.notStarted.map((r) => r.id), ['b', 'c']);
+  assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id), ['bad']);
+});
+
+test('a stop signal interrupts running workers and leaves the rest for a rerun', async () => {
+  const { plan, options, store } = setup([run('long', { ms: 30_000 }), run('next', { ms: 10 })]);
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 800);
+  const summary = await runLocal([plan], options({ jobs: 1, stopSignal: stop.signal }));
+  assert.deepEqual(summary.interrupted.map((r) => r.id), ['long']);
+  assert.deepEqual(summary.notStarted.map((r) => r.id), ['next']);
+  assert.equal(store.status('long'), 'interrupted');
+});
+
+test('--only keeps matching runs and the teachers they need', () => {
+  const plan: Plan = { experiment: 'study', file: 'f', runs: [
+    run('aaa1', { ms: 1 }, [], { 'model.binary': false }),
+    run('bbb2', { ms: 1 }, ['aaa1'], { 'model.stacks': 2 }),
+    run('ccc3', { ms: 1 }, [], { 'model.stacks': 1 }),
+  ] };
+  assert.deepEqual(selectRuns([plan], 'stacks=2')[0]!.runs.map((r) => r.id), ['aaa1', 'bbb2']);
+  assert.deepEqual(selectRuns([plan], 'ccc')[0]!.runs.map((r) => r.id), ['ccc3']);
+  assert.throws(() => selectRuns([plan], 'stacks=9'), /no run matches/);
+});
