@@ -4,7 +4,8 @@ import { backendsCommand } from './backends.ts';
 import { dataCommand } from './data.ts';
 import { pckhCommand } from './pckh.ts';
 import { runCommand, runOneCommand } from './run.ts';
+import { benchCommand, summaryCommand } from './model.ts';
 
 /** Every command, one file each under src/cli/. Add a command by adding its module here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, backendsCommand, pckhCommand, dataCommand];
+export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, summaryCommand, benchCommand, backendsCommand, pckhCommand, dataCommand];

@@ -3,15 +3,14 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
 import { createDataset } from '../data/index.ts';
-import type { Batch, Dataset } from '../data/types.ts';
+import type { Dataset } from '../data/types.ts';
 import { RunFailedError } from '../errors.ts';
 import { FILES } from '../results/store.ts';
 import { buildModel, loadModel, type BinaryModel } from '../models/index.ts';
-import { batchTensors, forward } from './batches.ts';
 import { latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
 import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { fileSystemHandler } from './file-io.ts';
-import { classificationDistillationLoss, classificationLoss, poseDistillationLoss, poseLoss } from './losses.ts';
+import { makeTrainStep } from './step.ts';
 import { createOptimizer, setLearningRate } from './optimizers.ts';
 import { binarizationStages, lambdaAt, learningRateAt, stageAt, type Stage } from './schedules.ts';
 
@@ -98,9 +97,6 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   const stepsPerEpoch = Math.max(1, dropLast ? Math.floor(trainSize / t.batch_size) : 1);
   const total = t.epochs ? t.epochs * stepsPerEpoch : t.steps;
   const stages = binarizationStages(config.binarize.order, config.binarize.stage_split, total, config.model.binary);
-  // An explicit list, in layer order, so optimizer slots restore by position after a resume.
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const decayed = model.trainableWeights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
   const checkpoints = join(runDir, FILES.checkpoints);
 
   let state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
@@ -117,25 +113,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   let stage: Stage | undefined;
   let lastEval: EvalMetrics | undefined;
 
-  const lossOf = (batch: Batch): tf.Scalar => {
-    const b = batchTensors(batch, dataset);
-    const outputs = forward(model, b.images, true);
-    const teacherOut = teacher ? forward(teacher.model, b.images, false) : undefined;
-    let loss: tf.Scalar;
-    if (b.kind === 'pose') {
-      const stacks = outputs as tf.Tensor4D[];
-      loss = teacherOut
-        ? poseDistillationLoss(stacks, b.heatmaps, b.weights, teacherOut[teacherOut.length - 1] as tf.Tensor4D, config.distill.weight)
-        : poseLoss(stacks, b.heatmaps, b.weights);
-    } else {
-      const logits = outputs[0] as tf.Tensor2D;
-      loss = teacherOut
-        ? classificationDistillationLoss(logits, b.labels, teacherOut[0] as tf.Tensor2D, config.distill.weight, config.distill.temperature)
-        : classificationLoss(logits, b.labels);
-    }
-    if (t.weight_decay > 0) loss = tf.add(loss, tf.mul(0.5 * t.weight_decay, tf.addN(decayed.map((w) => tf.sum(tf.square(w)))))) as tf.Scalar;
-    return loss;
-  };
+  const step = makeTrainStep(config, dataset, built, optimizer, teacher);
 
   while (state.step < total) {
     const epoch = Math.floor(state.step / stepsPerEpoch);
@@ -159,10 +137,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
       setLearningRate(optimizer, lr);
 
       const began = performance.now();
-      const lossTensor = tf.tidy(() => optimizer.minimize(() => lossOf(batch), true, variables)!);
-      const loss = lossTensor.dataSync()[0]!;
-      lossTensor.dispose();
-      built.afterStep();
+      const loss = step(batch);
       trainSeconds += (performance.now() - began) / 1000;
       trainImages += batch.size;
       if (!Number.isFinite(loss)) throw new RunFailedError(`training loss is ${loss} at step ${state.step + 1} (stage ${stage.name}, lr ${lr})`);

@@ -1,0 +1,80 @@
+/** `bnn-ablate summary` and `bnn-ablate bench`: look at a model's size, and time its training step. */
+import type { Argv, CommandModule } from 'yargs';
+import type { RunConfig } from '../config/schema.ts';
+import { RunFailedError } from '../errors.ts';
+import { backendOption, type BackendOptionArgs } from './backends.ts';
+import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
+
+interface ModelArgs extends PlanFlags, BackendOptionArgs {
+  config: string;
+  json: boolean;
+  only?: string;
+}
+
+/** The distinct run configs of a file (a run config gives one; an experiment one per run). */
+async function configsOf(argv: ModelArgs): Promise<Array<{ name: string; config: RunConfig }>> {
+  const { loadPlans } = await import('../grid/index.ts');
+  const { selectRuns } = await import('../runner/select-runs.ts');
+  let plans = loadPlans(argv.config, planOptionsFrom(argv));
+  if (argv.only) plans = selectRuns(plans, argv.only);
+  return plans.flatMap((p) => p.runs.map((r) => ({ name: p.runs.length > 1 ? `${p.experiment}/${r.name}` : p.experiment, config: r.config })));
+}
+
+const shared = <T>(y: Argv<T>) => withPlanOptions(y)
+  .positional('config', { type: 'string', demandOption: true, describe: 'run config or experiment YAML' })
+  .options(backendOption)
+  .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+  .option('only', { type: 'string', describe: 'runs of an experiment to use: an id prefix or key=value[,key=value]' });
+
+export const summaryCommand: CommandModule<object, ModelArgs> = {
+  command: 'summary <config>',
+  describe: 'per-layer shapes, 1-bit and 32-bit parameters, memory, MACs and the binary share (one table per distinct model)',
+  builder: (y) => shared(y) as unknown as Argv<ModelArgs>,
+  handler: async (argv) => {
+    const runs = await configsOf(argv);
+    const { selectBackend } = await import('../backend/index.ts');
+    await selectBackend(argv.backend);
+    const { buildModel, summarizeModel, formatSummary } = await import('../models/index.ts');
+    const seen = new Set<string>();
+    const out: Array<{ name: string; summary: unknown }> = [];
+    for (const { name, config } of runs) {
+      // Runs that differ only in training keys share a model: show it once.
+      const key = JSON.stringify([config.task, config.model, config.binarize, config.data.input_size, config.data.heatmap_size, config.data.num_classes, config.data.name]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const channels = config.data.name === 'mnist' ? 1 : 3;
+      const built = buildModel(config, { inputShape: [config.data.input_size, config.data.input_size, channels] });
+      const choices = { activation: config.model.activation, activation_placement: config.model.activation_placement, sign_at_zero: config.model.sign_at_zero, 'binarize.order': config.binarize.order };
+      // Summarize the finished network, not its first init-order stage: binary wherever the config makes it binary.
+      if (config.model.binary) built.quant.setBinarization({ features: true, weights: true });
+      const summary = summarizeModel(built.model, { quant: built.quant, choices });
+      out.push({ name, summary });
+      if (!argv.json) process.stdout.write(`# ${name}\n${formatSummary(summary)}\n`);
+      built.dispose();
+    }
+    if (argv.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  },
+};
+
+interface BenchArgs extends ModelArgs {
+  steps: number;
+  warmup: number;
+}
+
+export const benchCommand: CommandModule<object, BenchArgs> = {
+  command: 'bench <config>',
+  describe: 'time full training steps (median ms/step, images/s, GFLOP/s, tensor leak check, peak RSS)',
+  builder: (y) => shared(y)
+    .option('steps', { type: 'number', default: 10, describe: 'timed steps' })
+    .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
+    .example('$0 bench configs/bench/hourglass-ref.yaml --backend wasm', 'the reference workload') as unknown as Argv<BenchArgs>,
+  handler: async (argv) => {
+    const [first] = await configsOf(argv);
+    const { selectBackend } = await import('../backend/index.ts');
+    await selectBackend(argv.backend);
+    const { benchTrainingStep, formatBench } = await import('../train/bench.ts');
+    const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup });
+    process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatBench(result)}`);
+    if (result.tensorsAfter !== result.tensorsBefore) throw new RunFailedError(`tensor leak: ${result.tensorsBefore} tensors before the timed steps, ${result.tensorsAfter} after`);
+  },
+};

@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs';
+import type { RunConfig } from '../config/schema.ts';
+import { createDataset } from '../data/index.ts';
+import { buildModel, summarizeModel } from '../models/index.ts';
+import { createOptimizer } from './optimizers.ts';
+import { makeTrainStep } from './step.ts';
+
+export interface BenchOptions {
+  steps: number;
+  warmup: number;
+}
+
+export interface BenchResult {
+  backend: string;
+  batchSize: number;
+  steps: number;
+  /** Per timed step, ms. */
+  timesMs: number[];
+  medianMs: number;
+  imagesPerSecond: number;
+  /** Forward MACs per image, from the model summary. */
+  macsPerImage: number;
+  /** FLOPs of one training step: 2 FLOPs per MAC, backward counted as twice the forward. */
+  flopsPerStep: number;
+  gflopsPerSecond: number;
+  params: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+  peakRssMb: number;
+}
+
+/**
+ * Times full training steps (forward, backward, optimizer update) of a run config on one
+ * repeated batch, after warm-up steps that let kernels compile and memory settle. Data
+ * generation is left out: it is not what a backend's speed means.
+ */
+export async function benchTrainingStep(config: RunConfig, options: BenchOptions): Promise<BenchResult> {
+  const dataset = await createDataset(config);
+  const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses });
+  const optimizer = createOptimizer(config.train);
+  try {
+    const batches = dataset.batches('train', { batchSize: config.train.batch_size, seed: config.seed, epoch: 0, shuffle: true, dropLast: false });
+    const iterator = batches[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    await iterator.return?.();
+    if (first.done) throw new Error('the training split is empty');
+    const batch = first.value;
+    const step = makeTrainStep(config, dataset, built, optimizer);
+    for (let i = 0; i < options.warmup; i++) step(batch);
+    const tensorsBefore = tf.memory().numTensors;
+    const timesMs: number[] = [];
+    for (let i = 0; i < options.steps; i++) {
+      const began = performance.now();
+      step(batch);
+      timesMs.push(performance.now() - began);
+    }
+    const tensorsAfter = tf.memory().numTensors;
+    const medianMs = median(timesMs);
+    const summary = summarizeModel(built.model, { quant: built.quant });
+    const flopsPerStep = 3 * 2 * summary.totals.macs * batch.size;
+    return {
+      backend: tf.getBackend(),
+      batchSize: batch.size,
+      steps: options.steps,
+      timesMs,
+      medianMs,
+      imagesPerSecond: (1000 * batch.size) / medianMs,
+      macsPerImage: summary.totals.macs,
+      flopsPerStep,
+      gflopsPerSecond: flopsPerStep / (medianMs * 1e6),
+      params: built.model.countParams(),
+      tensorsBefore,
+      tensorsAfter,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    optimizer.dispose();
+    built.dispose();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function formatBench(r: BenchResult): string {
+  return [
+    `backend            ${r.backend}`,
+    `batch              ${r.batchSize}`,
+    `parameters         ${r.params.toLocaleString('en-US')}`,
+    `GFLOP per step     ${(r.flopsPerStep / 1e9).toFixed(2)}  (2 x forward MACs x 3 for forward + backward)`,
+    `median ms/step     ${r.medianMs.toFixed(1)}  over ${r.steps} steps (min ${Math.min(...r.timesMs).toFixed(1)}, max ${Math.max(...r.timesMs).toFixed(1)})`,
+    `images/s           ${r.imagesPerSecond.toFixed(1)}`,
+    `GFLOP/s            ${r.gflopsPerSecond.toFixed(2)}`,
+    `tensors            ${r.tensorsBefore} before, ${r.tensorsAfter} after${r.tensorsAfter === r.tensorsBefore ? ' (no leak)' : '  LEAK'}`,
+    `peak RSS           ${r.peakRssMb.toFixed(0)} MB`,
+  ].join('\n') + '\n';
+}
