@@ -121,6 +121,9 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
     const batches = dataset.batches('train', { batchSize: t.batch_size, seed: config.seed, epoch, shuffle: true, dropLast });
     for await (const batch of batches) {
       if (skip > 0) { skip--; continue; }
+      // Data iteration resolves through microtasks only; one macrotask turn per step lets
+      // signal handlers (and the IPC channel) run, so Ctrl-C is seen within a step.
+      await new Promise((resolve) => setImmediate(resolve));
       if (signal?.aborted) {
         state.elapsed = elapsed();
         await saveCheckpoint(checkpoints, model, optimizer, state);

@@ -64,3 +64,23 @@ test('summary prints the reference HourGlass with its parameter count and binary
   assert.equal(summary.totals.macs, 218_157_056);
   assert.ok(summary.totals.binaryMacRatio > 0.85 && summary.totals.binaryMacRatio < 0.95);
 });
+
+test('SIGINT checkpoints the runs in flight, marks them interrupted and exits 130', async () => {
+  const { spawn } = await import('node:child_process');
+  const results = mkdtempSync(join(tmpdir(), 'bnn-cli-int-'));
+  const args = [BIN, 'run', 'experiments/smoke.yaml', '--preset', 'ci', '--set', 'train.steps=100000', '--set', 'train.eval_every=1', '--results', results, '--backend', 'wasm'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const dir = join(results, 'smoke');
+  // Wait until both runs have evaluated at least once: training is under way.
+  const deadline = Date.now() + 60_000;
+  const evaluated = () => existsSync(dir) && readdirSync(dir).filter((n) => existsSync(join(dir, n, 'metrics.jsonl'))).length === 2;
+  while (!evaluated() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 130);
+  for (const id of readdirSync(dir).filter((n) => !n.endsWith('.json'))) {
+    const meta = JSON.parse(readFileSync(join(dir, id, 'meta.json'), 'utf8'));
+    assert.equal(meta.status, 'interrupted');
+    assert.ok(existsSync(join(dir, id, 'checkpoints', 'latest.json')), `${id} has a checkpoint`);
+  }
+});
