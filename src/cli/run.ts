@@ -13,7 +13,33 @@ interface RunArgs extends PlanFlags, BackendOptionArgs {
   only?: string;
   force: boolean;
   results: string;
+  executor: 'local' | 'slurm';
+  dryRun: boolean;
+  slurmPartition?: string;
+  slurmAccount?: string;
+  slurmTime?: string;
+  slurmCpusPerTask?: number;
+  slurmMem?: string;
+  slurmGres?: string;
+  slurmSbatch?: string[];
+  slurmSetup?: string;
+  slurmNode?: string;
 }
+
+/** Flags that only mean something to `--executor slurm` (each overrides the experiment's executor.slurm key). */
+const SLURM_GROUP = 'Slurm (--executor slurm; override the experiment file\'s executor.slurm):';
+const slurmOptions = {
+  'dry-run': { type: 'boolean', default: false, group: SLURM_GROUP, describe: 'print the sbatch scripts; write and submit nothing' },
+  'slurm-partition': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'sbatch --partition' },
+  'slurm-account': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'sbatch --account' },
+  'slurm-time': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'sbatch --time per run (minutes or [D-]HH:MM[:SS]); at the limit a run checkpoints' },
+  'slurm-cpus-per-task': { type: 'number', requiresArg: true, group: SLURM_GROUP, describe: 'sbatch --cpus-per-task (also the run\'s thread count)' },
+  'slurm-mem': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'sbatch --mem, e.g. 16G' },
+  'slurm-gres': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'sbatch --gres, e.g. gpu:1' },
+  'slurm-sbatch': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'an extra sbatch option, e.g. --qos=normal (repeatable; adds to the file\'s)', coerce: (v: string | string[]) => ([] as string[]).concat(v) },
+  'slurm-setup': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'shell run before each task, e.g. "module load nodejs/20"' },
+  'slurm-node': { type: 'string', requiresArg: true, group: SLURM_GROUP, describe: 'the Node.js a task runs bin/bnn-ablate.js with (default: node from PATH)' },
+} as const;
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <experiments..>',
@@ -21,12 +47,15 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y) => withPlanOptions(y)
     .positional('experiments', { type: 'string', array: true, demandOption: true, describe: 'experiment YAML files (or suites)' })
     .options(backendOption)
-    .option('jobs', { type: 'number', describe: 'runs in parallel (default: cores on cpu/wasm, 1 on gpu/node)' })
+    .option('jobs', { type: 'number', describe: 'runs in parallel (default: cores on cpu/wasm, 1 on gpu/node); with --executor slurm, at most N tasks of each job array at once' })
     .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the grid at the first failed run' })
     .option('only', { type: 'string', describe: 'train only matching runs (and their teachers): an id prefix or key=value[,key=value]' })
     .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan' })
     .option('results', { type: 'string', default: 'results', describe: 'results root folder' })
-    .example('$0 run experiments/smoke.yaml', 'train the smoke study on the embedded synthetic data') as unknown as Argv<RunArgs>,
+    .option('executor', { choices: ['local', 'slurm'] as const, default: 'local' as const, describe: 'train here (local) or submit one Slurm job array per dependency layer (slurm) and return' })
+    .options(slurmOptions)
+    .example('$0 run experiments/smoke.yaml', 'train the smoke study on the embedded synthetic data')
+    .example('$0 run experiments/paper.yaml --executor slurm --slurm-partition gpu --slurm-gres gpu:1 --dry-run', 'print the Slurm scripts') as unknown as Argv<RunArgs>,
   handler: async (argv) => {
     const { loadPlans } = await import('../grid/index.ts');
     const { selectRuns } = await import('../runner/select-runs.ts');
@@ -34,6 +63,22 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (argv.only) plans = selectRuns(plans, argv.only);
     for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
     if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
+    if (argv.executor === 'slurm') {
+      if (argv.failFast) throw new UsageError('--fail-fast applies to --executor local (Slurm runs every layer; a student of a failed teacher fails with the reason)');
+      const { runSlurm, formatSubmissions } = await import('../runner/slurm.ts');
+      const submissions = runSlurm(plans, {
+        resultsRoot: resolve(argv.results), backend: argv.backend, force: argv.force, preset: argv.preset ?? null, sets: argv.set ?? [],
+        maxParallel: argv.jobs, dryRun: argv.dryRun,
+        flags: {
+          partition: argv.slurmPartition, account: argv.slurmAccount, time: argv.slurmTime, cpusPerTask: argv.slurmCpusPerTask,
+          mem: argv.slurmMem, gres: argv.slurmGres, sbatch: argv.slurmSbatch, setup: argv.slurmSetup, node: argv.slurmNode,
+        },
+      });
+      process.stdout.write(formatSubmissions(submissions, argv.dryRun));
+      return;
+    }
+    const slurmOnly = Object.keys(slurmOptions).find((flag) => flag !== 'dry-run' && (argv as unknown as Record<string, unknown>)[flag] !== undefined);
+    if (argv.dryRun || slurmOnly) throw new UsageError(`--${slurmOnly ?? 'dry-run'} applies to --executor slurm${slurmOnly ? '' : ' (to see the runs without training, use `bnn-ablate plan`)'}`);
 
     // The parent resolves `auto` once so every worker uses the same backend and the pool size fits it.
     const { selectBackend } = await import('../backend/index.ts');

@@ -11,6 +11,7 @@
  *   include             extra points (any keys), added after exclusion
  *   seeds               repeats every point once per seed
  *   report              free-form mapping for the reporter
+ *   executor            cluster settings (executor.slurm); never part of a run's config or id
  *   experiments         a suite: a list of experiment files planned one after another
  *
  * A file with none of these keys but `extends` is a plain run config, planned as one run.
@@ -19,6 +20,7 @@ import path from 'node:path';
 import type { Node } from 'yaml';
 import { ConfigError, type SourcePosition } from '../errors.ts';
 import { canonicalJson } from './canonical.ts';
+import { readExecutor, type ExecutorSettings } from './executor.ts';
 import { readAssignments, readLeaf, type Override } from './assign.ts';
 import { isSection, leafSpec, nearest, show, unknownKeyMessage } from './keys.ts';
 import { EXPERIMENT_KEYS, extendsTargets, loadRunConfig, readSeeds } from './run-config.ts';
@@ -53,6 +55,7 @@ export interface ExperimentSpec {
   include: PartialPoint[];
   seeds?: number[];
   report?: unknown;
+  executor?: ExecutorSettings;
 }
 
 export interface SuiteSpec {
@@ -126,7 +129,8 @@ export function loadExperiment(absFile: string, cwd: string, from?: SourcePositi
   const include = readPoints(src, byKey.get('include'), 'include');
   const seedsEntry = byKey.get('seeds');
   const seeds = seedsEntry ? readSeeds(src, seedsEntry) : undefined;
-  return { kind: 'experiment', file: absFile, display: src.display, name, description, base, axes, exclude, include, seeds, report };
+  const executor = readExecutor(src, byKey.get('executor'));
+  return { kind: 'experiment', file: absFile, display: src.display, name, description, base, axes, exclude, include, seeds, report, executor };
 }
 
 function readName(src: YamlSource, entry: Entry | undefined, fallback: string): string {

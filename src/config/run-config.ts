@@ -11,7 +11,7 @@ import { leafSpec } from './keys.ts';
 import { displayPath, mapEntries, readYaml, rootEntries, seqItems, toJS, type Entry, type YamlSource } from './source.ts';
 
 /** Top-level keys of an experiment file; named in errors when they turn up in a run config. */
-export const EXPERIMENT_KEYS = ['name', 'description', 'extends', 'set', 'grid', 'zip', 'exclude', 'include', 'seeds', 'report', 'experiments'] as const;
+export const EXPERIMENT_KEYS = ['name', 'description', 'extends', 'set', 'grid', 'zip', 'exclude', 'include', 'seeds', 'report', 'executor', 'experiments'] as const;
 
 /** What a run-config file (and its `extends` chain) contributes. */
 export interface LayeredConfig {

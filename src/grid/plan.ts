@@ -130,6 +130,7 @@ export function buildPlan(spec: ExperimentSpec, inputs: PlanInputs): Plan {
   const plan: Plan = { experiment: spec.name, file: spec.display, runs: orderRuns(runs) };
   if (spec.description !== undefined) plan.description = spec.description;
   if (spec.report !== undefined) plan.report = spec.report;
+  if (spec.executor !== undefined) plan.executor = spec.executor;
   if (warnings.length) plan.warnings = warnings;
   return plan;
 }

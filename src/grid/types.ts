@@ -1,3 +1,4 @@
+import type { ExecutorSettings } from '../config/executor.ts';
 import type { RunConfig } from '../config/schema.ts';
 
 /** One run of a plan: what the runner trains and the results store keys by `id`. */
@@ -28,6 +29,8 @@ export interface Plan {
   report?: unknown;
   /** Topologically ordered: every run comes after the runs it depends on (teachers first). */
   runs: PlannedRun[];
+  /** The experiment's `executor:` settings (cluster options); not part of any run's config. */
+  executor?: ExecutorSettings;
   /** Things worth telling the user that are not errors (e.g. duplicate points collapsed). */
   warnings?: string[];
 }

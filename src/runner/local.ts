@@ -17,6 +17,59 @@ const INTERRUPTED_EXIT = 130;
 /** Worker stdout and stderr, kept in the run folder so a failure can be read after the fact. */
 export const WORKER_LOG = 'worker.log';
 
+/** What preparing run folders needs; shared by the local pool and the Slurm executor. */
+export interface PrepareOptions {
+  resultsRoot: string;
+  force: boolean;
+  preset: string | null;
+  sets: string[];
+  /** Plan only: decide what would run, but write no file (a dry run). */
+  dryRun?: boolean;
+  /** Runs to leave untouched (e.g. still queued on the cluster): neither prepared nor returned. */
+  hold?: (experiment: string, id: string) => boolean;
+}
+
+/** A pending run with its folder prepared; `deps` are `experiment/id` keys of its teachers. */
+export interface PreparedRun extends RunLabel {
+  store: ResultsStore;
+  deps: string[];
+}
+
+export interface Preparation {
+  planned: number;
+  /** Runs already done (final.json parses): not run again. */
+  skipped: number;
+  /** Runs left alone because `hold` said so. */
+  held: RunLabel[];
+  pending: PreparedRun[];
+  resultsDirs: string[];
+}
+
+/**
+ * Writes each plan's experiment.json and prepares a folder (config.yaml, a `pending` meta.json) for
+ * every run that is not done yet, in plan order (teachers first). A folder holding another config
+ * is refused (all at once) unless `force`, which replaces it.
+ */
+export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation {
+  const out: Preparation = { planned: 0, skipped: 0, held: [], pending: [], resultsDirs: [] };
+  for (const plan of plans) {
+    const store = new ResultsStore(options.resultsRoot, plan.experiment);
+    out.resultsDirs.push(store.dir);
+    if (!options.dryRun) store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
+    for (const decision of decideResume(store, plan.runs, { force: options.force })) {
+      out.planned++;
+      if (decision.action === 'skip') { out.skipped++; continue; }
+      const run = decision.run;
+      const key = (id: string) => `${plan.experiment}/${id}`;
+      const label: RunLabel = { key: key(run.id), experiment: plan.experiment, id: run.id, name: run.name };
+      if (options.hold?.(plan.experiment, run.id)) { out.held.push(label); continue; }
+      if (!options.dryRun) store.prepare(run, { force: decision.action === 'replace' });
+      out.pending.push({ ...label, store, deps: (run.dependsOn ?? []).map(key) });
+    }
+  }
+  return out;
+}
+
 export interface LocalRunOptions {
   resultsRoot: string;
   jobs: number;
@@ -43,10 +96,7 @@ export interface GridSummary {
   resultsDirs: string[];
 }
 
-interface Task extends RunLabel {
-  store: ResultsStore;
-  deps: string[];
-}
+type Task = PreparedRun;
 
 /**
  * Trains the plans' pending runs in worker processes, at most `jobs` at once, each run only
@@ -54,21 +104,11 @@ interface Task extends RunLabel {
  * its students fail with the reason instead of training without a teacher.
  */
 export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise<GridSummary> {
-  const summary: GridSummary = { planned: 0, skipped: 0, done: [], failed: [], interrupted: [], notStarted: [], resultsDirs: [] };
-  const queue: Task[] = [];
-  for (const plan of plans) {
-    const store = new ResultsStore(options.resultsRoot, plan.experiment);
-    summary.resultsDirs.push(store.dir);
-    store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
-    for (const decision of decideResume(store, plan.runs, { force: options.force })) {
-      summary.planned++;
-      if (decision.action === 'skip') { summary.skipped++; continue; }
-      const run = decision.run;
-      store.prepare(run, { force: decision.action === 'replace' });
-      const key = (id: string) => `${plan.experiment}/${id}`;
-      queue.push({ key: key(run.id), experiment: plan.experiment, id: run.id, name: run.name, store, deps: (run.dependsOn ?? []).map(key) });
-    }
-  }
+  const prepared = prepareRuns(plans, options);
+  const summary: GridSummary = {
+    planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [], resultsDirs: prepared.resultsDirs,
+  };
+  const queue: Task[] = prepared.pending;
   const display = options.display;
   display.gridStart(queue.length, summary.skipped);
 
