@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { flipFilter, hasConvKernels, im2colT, transpose2d } from './conv-kernels.ts';
 import { padOrCrop } from './spatial.ts';
 
 /**
@@ -39,7 +40,8 @@ const toNCHW = (t: tf.Tensor4D): tf.Tensor4D => tf.transpose(t, [0, 3, 1, 2]);
 /**
  * Stride-1 dL/dx: dxpad[a] = sum_p dy[a - p] * w[p], a full correlation of dy with the spatially
  * flipped kernel whose in/out channels are swapped. dy is padded (or cropped) so that the valid
- * conv yields exactly `outRows` rows starting at xpad row `first`.
+ * conv yields exactly `outRows` rows starting at xpad row `first`. Non-negative padding goes to
+ * the conv itself as explicit padding (no padded copy of dy; for 'same' 3x3 it is just 1/1/1/1).
  */
 function fullCorrelation(dy: tf.Tensor4D, flipped: tf.Tensor4D, first: [number, number], out: [number, number]): tf.Tensor4D {
   const [kh, kw] = flipped.shape;
@@ -49,10 +51,16 @@ function fullCorrelation(dy: tf.Tensor4D, flipped: tf.Tensor4D, first: [number, 
   // Rows after padding must total out + kh - 1 so that a valid conv yields exactly `out` rows.
   const padB = out[0] + kh - 1 - padT - ho;
   const padR = out[1] + kw - 1 - padL - wo;
+  if (Math.min(padT, padB, padL, padR) >= 0) {
+    return tf.conv2d(dy, flipped, 1, [[0, 0], [padT, padB], [padL, padR], [0, 0]]);
+  }
   return tf.conv2d(padOrCrop(dy, padT, padB, padL, padR), flipped, 1, 'valid');
 }
 
-const flipKernel = (w: tf.Tensor4D): tf.Tensor4D => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+/** The kernel dx correlates with: one JS pass where the backend has it, else reverse + transpose. */
+const flipKernel = (w: tf.Tensor4D): tf.Tensor4D => hasConvKernels()
+  ? flipFilter(w)
+  : tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
 
 /**
  * dL/dx. With stride s the rows a = s*m + r of xpad (phase r) only receive taps p = r + s*t:
@@ -103,10 +111,24 @@ export function convBackpropInput(
   });
 }
 
+/** Most floats one im2col matrix may hold (64 MB); bigger inputs go through in batch chunks. */
+export const IM2COL_MAX_FLOATS = 16 * 1024 * 1024;
+let im2colMaxFloats = IM2COL_MAX_FLOATS;
+
+/** Sets the im2col chunk limit (tests use a small one to exercise the chunked path); returns the old one. */
+export function setIm2colMaxFloats(n: number): number {
+  const old = im2colMaxFloats;
+  im2colMaxFloats = n;
+  return old;
+}
+
 /**
- * dL/dw: dw[p,ci,co] = sum_{n,i} xpad[n, i*s + p, ci] * dy[n, i, co]. Swapping batch and channel
- * axes turns this into a forward conv of xpad^T [Ci,rows,cols,N] with dy^T [Ho,Wo,N,Co] as the
- * filter, dilated by the stride; cropping xpad to (Ho-1)*s + kh rows makes the output exactly kh.
+ * dL/dw: dw[p,ci,co] = sum_{n,i} xpad[n, i*s + p, ci] * dy[n, i, co].
+ * With the JS kernels (cpu, wasm): dw [kh·kw·Ci, Co] = colsᵀ [kh·kw·Ci, N·Ho·Wo] · dy [N·Ho·Wo, Co],
+ * one matmul per batch chunk (a 1x1 stride-1 conv needs no patches: colsᵀ is xᵀ).
+ * Elsewhere: swapping batch and channel axes turns the sum into a forward conv of
+ * xpad^T [Ci,rows,cols,N] with dy^T [Ho,Wo,N,Co] as the filter, dilated by the stride; cropping
+ * xpad to (Ho-1)*s + kh rows makes the output exactly kh.
  */
 export function convBackpropFilter(
   x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, g: ConvGeometry,
@@ -115,10 +137,26 @@ export function convBackpropFilter(
     const nchw = g.dataFormat === 'NCHW';
     const xN = nchw ? toNHWC(x) : x;
     const dyN = nchw ? toNHWC(dy) : dy;
-    const [, h, w] = xN.shape;
-    const [kh, kw] = filterShape;
+    const [n, h, w, ci] = xN.shape;
+    const [kh, kw, , co] = filterShape;
     const [, ho, wo] = dyN.shape;
     const { sh, sw, top, left } = geometry(xN.shape, filterShape, g);
+    if (hasConvKernels()) {
+      const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && ho === h && wo === w;
+      const chunk = Math.max(1, Math.min(n, Math.floor(im2colMaxFloats / (ho * wo * kh * kw * ci))));
+      let acc: tf.Tensor2D | null = null;
+      for (let b0 = 0; b0 < n; b0 += chunk) {
+        const nb = Math.min(chunk, n - b0);
+        const rows = nb * ho * wo;
+        const colsT = pointwise
+          ? transpose2d(tf.reshape(nb === n ? xN : tf.slice(xN, [b0, 0, 0, 0], [nb, h, w, ci]), [rows, ci]) as tf.Tensor2D)
+          : im2colT(xN, { kh, kw, sh, sw, top, left, ho, wo, b0, nb });
+        const dyb = tf.reshape(nb === n ? dyN : tf.slice(dyN, [b0, 0, 0, 0], [nb, ho, wo, co]), [rows, co]) as tf.Tensor2D;
+        const part = tf.matMul(colsT, dyb) as tf.Tensor2D;
+        acc = acc === null ? part : tf.add(acc, part) as tf.Tensor2D;
+      }
+      return tf.reshape(acc!, [kh, kw, ci, co]) as tf.Tensor4D;
+    }
     const rows = (ho - 1) * sh + kh;
     const cols = (wo - 1) * sw + kw;
     const xp = padOrCrop(xN, top, rows - h - top, left, cols - w - left);

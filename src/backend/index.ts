@@ -24,7 +24,10 @@ export {
   type SelectedBackend,
 } from './select.ts';
 export { convBackpropFilter, convBackpropInput, type ConvGeometry, type ConvPad } from './conv-grad.ts';
-export { maxPoolBackprop, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
+export { maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
+export {
+  batchNormTrain, fusedBinarizeWeights, fusedSign, hasFusedBatchNorm, hasFusedSign, type FusedSignGradient,
+} from './fused.ts';
 export {
   hasFastConvGradients,
   installKernelOverrides,

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv-grad.ts';
-import { avgPoolBackprop, maxPoolBackprop, resizeNearestBackprop } from './pool-grad.ts';
+import { jsKernelFunc, type JsKernel } from './js-kernel.ts';
+import { avgPoolBackprop, maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
+// Side effects: register the fused kernels (and the Prelu gradient that uses one) on cpu and wasm.
+import './bn-kernel.ts';
+import './binary-kernels.ts';
+import './prelu-grad.ts';
 
 /**
  * Kernel overrides for the JS backends. We replace gradient KERNELS rather than the registered
@@ -12,7 +17,8 @@ import { avgPoolBackprop, maxPoolBackprop, resizeNearestBackprop } from './pool-
  * - Conv2DBackpropFilter, wasm + cpu: wasm has none at all; cpu's takes 43-69 s, 55-90x its forward.
  * - Conv2DBackpropInput, wasm only: wasm's is a naive loop ~10x slower than its XNNPACK forward
  *   conv; cpu's is about as fast as a cpu forward conv and does no work on stride zeros, so stays.
- * - MaxPoolGrad, wasm only: the stock kernel returns wrong gradients (see pool-grad.ts).
+ * - MaxPoolGrad, wasm + cpu: wasm's returns wrong gradients (see pool-grad.ts); cpu gets the same
+ *   one-pass loop so both backends compute the identical function.
  * - ResizeNearestNeighborGrad, wasm + cpu: cpu's is wrong for batch > 1; wasm gets the same
  *   implementation so both backends compute the identical function.
  * - AvgPoolGrad, wasm + cpu: both stock kernels are wrong at borders with 'same' padding.
@@ -25,7 +31,7 @@ const OVERRIDES: Record<string, readonly string[]> = {
     tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad,
     tf.OneHot, tf.UnsortedSegmentSum,
   ],
-  cpu: [tf.Conv2DBackpropFilter, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
+  cpu: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
 };
 
 const stock = new Map<string, tf.KernelConfig | undefined>();
@@ -48,15 +54,30 @@ function convGeometry(attrs: tf.NamedAttrMap | undefined): ConvGeometry {
  * and passes it through unwrapped (engine.ts runKernelFunc), so kernels can be built from ordinary
  * ops; ops run inside a kernel are not recorded on the gradient tape. tidy frees the intermediates.
  */
-function composite(kernelName: string, impl: (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.Tensor): tf.KernelFunc {
-  return ({ inputs, attrs }) => {
+function composite(kernelName: string, impl: (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.Tensor): KernelFactory {
+  return () => ({ inputs, attrs }) => {
     const key = `${tf.getBackend()}_${kernelName}`;
     calls[key] = (calls[key] ?? 0) + 1;
     return tf.tidy(() => impl(inputs, attrs ?? {}));
   };
 }
 
-const IMPLS: Record<string, tf.KernelFunc> = {
+/** Wraps a typed-array kernel (js-kernel.ts) as an override, counted like the composites. */
+function typedArrays(k: JsKernel): KernelFactory {
+  return (backendName) => {
+    const run = jsKernelFunc(k, backendName);
+    return (args) => {
+      const key = `${backendName}_${k.name}`;
+      calls[key] = (calls[key] ?? 0) + 1;
+      return run(args);
+    };
+  };
+}
+
+/** Builds a backend's kernel function (typed-array kernels differ per backend in memory access). */
+type KernelFactory = (backendName: string) => tf.KernelFunc;
+
+const IMPLS: Record<string, KernelFactory> = {
   [tf.Conv2DBackpropInput]: composite(tf.Conv2DBackpropInput, (inputs, attrs) => {
     const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
     return convBackpropInput(asTensor(inputs.dy), asTensor(inputs.filter), a.inputShape, convGeometry(attrs));
@@ -65,9 +86,14 @@ const IMPLS: Record<string, tf.KernelFunc> = {
     const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     return convBackpropFilter(asTensor(inputs.x), asTensor(inputs.dy), a.filterShape, convGeometry(attrs));
   }),
-  [tf.MaxPoolGrad]: composite(tf.MaxPoolGrad, (inputs, attrs) => {
-    const a = attrs as unknown as tf.MaxPoolGradAttrs;
-    return maxPoolBackprop(asTensor(inputs.dy), asTensor(inputs.input), a);
+  [tf.MaxPoolGrad]: typedArrays({
+    name: tf.MaxPoolGrad,
+    inputs: ['dy', 'input'],
+    outShapes: ([, x]) => [[...x!]],
+    run([dy, x], [dx], [, xs], attrs) {
+      dx!.fill(0);
+      maxPoolGradInto(dy!, x!, dx!, xs!, attrs as unknown as PoolGeometry);
+    },
   }),
   [tf.AvgPoolGrad]: composite(tf.AvgPoolGrad, (inputs, attrs) => {
     const a = attrs as unknown as tf.AvgPoolGradAttrs;
@@ -115,7 +141,7 @@ export function installKernelOverrides(backendName: string): boolean {
     stock.set(key, existing);
     // Unregister first: registering over an existing kernel prints a warning.
     if (existing) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc: IMPLS[kernelName]! });
+    tf.registerKernel({ kernelName, backendName, kernelFunc: IMPLS[kernelName]!(backendName) });
   }
   return true;
 }

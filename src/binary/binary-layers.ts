@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors.ts';
-import { binarizeWeights } from './quantizers.ts';
+import { binarizeWeights, binarizeWeightsHard } from './quantizers.ts';
 import { QuantState, type QuantStateConfig, type QuantizedLayer, DEFAULT_QUANT_SETTINGS } from './quant-state.ts';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -77,7 +77,10 @@ function quantFromArg(q: QuantState | QuantStateConfig | undefined): QuantState 
 function quantizeOperands(quant: QuantState, x: tf.Tensor, kernel: tf.Tensor, training: boolean): [tf.Tensor, tf.Tensor] {
   const qIn = quant.quantizer('features', quant.featureMode(training));
   const wMode = quant.weightMode(training);
-  const w = wMode === 'real' ? kernel : binarizeWeights(kernel, quant.settings.weightScale, quant.quantizer('weights', wMode));
+  const s = quant.settings;
+  const w = wMode === 'real' ? kernel
+    : wMode === 'hard' ? binarizeWeightsHard(kernel, s.weightScale, s.gradient, s.swishBeta)
+      : binarizeWeights(kernel, s.weightScale, quant.quantizer('weights', wMode));
   return [qIn(x), w];
 }
 

@@ -1,6 +1,6 @@
 /** Binarization: quantizers, the model-wide quantization state, binary layers, activations. Imports tfjs. */
 export {
-  DEFAULT_SWISH_BETA, binarizeWeights, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, weightScale,
+  DEFAULT_SWISH_BETA, binarizeWeights, binarizeWeightsHard, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, weightScale,
   type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
 } from './quantizers.ts';
 export {

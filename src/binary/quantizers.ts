@@ -7,6 +7,7 @@
  * binarizer built from it neither stays in {−1, +1} nor trains (anchors.md §2.6).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedBinarizeWeights, fusedSign, hasFusedSign, type FusedSignGradient } from '../backend/fused.ts';
 
 /** Backward pass of the hard sign (config `binarize.gradient`). */
 export type SignGradient = 'clipped_ste' | 'ste' | 'approx_sign' | 'swish_sign';
@@ -86,7 +87,9 @@ const hardSignCache = new Map<string, UnaryOp>();
 /**
  * The hard sign as a differentiable op: forward `signForward`, backward dy·`signSurrogateGrad`.
  * One tf.customGrad closure per (gradient, β, sign-at-zero) is built once and reused, so calling
- * this every step allocates nothing but tensors.
+ * this every step allocates nothing but tensors. On cpu and wasm, clipped_ste and ste run as one
+ * fused kernel each way (src/backend/binary-kernels.ts; same values, a fraction of the ops); the
+ * choice is made per call because the backend can change after the op is built.
  */
 export function hardSign(gradient: SignGradient = 'clipped_ste', beta = DEFAULT_SWISH_BETA,
   atZero: SignAtZero = 'plus_one'): UnaryOp {
@@ -102,7 +105,7 @@ export function hardSign(gradient: SignGradient = 'clipped_ste', beta = DEFAULT_
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, signSurrogateGrad(saved[0], gradient, beta)),
       };
     });
-    op = (x: tf.Tensor) => grad(x);
+    op = (x: tf.Tensor) => (hasFusedSign(gradient) ? fusedSign(x, gradient as FusedSignGradient, atZero) : grad(x));
     hardSignCache.set(key, op);
   }
   return op;
@@ -156,4 +159,13 @@ export function binarizeWeights(w: tf.Tensor, scale: WeightScale, q: UnaryOp): t
     const alpha = weightScale(w, scale);
     return alpha === null ? b : tf.mul(alpha, b);
   });
+}
+
+/**
+ * α·sign(W) with sign's surrogate `gradient` (weights take +1 at zero): `binarizeWeights` with the
+ * hard sign, as one fused kernel each way on cpu and wasm for clipped_ste and ste.
+ */
+export function binarizeWeightsHard(w: tf.Tensor, scale: WeightScale, gradient: SignGradient, beta = DEFAULT_SWISH_BETA): tf.Tensor {
+  if (hasFusedSign(gradient)) return fusedBinarizeWeights(w, scale, gradient as FusedSignGradient);
+  return binarizeWeights(w, scale, hardSign(gradient, beta, 'plus_one'));
 }

@@ -8,6 +8,8 @@ import { ConfigError } from '../errors.ts';
 import { BinaryConv2D, BinaryDense, defaultKernelInitializer } from '../binary/binary-layers.ts';
 import { applyActivation, type ActivationPlacement, type ActivationSpec } from '../binary/activations.ts';
 import type { QuantState } from '../binary/quant-state.ts';
+import { batchNormalization } from './batch-norm.ts';
+import { conv2d } from './conv.ts';
 
 type Sym = tf.SymbolicTensor;
 
@@ -87,7 +89,7 @@ export class BuildContext {
   }
 
   bn(x: Sym, name: string): Sym {
-    return tf.layers.batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name }).apply(x) as Sym;
+    return batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name }).apply(x) as Sym;
   }
 
   act(x: Sym, name: string): Sym {
@@ -98,7 +100,7 @@ export class BuildContext {
   conv(x: Sym, o: { name: string; filters: number; kernel: number; strides?: number; useBias?: boolean; binary: boolean }): Sym {
     const common = { name: o.name, filters: o.filters, kernelSize: o.kernel, strides: o.strides ?? 1,
       padding: 'same' as const, useBias: o.useBias ?? false, kernelInitializer: defaultKernelInitializer(this.nextSeed()) };
-    const layer = o.binary ? new BinaryConv2D({ ...common, quant: this.quant }) : tf.layers.conv2d(common);
+    const layer = o.binary ? new BinaryConv2D({ ...common, quant: this.quant }) : conv2d(common);
     return layer.apply(x) as Sym;
   }
 

@@ -9,6 +9,7 @@ import {
   selectBackend,
   uninstallKernelOverrides,
 } from '../../src/backend/index.ts';
+import { setIm2colMaxFloats } from '../../src/backend/conv-grad.ts';
 import { type ConvCase, dot, randomValues, referenceConv, relError, sizeOf } from './helpers.ts';
 
 /**
@@ -111,6 +112,24 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+test('the filter gradient in batch chunks (a big im2col) equals the one-matrix result', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await selectBackend(backend);
+    for (const [i, c] of CASES.entries()) {
+      const { x, w, r, ref } = inputs(c, 650 + i);
+      // One image's patches at most: batches of 2-4 go through 2-4 matmuls summed.
+      const old = setIm2colMaxFloats(1);
+      let g;
+      try {
+        g = tfGrads(c, x, w, r, ref.outShape);
+      } finally {
+        setIm2colMaxFloats(old);
+      }
+      assert.ok(relError(g.dw, ref.dw) <= 1e-5, `${backend} ${label(c)}: chunked dw`);
+    }
+  }
+});
 
 test('cpu: fast kernels agree with the stock cpu backprop kernels', async () => {
   await selectBackend('cpu');
