@@ -8,6 +8,14 @@ import { makeTrainStep } from './step.ts';
 export interface BenchOptions {
   steps: number;
   warmup: number;
+  /** Also profile one extra step per kernel (tf.profile; it slows that step). */
+  profile?: boolean;
+}
+
+export interface KernelProfile {
+  kernel: string;
+  ms: number;
+  calls: number;
 }
 
 export interface BenchResult {
@@ -17,6 +25,11 @@ export interface BenchResult {
   /** Per timed step, ms. */
   timesMs: number[];
   medianMs: number;
+  /**
+   * Median CPU ms of this process per step: what one uncontended core would take. On a shared
+   * machine another job steals wall time, not CPU time.
+   */
+  medianCpuMs: number;
   imagesPerSecond: number;
   /** Forward MACs per image, from the model summary. */
   macsPerImage: number;
@@ -27,6 +40,8 @@ export interface BenchResult {
   tensorsBefore: number;
   tensorsAfter: number;
   peakRssMb: number;
+  /** Per kernel, slowest first; composite kernels include the kernels they run. */
+  profile?: KernelProfile[];
 }
 
 /**
@@ -49,12 +64,17 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
     for (let i = 0; i < options.warmup; i++) step(batch);
     const tensorsBefore = tf.memory().numTensors;
     const timesMs: number[] = [];
+    const cpuMs: number[] = [];
     for (let i = 0; i < options.steps; i++) {
+      const cpu0 = process.cpuUsage();
       const began = performance.now();
       step(batch);
       timesMs.push(performance.now() - began);
+      const cpu = process.cpuUsage(cpu0);
+      cpuMs.push((cpu.user + cpu.system) / 1000);
     }
     const tensorsAfter = tf.memory().numTensors;
+    const profile = options.profile ? await profileStep(() => step(batch)) : undefined;
     const medianMs = median(timesMs);
     const summary = summarizeModel(built.model, { quant: built.quant });
     const flopsPerStep = 3 * 2 * summary.totals.macs * batch.size;
@@ -64,6 +84,7 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
       steps: options.steps,
       timesMs,
       medianMs,
+      medianCpuMs: median(cpuMs),
       imagesPerSecond: (1000 * batch.size) / medianMs,
       macsPerImage: summary.totals.macs,
       flopsPerStep,
@@ -72,11 +93,24 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
       tensorsBefore,
       tensorsAfter,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      ...(profile ? { profile } : {}),
     };
   } finally {
     optimizer.dispose();
     built.dispose();
   }
+}
+
+async function profileStep(run: () => void): Promise<KernelProfile[]> {
+  const info = await tf.profile(run);
+  const byKernel = new Map<string, KernelProfile>();
+  for (const k of info.kernels) {
+    const row = byKernel.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+    row.ms += Number(k.kernelTimeMs);
+    row.calls++;
+    byKernel.set(k.name, row);
+  }
+  return [...byKernel.values()].sort((a, b) => b.ms - a.ms);
 }
 
 function median(xs: number[]): number {
@@ -92,9 +126,12 @@ export function formatBench(r: BenchResult): string {
     `parameters         ${r.params.toLocaleString('en-US')}`,
     `GFLOP per step     ${(r.flopsPerStep / 1e9).toFixed(2)}  (2 x forward MACs x 3 for forward + backward)`,
     `median ms/step     ${r.medianMs.toFixed(1)}  over ${r.steps} steps (min ${Math.min(...r.timesMs).toFixed(1)}, max ${Math.max(...r.timesMs).toFixed(1)})`,
+    `median CPU ms/step ${r.medianCpuMs.toFixed(1)}`,
     `images/s           ${r.imagesPerSecond.toFixed(1)}`,
     `GFLOP/s            ${r.gflopsPerSecond.toFixed(2)}`,
     `tensors            ${r.tensorsBefore} before, ${r.tensorsAfter} after${r.tensorsAfter === r.tensorsBefore ? ' (no leak)' : '  LEAK'}`,
     `peak RSS           ${r.peakRssMb.toFixed(0)} MB`,
+    ...(r.profile ? ['', `profile of one step (kernel, ms, calls; composite kernels include what they run):`,
+      ...r.profile.slice(0, 30).map((k) => `  ${k.kernel.padEnd(28)}${k.ms.toFixed(1).padStart(9)}${String(k.calls).padStart(7)}`)] : []),
   ].join('\n') + '\n';
 }
