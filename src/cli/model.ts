@@ -59,6 +59,7 @@ export const summaryCommand: CommandModule<object, ModelArgs> = {
 interface BenchArgs extends ModelArgs {
   steps: number;
   warmup: number;
+  profile: boolean;
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -67,13 +68,14 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   builder: (y) => shared(y)
     .option('steps', { type: 'number', default: 10, describe: 'timed steps' })
     .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
+    .option('profile', { type: 'boolean', default: false, describe: 'add a per-kernel profile of one more step' })
     .example('$0 bench configs/bench/hourglass-ref.yaml --backend wasm', 'the reference workload') as unknown as Argv<BenchArgs>,
   handler: async (argv) => {
     const [first] = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
     await selectBackend(argv.backend);
     const { benchTrainingStep, formatBench } = await import('../train/bench.ts');
-    const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup });
+    const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup, profile: argv.profile });
     process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatBench(result)}`);
     if (result.tensorsAfter !== result.tensorsBefore) throw new RunFailedError(`tensor leak: ${result.tensorsBefore} tensors before the timed steps, ${result.tensorsAfter} after`);
   },
