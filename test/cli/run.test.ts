@@ -84,3 +84,14 @@ test('SIGINT checkpoints the runs in flight, marks them interrupted and exits 13
     assert.ok(existsSync(join(dir, id, 'checkpoints', 'latest.json')), `${id} has a checkpoint`);
   }
 });
+
+test('bench times training steps of a small model and finds no tensor leak', () => {
+  const r = cli(['bench', 'configs/bench/hourglass-ref.yaml', '--backend', 'wasm', '--steps', '2', '--warmup', '1', '--json',
+    '--set', 'model.channels=8', '--set', 'data.input_size=32', '--set', 'data.heatmap_size=8', '--set', 'data.train_size=8']);
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.backend, 'wasm');
+  assert.equal(result.timesMs.length, 2);
+  assert.equal(result.tensorsAfter, result.tensorsBefore);
+  assert.ok(result.medianMs > 0 && result.gflopsPerSecond > 0 && result.flopsPerStep > 0);
+});
