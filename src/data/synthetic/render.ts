@@ -224,10 +224,11 @@ export function renderSample(rng: Rng, size: number, slot: SampleSlot, owner: Ui
   addValueNoise(c, rng, rng.intIn(2, 8), rng.uniform(0.05, 0.3));
   drawClutter(c, rng, rng.intIn(0, 4));
 
-  // The labelled figure, centred near the middle as in MPII's person-centred crops.
+  // The labelled figure, centred near the middle as in MPII's person-centred crops, whose side is
+  // 1.25 × the person's 200·scale height: a standing figure fills about 0.8 of the side.
   const figure = sampleFigure(rng, {
     size,
-    heightFrac: [0.5, 0.9],
+    heightFrac: [0.6, 0.95],
     centerX: size * (0.5 + rng.uniform(-0.12, 0.12)),
     centerY: size * (0.5 + rng.uniform(-0.12, 0.12)),
     maxRotation: 0.6,

@@ -148,15 +148,19 @@ export function sampleFigure(rng: Rng, place: FigurePlacement): Figure {
 }
 
 /**
- * The head box MPII-style: the axis-aligned rectangle around the head (upper neck to head top,
- * full head width) — here the exact bounding box of the drawn head ellipse. Writes x1, y1, x2, y2.
+ * The head box MPII-style. PCKh normalises by 0.6 × the head box diagonal, the protocol's proxy
+ * for the head segment length (upper neck to head top), so PCKh@0.5 means "within half a head
+ * segment". The box is therefore the axis-aligned square centred on the head whose 0.6 × diagonal
+ * equals that segment, grown where needed to contain the drawn head ellipse. Writes x1, y1, x2, y2.
  */
 export function headBox(f: Figure, out: Float32Array, offset: number): void {
   const { cx, cy, along: a, across: b, cos, sin } = f.head;
   const ex = Math.sqrt(a * a * cos * cos + b * b * sin * sin);
   const ey = Math.sqrt(a * a * sin * sin + b * b * cos * cos);
-  out[offset] = cx - ex;
-  out[offset + 1] = cy - ey;
-  out[offset + 2] = cx + ex;
-  out[offset + 3] = cy + ey;
+  // along = half the neck→top segment; a square of side L / (0.6·√2) has 0.6·diagonal = L.
+  const half = (2 * a) / (0.6 * Math.SQRT2) / 2;
+  out[offset] = cx - Math.max(ex, half);
+  out[offset + 1] = cy - Math.max(ey, half);
+  out[offset + 2] = cx + Math.max(ex, half);
+  out[offset + 3] = cy + Math.max(ey, half);
 }
