@@ -15,7 +15,7 @@ function cli(args: string[], cwd = ROOT) {
 
 test('run trains the smoke study end to end on the ci preset, then skips it', () => {
   const results = mkdtempSync(join(tmpdir(), 'bnn-cli-run-'));
-  const first = cli(['run', 'experiments/smoke.yaml', '--preset', 'ci', '--results', results, '--backend', 'wasm']);
+  const first = cli(['run', 'experiments/smoke.yaml', '--preset', 'ci', '--set', 'seed=0', '--results', results, '--backend', 'wasm']);
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stdout, /^2 done, 0 skipped/m);
   const dir = join(results, 'smoke');
@@ -32,7 +32,7 @@ test('run trains the smoke study end to end on the ci preset, then skips it', ()
     assert.ok(existsSync(join(dir, id, 'model', 'model.json')));
     assert.ok(readFileSync(join(dir, id, 'metrics.jsonl'), 'utf8').trim().split('\n').length >= 2);
   }
-  const second = cli(['run', 'experiments/smoke.yaml', '--preset', 'ci', '--results', results, '--backend', 'wasm']);
+  const second = cli(['run', 'experiments/smoke.yaml', '--preset', 'ci', '--set', 'seed=0', '--results', results, '--backend', 'wasm']);
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stdout, /^0 done, 2 skipped/m);
 });
@@ -68,7 +68,7 @@ test('summary prints the reference HourGlass with its parameter count and binary
 test('SIGINT checkpoints the runs in flight, marks them interrupted and exits 130', async () => {
   const { spawn } = await import('node:child_process');
   const results = mkdtempSync(join(tmpdir(), 'bnn-cli-int-'));
-  const args = [BIN, 'run', 'experiments/smoke.yaml', '--preset', 'ci', '--set', 'train.steps=100000', '--set', 'train.eval_every=1', '--results', results, '--backend', 'wasm'];
+  const args = [BIN, 'run', 'experiments/smoke.yaml', '--preset', 'ci', '--set', 'seed=0', '--set', 'train.steps=100000', '--set', 'train.eval_every=1', '--results', results, '--backend', 'wasm'];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const dir = join(results, 'smoke');
   // Wait until both runs have evaluated at least once: training is under way.

@@ -61,10 +61,10 @@ describe('repository experiments', () => {
     assert.deepEqual(names, ['pose-activation', 'pose-init-order', 'pose-progressive', 'pose-stacks', 'pose-distillation', 'cls-alexnet', 'cls-resnet18']);
   });
 
-  it('presets shape the runs: ci is tiny with one seed, paper is full size per task', () => {
+  it('presets shape the runs: ci is tiny with three seeds, paper is full size per task', () => {
     const ci = loadPlan('experiments/pose-stacks.yaml', { cwd: ROOT, preset: 'ci' });
-    assert.deepEqual(ci.runs.map((r) => r.name), ['stacks=1,seed=0', 'stacks=2,seed=0', 'stacks=3,seed=0']);
-    assert.ok(ci.runs.every((r) => r.config.train.steps <= 20 && r.config.model.channels <= 8));
+    assert.deepEqual(ci.runs.map((r) => r.name), [0, 1, 2].flatMap((seed) => [1, 2, 3].map((stacks) => `stacks=${stacks},seed=${seed}`)));
+    assert.ok(ci.runs.every((r) => r.config.train.steps <= 50 && r.config.model.channels <= 8));
     const pose = loadPlan('experiments/pose-stacks.yaml', { cwd: ROOT, preset: 'paper' }).runs[0]!.config;
     assert.deepEqual([pose.data.name, pose.data.input_size, pose.data.heatmap_size, pose.model.channels, pose.model.depth], ['mpii', 256, 64, 256, 4]);
     const cls = loadPlan('experiments/cls-alexnet.yaml', { cwd: ROOT, preset: 'paper' }).runs[0]!.config;
