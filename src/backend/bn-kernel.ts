@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { hasKernel, registerJsKernel, runKernel, type Attrs } from './js-kernel.ts';
+import { hasKernel, registerJsKernel, runKernel, type Attrs, type SimdContext } from './js-kernel.ts';
+import './bn-simd.ts';
+import { withScratch } from './wasm-simd.ts';
 
 /**
  * Training-mode batch normalization over the last axis as two fused kernels.
@@ -93,62 +95,113 @@ function gradSums(dy: Float32Array, x: Float32Array, c: number, mean: Float32Arr
   }
 }
 
+/**
+ * Batch statistics and the normalization's per-channel scale and offset from the shifted sums,
+ * and the moving statistics; shared by the JS and SIMD paths.
+ */
+function finishStats(p: number, shift: Float64Array, s1: Float64Array, s2: Float64Array, ins: Float32Array[], outs: Float32Array[],
+  attrs: Attrs, scale: Float64Array, offset: Float64Array): void {
+  const [, gamma, beta, mm, mv] = ins;
+  const [, mean, variance, newMm, newMv] = outs;
+  const eps = attrs.epsilon as number;
+  const decay = 1 - (attrs.momentum as number);
+  for (let k = 0; k < gamma!.length; k++) {
+    const m1 = s1[k]! / p;
+    const mu = shift[k]! + m1;
+    const v = Math.max(0, s2[k]! / p - m1 * m1);
+    mean![k] = mu;
+    variance![k] = v;
+    newMm![k] = mm![k]! - (mm![k]! - mu) * decay;
+    newMv![k] = mv![k]! - (mv![k]! - v) * decay;
+    scale[k] = gamma![k]! / Math.sqrt(v + eps);
+    offset[k] = beta![k]! - mu * scale[k]!;
+  }
+}
+
+/** Float64 scratch arrays of c entries each in the wasm heap: their byte offsets and views. */
+function scratchArrays<T>(ctx: SimdContext, c: number, count: number, use: (ptrs: number[], arrays: Float64Array[]) => T): T {
+  return withScratch(ctx.backend, count * c, (ptr, view) => use(
+    Array.from({ length: count }, (_, i) => ptr + 8 * c * i),
+    Array.from({ length: count }, (_, i) => view.subarray(c * i, c * (i + 1)))));
+}
+
 registerJsKernel({
   name: BN_TRAIN,
   inputs: ['x', 'gamma', 'beta', 'movingMean', 'movingVariance'],
   // y, batch mean, batch variance, new moving mean, new moving variance
   outShapes: ([x, g]) => [[...x!], [...g!], [...g!], [...g!], [...g!]],
-  run([x, gamma, beta, mm, mv], [y, mean, variance, newMm, newMv], _shapes, attrs: Attrs) {
-    const eps = attrs.epsilon as number;
-    const decay = 1 - (attrs.momentum as number);
-    const c = gamma!.length;
-    const p = x!.length / c;
+  simd(ctx, [xs, gs], attrs: Attrs) {
+    const c = gs![0]!;
+    if (c % 4 !== 0) return false;
+    const p = xs!.reduce((a, b) => a * b, 1) / c;
+    return scratchArrays(ctx, c, 6, ([pShift, pS1, pS2, pScale, pOffset, pZero], [shift, s1, s2, scale, offset, zero]) => {
+      const v = ctx.views(); // after the scratch malloc, which may grow the heap
+      for (let k = 0; k < c; k++) shift![k] = v.ins[0]![k]!;
+      ctx.ex.bn_shifted_sums!(ctx.ins[0]!, c, p, pShift!, pS1!, pS2!);
+      finishStats(p, shift!, s1!, s2!, v.ins, v.outs, attrs, scale!, offset!);
+      zero!.fill(0);
+      ctx.ex.bn_affine!(ctx.outs[0]!, ctx.ins[0]!, ctx.ins[0]!, c, p, pScale!, pZero!, pOffset!);
+      return true;
+    });
+  },
+  run(ins, outs, _shapes, attrs: Attrs) {
+    const x = ins[0]!;
+    const c = ins[1]!.length;
+    const p = x.length / c;
     // Sums of (x − x[0,c]): shifting by a sample keeps E[d²] − E[d]² free of cancellation.
     const shift = new Float64Array(c);
-    for (let k = 0; k < c; k++) shift[k] = x![k]!;
+    for (let k = 0; k < c; k++) shift[k] = x[k]!;
     const s1 = new Float64Array(c);
     const s2 = new Float64Array(c);
-    shiftedSums(x!, c, shift, s1, s2);
+    shiftedSums(x, c, shift, s1, s2);
     const scale = new Float64Array(c);
     const offset = new Float64Array(c);
-    for (let k = 0; k < c; k++) {
-      const m1 = s1[k]! / p;
-      const mu = shift[k]! + m1;
-      const v = Math.max(0, s2[k]! / p - m1 * m1);
-      mean![k] = mu;
-      variance![k] = v;
-      newMm![k] = mm![k]! - (mm![k]! - mu) * decay;
-      newMv![k] = mv![k]! - (mv![k]! - v) * decay;
-      scale[k] = gamma![k]! / Math.sqrt(v + eps);
-      offset[k] = beta![k]! - mu * scale[k]!;
-    }
-    affine(y!, c, x!, scale, null, scale, offset);
+    finishStats(p, shift, s1, s2, ins, outs, attrs, scale, offset);
+    affine(outs[0]!, c, x, scale, null, scale, offset);
   },
 });
+
+/** dx = a·dy + b·x + d per channel from the gradient sums; also fills dγ and dβ. */
+function gradCoefficients(p: number, eps: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
+  sDy: Float64Array, sDyXc: Float64Array, a: Float64Array, b: Float64Array, d: Float64Array, dGamma: Float32Array, dBeta: Float32Array): void {
+  // a = γr, b = −a·r²·Σdy(x−μ)/P, d = −a·Σdy/P − b·μ.
+  for (let k = 0; k < gamma.length; k++) {
+    const r = 1 / Math.sqrt(variance[k]! + eps);
+    a[k] = gamma[k]! * r;
+    b[k] = -a[k]! * r * r * sDyXc[k]! / p;
+    d[k] = -a[k]! * sDy[k]! / p - b[k]! * mean[k]!;
+    dGamma[k] = sDyXc[k]! * r;
+    dBeta[k] = sDy[k]!;
+  }
+}
 
 registerJsKernel({
   name: BN_TRAIN_GRAD,
   inputs: ['dy', 'x', 'gamma', 'mean', 'variance'],
   outShapes: ([, x, g]) => [[...x!], [...g!], [...g!]],
+  simd(ctx, [, xs, gs], attrs: Attrs) {
+    const c = gs![0]!;
+    if (c % 4 !== 0) return false;
+    const p = xs!.reduce((a, b) => a * b, 1) / c;
+    const [dy, x, , mean] = ctx.ins;
+    return scratchArrays(ctx, c, 5, ([pS1, pS2, pA, pB, pD], [s1, s2, a, b, d]) => {
+      ctx.ex.bn_grad_sums!(dy!, x!, c, p, mean!, pS1!, pS2!);
+      const v = ctx.views();
+      gradCoefficients(p, attrs.epsilon as number, v.ins[2]!, v.ins[3]!, v.ins[4]!, s1!, s2!, a!, b!, d!, v.outs[1]!, v.outs[2]!);
+      ctx.ex.bn_affine!(ctx.outs[0]!, dy!, x!, c, p, pA!, pB!, pD!);
+      return true;
+    });
+  },
   run([dy, x, gamma, mean, variance], [dx, dGamma, dBeta], _shapes, attrs: Attrs) {
-    const eps = attrs.epsilon as number;
     const c = gamma!.length;
     const p = x!.length / c;
     const sDy = new Float64Array(c);
     const sDyXc = new Float64Array(c); // Σ dy·(x − μ)
     gradSums(dy!, x!, c, mean!, sDy, sDyXc);
-    // dx = a·dy + b·x + d per channel, with a = γr, b = −a·r²·Σdy(x−μ)/P, d = −a·Σdy/P − b·μ.
     const a = new Float64Array(c);
     const b = new Float64Array(c);
     const d = new Float64Array(c);
-    for (let k = 0; k < c; k++) {
-      const r = 1 / Math.sqrt(variance![k]! + eps);
-      a[k] = gamma![k]! * r;
-      b[k] = -a[k]! * r * r * sDyXc[k]! / p;
-      d[k] = -a[k]! * sDy[k]! / p - b[k]! * mean![k]!;
-      dGamma![k] = sDyXc[k]! * r;
-      dBeta![k] = sDy[k]!;
-    }
+    gradCoefficients(p, attrs.epsilon as number, gamma!, mean!, variance!, sDy, sDyXc, a, b, d, dGamma!, dBeta!);
     affine(dx!, c, dy!, a, x!, b, d);
   },
 });

@@ -1,4 +1,6 @@
 import { hasKernel, registerJsKernel, runKernel, type Attrs } from './js-kernel.ts';
+import './conv-simd.ts';
+import { withScratch } from './wasm-simd.ts';
 import type * as tf from '@tensorflow/tfjs';
 
 /**
@@ -80,6 +82,29 @@ registerJsKernel({
     const g = a as unknown as Im2ColChunk;
     return [[g.kh * g.kw * x![3]!, g.nb * g.ho * g.wo]];
   },
+  // wasm: the same two steps in conv-simd.ts, the channel-major copy in heap scratch memory.
+  simd(ctx, [xs], attrs) {
+    const [, h, w, c] = xs as [number, number, number, number];
+    const { kh, kw, sh, sw, top, left, ho, wo, b0, nb } = attrs as unknown as Im2ColChunk;
+    const plane = h * w;
+    const m = nb * plane;
+    const np = nb * ho * wo;
+    return withScratch(ctx.backend, Math.ceil((c * m) / 2), (xT) => {
+      ctx.ex.transpose2d!(ctx.ins[0]! + 4 * b0 * plane * c, xT, m, c);
+      for (let p = 0; p < kh; p++) {
+        for (let q = 0; q < kw; q++) {
+          const jLo = Math.max(0, Math.ceil((left - q) / sw));
+          const jHi = Math.min(wo, Math.floor((w - 1 + left - q) / sw) + 1);
+          let iLo = Math.max(0, Math.ceil((top - p) / sh));
+          let iHi = Math.min(ho, Math.floor((h - 1 + top - p) / sh) + 1);
+          if (iHi <= iLo || jHi <= jLo) iLo = iHi = 0; // the tap never lands in the image: all zeros
+          ctx.ex.im2col_tap!(ctx.outs[0]! + 4 * (p * kw + q) * c * np, xT, c, nb, ho, wo, w, plane, m, np, sh, sw,
+            p - top, q - left, iLo, iHi, jLo, jHi);
+        }
+      }
+      return true;
+    });
+  },
   run([x], [cols], [xs], attrs: Attrs) {
     const [, h, w, c] = xs as [number, number, number, number];
     const { kh, kw, sh, sw, top, left, ho, wo, b0, nb } = attrs as unknown as Im2ColChunk;
@@ -136,6 +161,10 @@ registerJsKernel({
   name: TRANSPOSE_2D,
   inputs: ['x'],
   outShapes: ([x]) => [[x![1]!, x![0]!]],
+  simd(ctx, [xs]) {
+    ctx.ex.transpose2d!(ctx.ins[0]!, ctx.outs[0]!, xs![0]!, xs![1]!);
+    return true;
+  },
   run([x], [out], [xs]) {
     transposeInto(x!, 0, xs![0]!, xs![1]!, out!, 0);
   },

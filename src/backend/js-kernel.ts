@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { countSimdCall, heapOffset, simdExports } from './wasm-simd.ts';
 
 /**
  * Kernels written as plain JS loops over the tensors' own memory, for the two pure-JS backends.
@@ -30,6 +31,21 @@ export interface JsKernel {
    * Must not allocate tensors: views of the wasm heap die when the heap grows.
    */
   run(ins: Float32Array[], outs: Float32Array[], shapes: Shape[], attrs: Attrs): void;
+  /**
+   * Optional WebAssembly SIMD version for the wasm backend (wasm-simd.ts), bit-identical to `run`.
+   * Returns false to leave the call to `run` (a shape it does not cover).
+   */
+  simd?(ctx: SimdContext, shapes: Shape[], attrs: Attrs): boolean;
+}
+
+/** What a SIMD kernel gets: the module's exports and the tensors as byte offsets in the heap. */
+export interface SimdContext {
+  ex: Record<string, (...args: number[]) => void>;
+  backend: unknown;
+  ins: number[];
+  outs: number[];
+  /** Views of the same tensors, for work left to JS (e.g. a tail shorter than one vector). */
+  views(): { ins: Float32Array[]; outs: Float32Array[] };
 }
 
 interface WasmBackendLike {
@@ -59,10 +75,18 @@ export function jsKernelFunc(k: JsKernel, backendName: string): tf.KernelFunc {
     let outs: tf.TensorInfo[];
     if (backendName === 'wasm') {
       const b = backend as unknown as WasmBackendLike;
-      outs = outShapes.map((s) => b.makeOutput(s, 'float32'));
+      const made = outShapes.map((s) => b.makeOutput(s, 'float32'));
+      outs = made;
       // Views only after every allocation: a malloc that grows the heap detaches older views.
-      const ins = infos.map((t) => b.typedArrayFromHeap(t));
-      k.run(ins, outs.map((o) => b.typedArrayFromHeap(o)), shapes, a);
+      const views = () => ({ ins: infos.map((t) => b.typedArrayFromHeap(t)), outs: made.map((o) => b.typedArrayFromHeap(o)) });
+      const ex = k.simd ? simdExports(backend) : undefined;
+      const ctx = ex && { ex, backend, ins: infos.map((t) => heapOffset(backend, t)), outs: made.map((o) => heapOffset(backend, o)), views };
+      if (ctx && k.simd!(ctx, shapes, a)) {
+        countSimdCall(k.name);
+      } else {
+        const v = views();
+        k.run(v.ins, v.outs, shapes, a);
+      }
     } else {
       const b = backend as unknown as CpuBackendLike;
       const ins = infos.map((t) => {

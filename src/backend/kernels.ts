@@ -23,13 +23,17 @@ import './prelu-grad.ts';
  *   implementation so both backends compute the identical function.
  * - AvgPoolGrad, wasm + cpu: both stock kernels are wrong at borders with 'same' padding.
  * - UnsortedSegmentSum, wasm only: missing, and tf.gather's gradient needs it.
+ * - Identity, wasm only: the stock kernel copies the tensor. The engine clones every tensor it
+ *   saves for the backward pass through Identity (engine.saveTensorsForBackwardMode), ~550 copies
+ *   per step of the reference HourGlass (~25 ms); tensors are immutable, so the clone shares the
+ *   buffer and counts a reference, as the cpu backend's Identity and wasm's own Reshape do.
  * - OneHot, wasm only: the stock kernel ignores `dtype` and writes int32 bit patterns into float32
  *   outputs (1 reads as 1.4e-45), which breaks any float one-hot matrix, labels included.
  */
 const OVERRIDES: Record<string, readonly string[]> = {
   wasm: [
     tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad,
-    tf.OneHot, tf.UnsortedSegmentSum,
+    tf.OneHot, tf.UnsortedSegmentSum, tf.Identity,
   ],
   cpu: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
 };
@@ -104,6 +108,13 @@ const IMPLS: Record<string, KernelFactory> = {
     const images = asTensor(inputs.images);
     return resizeNearestBackprop(asTensor(inputs.dy), images.shape, a.alignCorners, a.halfPixelCenters);
   }),
+  [tf.Identity]: (backendName) => (args) => {
+    const x = args.inputs.x!;
+    // Strings live in JS, not in the heap: the stock kernel handles them.
+    if (x.dtype === 'string') return stock.get(`${backendName}_${tf.Identity}`)!.kernelFunc(args);
+    (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  },
   [tf.OneHot]: composite(tf.OneHot, (inputs, attrs) => {
     const a = attrs as unknown as tf.OneHotAttrs;
     const indices = asTensor(inputs.indices) as tf.Tensor;

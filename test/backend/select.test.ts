@@ -28,7 +28,7 @@ test('selectBackend("wasm") runs single-threaded with every wasm override instal
   assert.match(b.detail, /\b1 thread\b/);
   assert.equal(b.fastConvGradients, true);
   assert.deepEqual(kernelOverrides('wasm').sort(), [
-    'AvgPoolGrad', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'OneHot',
+    'AvgPoolGrad', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'OneHot',
     'ResizeNearestNeighborGrad', 'UnsortedSegmentSum',
   ]);
   // Emscripten's process-wide rethrowing handlers are removed again.
