@@ -11,17 +11,7 @@ import type { PreparedRun } from './local.ts';
 export const BIN = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
 
 /** The Slurm settings as command-line flags give them (all optional; they override the file's). */
-export interface SlurmFlags {
-  partition?: string;
-  account?: string;
-  time?: string;
-  cpusPerTask?: number;
-  mem?: string;
-  gres?: string;
-  sbatch?: string[];
-  setup?: string;
-  node?: string;
-}
+export type SlurmFlags = Partial<SlurmSettings>;
 
 /** The experiment file's `executor.slurm`, overridden key by key by flags; `--slurm-sbatch` lines add to the file's. */
 export function mergeSlurmSettings(file: SlurmSettings | undefined, flags: SlurmFlags): SlurmSettings {
