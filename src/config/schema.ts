@@ -93,7 +93,7 @@ export const SCHEMA = {
   },
 
   distill: {
-    teacher: leaf({ default: null as unknown, type: 'any', nullable: true, doc: 'null; a run directory path; or a mapping of keys selecting a run of the same grid' }),
+    teacher: leaf({ default: null as unknown, type: 'any', nullable: true, doc: 'null; a finished run folder (path relative to the working directory); or a mapping of keys selecting a run of the same grid' }),
     weight: leaf({ default: 0.5, type: 'number', min: 0, max: 1, doc: 'pose: (1-w) MSE to ground truth + w MSE to the teacher (assumed 0.5)' }),
     temperature: leaf({ default: 4, type: 'number', min: 0.01, doc: 'classification: Hinton KD temperature (assumed)' }),
   },
