@@ -72,8 +72,8 @@ class BarDisplay implements ProgressDisplay {
   }
 
   gridStart(total: number, skipped: number): void {
-    this.grid = this.multi.create(total, 0, { label: 'grid'.padEnd(28), info: `runs  ETA {eta_formatted}${skipped ? `  (${skipped} done earlier)` : ''}` },
-      { format: '{label} |{bar}| {value}/{total} runs  ETA {eta_formatted}' });
+    this.grid = this.multi.create(total, 0, { label: 'grid'.padEnd(28), info: skipped ? `(${skipped} done earlier)` : '' },
+      { format: '{label} |{bar}| {value}/{total} runs  ETA {eta_formatted} {info}' });
   }
 
   runStart(run: RunLabel): void {
