@@ -123,11 +123,13 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
   };
   options.stopSignal?.addEventListener('abort', stop);
 
-  const statusOf = (key: string, task: Task | undefined): RunEnd | 'pending' => {
-    const known = outcome.get(key);
+  // A teacher is in its student's experiment, so the student's store knows it, also when it
+  // finished in an earlier invocation and is therefore not in this queue at all.
+  const statusOf = (depKey: string, student: Task): RunEnd | 'pending' => {
+    const known = outcome.get(depKey);
     if (known) return known;
-    const [, id] = key.split('/');
-    return task?.store.status(id!) === 'done' ? 'done' : 'pending';
+    const id = depKey.slice(student.experiment.length + 1);
+    return student.store.status(id) === 'done' ? 'done' : 'pending';
   };
   const finish = (task: Task, status: RunEnd, detail: string) => {
     outcome.set(task.key, status);
@@ -162,13 +164,12 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
     }));
   };
 
-  const byKey = new Map(queue.map((t) => [t.key, t]));
   let waiting = [...queue];
   while (waiting.length > 0 || running.size > 0) {
     if (!stopping) {
       const still: Task[] = [];
       for (const task of waiting) {
-        const depStates = task.deps.map((d) => [d, statusOf(d, byKey.get(d))] as const);
+        const depStates = task.deps.map((d) => [d, statusOf(d, task)] as const);
         const broken = depStates.find(([, s]) => s === 'failed' || s === 'blocked');
         if (broken) {
           const reason = `teacher ${broken[0]} ${broken[1] === 'failed' ? 'failed' : 'could not run'}; not trained without it`;

@@ -87,3 +87,16 @@ test('--only keeps matching runs and the teachers they need', () => {
   assert.deepEqual(selectRuns([plan], 'ccc')[0]!.runs.map((r) => r.id), ['ccc3']);
   assert.throws(() => selectRuns([plan], 'stacks=9'), /no run matches/);
 });
+
+test('a student whose teacher finished in an earlier invocation trains on the rerun', async () => {
+  const { plan, options, store } = setup([run('t', { ms: 10 }), run('s', { ms: 10, fail: 'first attempt fails' }, ['t'])]);
+  const first = await runLocal([plan], options());
+  assert.deepEqual(first.failed.map((r) => r.id), ['s']);
+  // The student is fixed; its teacher is done and will be skipped, not queued.
+  const fixed: Plan = { ...plan, runs: [plan.runs[0]!, { ...plan.runs[1]!, config: { task: 'pose', fake: { ms: 10 } } as never }] };
+  const second = await runLocal([fixed], options({ force: true }));
+  assert.equal(second.skipped, 1);
+  assert.deepEqual(second.done.map((r) => r.id), ['s']);
+  assert.deepEqual(second.notStarted, []);
+  assert.equal(store.status('s'), 'done');
+});
