@@ -15,6 +15,14 @@ export interface CreateDatasetOptions {
   channels?: 1 | 3;
 }
 
+/**
+ * Channels of the network input for a run config, known without loading the data (model
+ * summaries need it): mnist is grey unless asked for 3; every other set is RGB.
+ */
+export function inputChannels(config: RunConfig, opts: CreateDatasetOptions = {}): 1 | 3 {
+  return config.data.name === 'mnist' ? opts.channels ?? 1 : 3;
+}
+
 /** The dataset a run config names, ready to yield batches. */
 export async function createDataset(config: RunConfig, opts: CreateDatasetOptions = {}): Promise<Dataset> {
   const name = config.data.name;
@@ -30,7 +38,7 @@ export async function createDataset(config: RunConfig, opts: CreateDatasetOption
         inputSize: config.data.input_size,
         trainSize: config.data.train_size,
         valSize: config.data.val_size,
-        channels: opts.channels ?? 1,
+        channels: inputChannels(config, opts),
       });
     }
     case 'mpii': {

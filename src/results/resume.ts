@@ -24,7 +24,7 @@ export function decideResume(store: ResultsStore, runs: RunIdentity[], options: 
   const mismatched: string[] = [];
   for (const run of runs) {
     const previous = store.status(run.id);
-    if (previous !== 'absent' && store.readConfig(run.id) !== undefined && !store.configMatches(run.id, run.config)) {
+    if (previous !== 'absent' && store.storedConfigDiffers(run.id, run.config)) {
       if (options.force) decisions.push({ run, action: 'replace', previous });
       else mismatched.push(`${join(store.runDir(run.id), FILES.config)} (${run.name})`);
       continue;

@@ -163,10 +163,13 @@ export class ResultsStore {
     return meta.status;
   }
 
-  /** Whether the stored config equals `config` (canonical JSON: key order does not matter). */
-  configMatches(id: string, config: unknown): boolean {
+  /**
+   * Whether the folder holds a config other than `config` (canonical JSON: key order does not
+   * matter). A folder with no readable config holds nothing to protect, so it does not differ.
+   */
+  storedConfigDiffers(id: string, config: unknown): boolean {
     const stored = this.readConfig(id);
-    return stored !== undefined && canonicalJson(stored) === canonicalJson(config);
+    return stored !== undefined && canonicalJson(stored) !== canonicalJson(config);
   }
 
   /**
@@ -177,8 +180,7 @@ export class ResultsStore {
     const dir = this.runDir(run.id);
     if (existsSync(dir)) {
       removeStaleTemps(dir);
-      const stored = this.readConfig(run.id);
-      if (stored !== undefined && !this.configMatches(run.id, run.config)) {
+      if (this.storedConfigDiffers(run.id, run.config)) {
         if (!options.force) {
           throw new ResultsError(`${join(dir, FILES.config)}: stored config differs from the plan's for run ${run.id} (${run.name}); rerun with --force to discard it`);
         }

@@ -155,8 +155,10 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
         if (status === 'done') finish(task, 'done', summarize(task));
         else if (code === INTERRUPTED_EXIT || status === 'interrupted') finish(task, 'interrupted', 'checkpointed; rerun to resume');
         else {
-          const error = task.store.readMeta(task.id)?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
-          if (task.store.readMeta(task.id)?.status !== 'failed') task.store.fail(task.id, error);
+          const meta = task.store.readMeta(task.id);
+          const error = meta?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
+          // A worker that died without recording why (killed, crashed) is recorded here.
+          if (meta?.status !== 'failed') task.store.fail(task.id, error);
           finish(task, 'failed', error);
         }
         resolve();

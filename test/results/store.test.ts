@@ -108,8 +108,8 @@ test('a folder holding another config is refused unless forced', () => {
 test('config comparison ignores key order', () => {
   const store = new ResultsStore(tempRoot(), 'study');
   store.prepare(run('ffff', { a: 1, b: { c: 2, d: [1, 2] } }));
-  assert.equal(store.configMatches('ffff', { b: { d: [1, 2], c: 2 }, a: 1 }), true);
-  assert.equal(store.configMatches('ffff', { b: { d: [2, 1], c: 2 }, a: 1 }), false);
+  assert.equal(store.storedConfigDiffers('ffff', { b: { d: [1, 2], c: 2 }, a: 1 }), false);
+  assert.equal(store.storedConfigDiffers('ffff', { b: { d: [2, 1], c: 2 }, a: 1 }), true);
 });
 
 test('experiment names that are not safe folder names are refused', () => {
@@ -133,7 +133,10 @@ test('a process killed mid-write leaves the old final.json or none, never a torn
   // Wait until a temp file is in flight, then kill hard.
   const dir = store.runDir('kill');
   const deadline = Date.now() + 20_000;
-  while (!readdirSync(dir).some((n) => n.endsWith('.tmp')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  const inFlight = () => readdirSync(dir).some((n) => n.endsWith('.tmp'));
+  while (!inFlight() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  // Without a write in flight at the kill, this test would prove nothing.
+  assert.ok(inFlight(), 'no temp file appeared: the child never got to write');
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));
   if (existsSync(finalPath)) {
