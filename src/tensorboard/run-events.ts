@@ -1,7 +1,7 @@
 /**
  * What of a run TensorBoard shows, from the records the trainer already makes: each metrics.jsonl
- * record becomes scalars (train/*, val/*, binary/*), and the latent-weight histograms of the
- * binary layers come beside it.
+ * record becomes scalars (train/*, val/*, binary/* totals, layer_<signal>/<layer>), and the
+ * latent-weight histograms of the binary layers (latent_weights/<layer>) come beside it.
  */
 import type { Histogram } from './events.ts';
 import { EventWriter } from './writer.ts';
@@ -10,8 +10,8 @@ import { EventWriter } from './writer.ts';
 const TRAIN_KEYS: Record<string, string> = { loss: 'train/loss', lr: 'train/lr', lambda: 'train/lambda', images_per_s: 'train/images_per_s' };
 /** Bookkeeping, not curves: the step is the x axis; the PCKh threshold is a constant. */
 const SKIPPED = new Set(['step', 'epoch', 'elapsed_s', 'pckh_threshold']);
-/** Tag prefix of each nested record field. */
-const NESTED: Record<string, string> = { diag: 'binary', pckh_columns: 'val/pckh' };
+/** Tag prefix of each nested record field (diag is split below). */
+const NESTED: Record<string, string> = { pckh_columns: 'val/pckh' };
 
 /** Every finite number of an evaluation record under its TensorBoard tag; nested objects add levels. */
 export function recordScalars(record: Record<string, unknown>): Record<string, number> {
@@ -24,6 +24,16 @@ export function recordScalars(record: Record<string, unknown>): Record<string, n
   };
   for (const [key, value] of Object.entries(record)) {
     if (SKIPPED.has(key)) continue;
+    if (key === 'diag' && value !== null && typeof value === 'object') {
+      const { layers, ...totals } = value as { layers?: Record<string, Record<string, unknown>> };
+      walk(totals, 'binary');
+      // Per layer, one TensorBoard group per signal (`layer_flip_ratio/<layer>`), so a group
+      // compares the layers on one signal rather than mixing four signals of one layer.
+      for (const [layer, signals] of Object.entries(layers ?? {})) {
+        for (const [signal, v] of Object.entries(signals)) walk(v, `layer_${signal}/${layer}`);
+      }
+      continue;
+    }
     if (key in TRAIN_KEYS) walk(value, TRAIN_KEYS[key]!);
     else if (key in NESTED) walk(value, NESTED[key]!);
     else walk(value, key === 'val_loss' ? 'val/loss' : `val/${key}`);

@@ -40,7 +40,7 @@ test('a trained run has event files TensorBoard reads as one run named by its gr
   for (const tag of ['train/loss', 'train/lr', 'train/images_per_s', 'val/loss', 'val/pckh', 'val/pckh/Head', 'val/pckh/Mean', 'binary/flip_ratio', 'binary/input_plus_min', 'binary/clipped']) {
     assert.ok(tags.includes(tag), `${tag} missing from ${tags.join(', ')}`);
   }
-  assert.ok(tags.some((t) => /^binary\/layers\/.+\/mean_abs_w$/.test(t)));
+  assert.ok(tags.some((t) => /^layer_mean_abs_w\/.+$/.test(t)));
   const histograms = events.filter((e) => e.histograms.size > 0);
   assert.deepEqual(histograms.map((e) => e.step), [2, 4]);
   const [tag, h] = [...histograms[0]!.histograms][0]!;

@@ -36,7 +36,7 @@ test('scalars and histograms read back through an independent decoder, every che
   assert.equal(scalars.step, 100);
   assert.deepEqual(Object.fromEntries(scalars.scalars), {
     'train/loss': 0.75, 'train/lr': Math.fround(1e-3), 'val/loss': 0.5, 'val/pckh': 41.5, 'val/pckh/Head': 80,
-    'binary/flip_ratio': 0.125, 'binary/layers/c1/clipped': 0.25,
+    'binary/flip_ratio': 0.125, 'layer_clipped/c1': 0.25,
   });
   const h = all.find((e) => e.histograms.size > 0)!.histograms.get('latent_weights/c1')!;
   // Edges -1, 0, 1, 2: (-1..0] holds -1 (the minimum), -0.5, 0; (0..1] 0.25, 0.5; (1..2] 2.
