@@ -23,8 +23,11 @@ import { isQuantizedLayer, type QuantizedLayer, type QuantState } from './quant-
  * |f| ≥ 0.9; no source defines the measure).
  */
 export const SOFT_AGREE_TOLERANCE = 0.1;
-/** Images in the probe batch: enough for stable fractions, a small share of an evaluation's cost. */
-export const PROBE_IMAGES = 16;
+/**
+ * Images in the probe batch: every input entry of a layer counts (8 × H × W × C of them), so the
+ * fractions are stable, and the forward pass stays a few percent of an evaluation (bench/diagnostics.ts).
+ */
+export const PROBE_IMAGES = 8;
 
 export interface LayerDiagnostics {
   flip_ratio: number | null;
