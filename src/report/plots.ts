@@ -40,7 +40,9 @@ function panel(box: { x: number; y: number; w: number; h: number }, series: Arra
   const all = series.flatMap((s) => [...s.points, ...(s.dashed ?? [])]);
   if (all.length === 0) return text(box.x + box.w / 2, box.y + box.h / 2, `${title}: no evaluations recorded`, `${FONT} font-size="13" text-anchor="middle" fill="#888"`);
   const clamp = (v: number) => Math.min(bounds[1], Math.max(bounds[0], v));
-  const lo = clamp(Math.min(...all.map((p) => p.mean - (p.std ?? 0)))), hi = clamp(Math.max(...all.map((p) => p.mean + (p.std ?? 0))));
+  let lo = clamp(Math.min(...all.map((p) => p.mean - (p.std ?? 0)))), hi = clamp(Math.max(...all.map((p) => p.mean + (p.std ?? 0))));
+  // A flat series gets a padded axis, kept inside the bounds (a share stuck at 0 reads 0..1, not −1..1).
+  if (!(hi > lo)) { const pad = Math.abs(lo) * 0.1 || 1; [lo, hi] = [Math.max(bounds[0], lo - pad), Math.min(bounds[1], hi + pad)]; }
   const positive = all.every((p) => p.mean > 0);
   const useLog = positive && Math.max(...all.map((p) => p.mean)) / Math.min(...all.map((p) => p.mean)) > 20;
   const ys: Scale = useLog
@@ -99,11 +101,11 @@ export function binarySvg(report: ExperimentReport, exp: LoadedExperiment): stri
   const W = 1180, top = 64, h = 230, gap = 90;
   const box = (col: number, rowIdx: number) => ({ x: 80 + col * 370, y: top + rowIdx * (h + gap), w: 290, h });
   const panels = [
-    panel(box(0, 0), series('flip_ratio'), 'Flip ratio per evaluation interval', 'fraction of signs changed', [0, 1]),
-    panel(box(1, 0), series('input_plus_min', 'input_plus_max'), '+1 share at binary inputs (solid: min, dashed: max layer)', 'fraction of +1', [0, 1]),
+    panel(box(0, 0), series('flip_ratio'), 'Flip ratio (per evaluation interval)', 'fraction of signs changed', [0, 1]),
+    panel(box(1, 0), series('input_plus_min', 'input_plus_max'), '+1 share at inputs (min, dashed: max layer)', 'fraction of +1', [0, 1]),
     panel(box(2, 0), series('mean_abs_w'), 'Latent weights: mean |W|', 'mean |W|', [0, Infinity]),
     panel(box(0, 1), series('clipped'), 'Latent weights with |W| ≥ 1', 'fraction', [0, 1]),
-    panel(box(1, 1), series('soft_agree_w', 'soft_agree_x'), 'Progressive: soft value at the sign (solid: W, dashed: inputs)', 'fraction', [0, 1]),
+    panel(box(1, 1), series('soft_agree_w', 'soft_agree_x'), 'Progressive: f(λ·) at ±1 (W, dashed: inputs)', 'fraction', [0, 1]),
   ];
   const key = legend(report.rows, 80 + 2 * 370, top + h + gap + 20, 330);
   const title = text(W / 2, 22, `${report.experiment}: binary-network diagnostics (mean over seeds, band = ±std)`, `${FONT} font-size="15" text-anchor="middle"`);

@@ -37,7 +37,7 @@ test('the binary figure draws one line per row and diagnostic, dashed for the se
   }
   const svg = binarySvg(report, exp)!;
   assert.match(svg, /^<svg xmlns/);
-  assert.match(svg, /Flip ratio per evaluation interval/);
+  assert.match(svg, /Flip ratio \(per evaluation interval\)/);
   // One row with data: flip ratio, +1 min (solid) and max (dashed), mean |W|, clipped = 5 lines, one dashed.
   assert.equal((svg.match(/<polyline[^>]*stroke-width="2"/g) ?? []).length, 4);
   assert.equal((svg.match(/stroke-dasharray/g) ?? []).length, 1);
