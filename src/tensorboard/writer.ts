@@ -10,7 +10,7 @@
  * resumed run replays appear once, not twice. Records are appended with one write each (a file
  * read live cannot be replaced atomically); a record torn by a kill is cut off at the next start.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../results/atomic.ts';
@@ -32,7 +32,7 @@ export function runLabel(name: string): string {
 
 /** Event files in `dir`, in the order TensorBoard reads them (by name). */
 export function eventFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
   return readdirSync(dir).filter((f) => f.includes(EVENT_FILE_MARK) && !f.startsWith('.')).sort().map((f) => join(dir, f));
 }
 
@@ -44,8 +44,9 @@ export function pruneEventFiles(dir: string, step: number): void {
   for (const file of eventFiles(dir)) {
     const buf = readFileSync(file);
     const { records, validBytes } = readRecords(buf);
-    const kept = records.filter((r) => decodeEvent(r).step <= step);
-    const onlyHeader = kept.every((r) => decodeEvent(r).file_version !== undefined);
+    const keep = records.map((r) => decodeEvent(r)).map((e) => ({ keep: e.step <= step, header: e.file_version !== undefined }));
+    const kept = records.filter((_, i) => keep[i]!.keep);
+    const onlyHeader = keep.every((k) => !k.keep || k.header);
     if (onlyHeader) rmSync(file, { force: true });
     else if (kept.length !== records.length || validBytes !== buf.length) {
       writeFileAtomic(file, Buffer.concat(kept.map((r) => frameRecord(r))));
@@ -63,9 +64,11 @@ export class EventWriter {
    * `resumeStep` (0 for a fresh start), pruning what earlier processes wrote past it.
    */
   constructor(runDir: string, runName: string, resumeStep: number, now = Date.now()) {
-    this.dir = join(runDir, TB_DIR, runLabel(runName));
+    const tb = join(runDir, TB_DIR);
+    this.dir = join(tb, runLabel(runName));
     mkdirSync(this.dir, { recursive: true });
-    pruneEventFiles(this.dir, resumeStep);
+    // Every label folder: a run renamed between attempts (its plan grew) must not keep steps either.
+    for (const label of readdirSync(tb)) pruneEventFiles(join(tb, label), resumeStep);
     // TensorFlow's name pattern; pid and counter keep two starts within one second apart.
     const seconds = String(Math.floor(now / 1000)).padStart(10, '0');
     this.file = join(this.dir, `events.out.tfevents.${seconds}.${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}.${process.pid}.${opened++}`);

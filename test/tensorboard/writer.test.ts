@@ -77,6 +77,19 @@ test('a restart with no checkpoint drops everything an earlier process logged', 
   assert.deepEqual(readRun(dir, 'a').filter((e) => e.scalars.size).map((e) => e.scalars.get('train/loss')), [2]);
 });
 
+test('a run renamed between attempts keeps no replayed steps under its old name either', () => {
+  const dir = tmp();
+  const first = new RunEvents(dir, 'old-name');
+  for (const step of [10, 20]) first.evaluation({ step, loss: step });
+  first.close();
+  const second = new RunEvents(dir, 'new-name');
+  second.start(10);
+  second.evaluation({ step: 20, loss: 21 });
+  second.close();
+  assert.deepEqual(readRun(dir, 'old-name').filter((e) => e.scalars.size).map((e) => e.step), [10]);
+  assert.deepEqual(readRun(dir, 'new-name').filter((e) => e.scalars.size).map((e) => e.step), [20]);
+});
+
 test('the product reader stops at a corrupt record', () => {
   const dir = tmp();
   const events = new RunEvents(dir, 'a');
