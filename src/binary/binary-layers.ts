@@ -74,7 +74,8 @@ function quantFromArg(q: QuantState | QuantStateConfig | undefined): QuantState 
 }
 
 /** Quantized input and kernel for one call, following the state's current flags. */
-function quantizeOperands(quant: QuantState, x: tf.Tensor, kernel: tf.Tensor, training: boolean): [tf.Tensor, tf.Tensor] {
+function quantizeOperands(quant: QuantState, layer: string, x: tf.Tensor, kernel: tf.Tensor, training: boolean): [tf.Tensor, tf.Tensor] {
+  quant.probe?.(layer, x);
   const qIn = quant.quantizer('features', quant.featureMode(training));
   const wMode = quant.weightMode(training);
   const s = quant.settings;
@@ -153,7 +154,7 @@ export class BinaryConv2D extends tf.layers.Layer implements QuantizedLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const [qx, w] = quantizeOperands(this.quant, x, this.kernel!.read(), kwargs?.training === true);
+      const [qx, w] = quantizeOperands(this.quant, this.name, x, this.kernel!.read(), kwargs?.training === true);
       let y: tf.Tensor = tf.conv2d(qx as tf.Tensor4D, w as tf.Tensor4D, this.strides, this.padding);
       if (this.bias !== null) y = tf.add(y, this.bias.read());
       return y;
@@ -224,7 +225,7 @@ export class BinaryDense extends tf.layers.Layer implements QuantizedLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
-      const [qx, w] = quantizeOperands(this.quant, x, this.kernel!.read(), kwargs?.training === true);
+      const [qx, w] = quantizeOperands(this.quant, this.name, x, this.kernel!.read(), kwargs?.training === true);
       let y: tf.Tensor = tf.matMul(qx as tf.Tensor2D, w as tf.Tensor2D);
       if (this.bias !== null) y = tf.add(y, this.bias.read());
       return y;

@@ -111,6 +111,11 @@ export class QuantState {
   readonly settings: QuantSettings;
   /** Shared, non-trainable λ: optimizers never touch it (it is not a layer weight). */
   readonly lambdaVar: tf.Variable;
+  /**
+   * Called by every binary layer with its real-valued input before quantizing it, when set: how
+   * diagnostics see the sign states at each layer's input without a second model. Null normally.
+   */
+  probe: ((layer: string, x: tf.Tensor) => void) | null = null;
   private flags: BinarizationFlags;
   private lambdaValue: number;
   private disposed = false;

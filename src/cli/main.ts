@@ -1,6 +1,24 @@
-import yargs from 'yargs';
+import { createRequire } from 'node:module';
+import type yargsType from 'yargs';
 import { describeError, EXIT } from '../errors.ts';
 import { commands } from './commands.ts';
+import { versionText } from './version.ts';
+
+// yargs's CommonJS build: its ESM build formats help with a fallback of cliui's that cuts lines
+// at the column, mid-word ("trains nothing\n)"); the CommonJS one wraps at word boundaries.
+const yargs = createRequire(import.meta.url)('yargs') as typeof yargsType;
+
+/** yargs picks the completion script by $SHELL; `completion zsh` and `completion bash` name it outright. */
+function completionShell(argv: string[]): void {
+  if (argv[0] !== 'completion' || (argv[1] !== 'zsh' && argv[1] !== 'bash')) return;
+  process.env.SHELL = `/bin/${argv[1]}`;
+  delete process.env.ZSH_NAME;
+}
+
+/** Help width: the terminal's, or 100 columns when output is not a terminal (pipes, files, CI logs). */
+export function helpWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  return stream.isTTY && stream.columns ? stream.columns : 100;
+}
 
 /**
  * Parses argv, runs one command and returns the exit code. The only place where errors become
@@ -9,6 +27,7 @@ import { commands } from './commands.ts';
  */
 export async function main(argv: string[]): Promise<number> {
   let parseFailure: string | undefined;
+  completionShell(argv);
   const parser = yargs(argv)
     .scriptName('bnn-ablate')
     .usage('$0 <command> [options]\n\nAblation grids for binary neural networks (arXiv 1904.05868).')
@@ -17,8 +36,10 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    // Built only when asked for: it reads a few package.json files and asks git for the commit.
+    .version('version', 'show the tool, tfjs and backend versions', argv.includes('--version') ? versionText() : '')
+    .completion('completion', 'print a shell completion script: `completion bash` or `completion zsh` (default: by $SHELL); source it from your shell rc')
+    .wrap(helpWidth())
     .fail((msg, err) => {
       if (err) throw err;
       parseFailure = msg;

@@ -90,6 +90,7 @@ export const SCHEMA = {
     warmup_steps: leaf({ default: 0, type: 'integer', min: 0, doc: 'linear warm-up steps' }),
     eval_every: leaf({ default: 250, type: 'integer', min: 1, doc: 'evaluate every N steps (and at the end)' }),
     checkpoint_every: leaf({ default: 500, type: 'integer', min: 1, doc: 'checkpoint every N steps (and at the end)' }),
+    tensorboard: leaf({ default: true, type: 'boolean', doc: 'write TensorBoard event files to <run>/tb/ (scalars and latent-weight histograms at each evaluation)' }),
   },
 
   distill: {

@@ -12,6 +12,7 @@ import type { ExperimentReport, FindingResult, PaperFinding } from './types.ts';
 export interface PlotLinks {
   curves?: string;
   bars?: string;
+  binary?: string;
 }
 
 export interface MarkdownOptions {
@@ -83,6 +84,7 @@ export function renderExperimentMarkdown(report: ExperimentReport, options: Mark
   if (options.plots?.curves || options.plots?.bars) {
     if (options.plots.curves) out.push(`![training curves of ${report.experiment}](${options.plots.curves})`);
     if (options.plots.bars) out.push(`![${report.headline} per setting of ${report.experiment}](${options.plots.bars})`);
+    if (options.plots.binary) out.push(`![binary-network diagnostics of ${report.experiment}](${options.plots.binary})`);
     out.push('');
   }
 

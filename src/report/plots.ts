@@ -1,9 +1,12 @@
 /**
- * Two figures per study, as SVG (diffable, small) and PNG (for people; sharp rasterises the SVG):
+ * Figures per study, as SVG (diffable, small) and PNG (for people; sharp rasterises the SVG):
  * - curves: training loss (solid; validation loss dashed) and the metric over steps, one colour per
  *   row, the mean over seeds with a ±std band;
  * - bars: the headline metric per row (bar = mean, whisker = ±std, dots = seeds) beside Δ vs the
- *   baseline row with ±2 SE whiskers (the verdict's bar) and the paper's Δ as a diamond where known.
+ *   baseline row with ±2 SE whiskers (the verdict's bar) and the paper's Δ as a diamond where known;
+ * - binary (studies with binary runs): the binary-network diagnostics over steps — flip ratio per
+ *   evaluation interval, the +1 share at binary layer inputs (least and most balanced layer),
+ *   mean |W|, the clipped share, and progressive runs' soft/hard agreement.
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../results/atomic.ts';
@@ -14,12 +17,13 @@ import type { ExperimentReport, LoadedExperiment, MetricRecord, ReportRow } from
 
 interface CurvePoint { step: number; mean: number; std: number | null }
 
-/** Mean and std over seeds of one field at each evaluated step. */
-export function curve(runs: Array<{ metrics: MetricRecord[] }>, field: keyof MetricRecord): CurvePoint[] {
+/** Mean and std over seeds of one field (or a value read from each record) at each evaluated step. */
+export function curve(runs: Array<{ metrics: MetricRecord[] }>, field: keyof MetricRecord | ((m: MetricRecord) => unknown)): CurvePoint[] {
   const bySteps = new Map<number, number[]>();
+  const read = typeof field === 'function' ? field : (m: MetricRecord) => m[field];
   for (const run of runs) {
     for (const m of run.metrics) {
-      const v = m[field];
+      const v = read(m);
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;
       const list = bySteps.get(m.step) ?? [];
       list.push(v);
@@ -36,7 +40,9 @@ function panel(box: { x: number; y: number; w: number; h: number }, series: Arra
   const all = series.flatMap((s) => [...s.points, ...(s.dashed ?? [])]);
   if (all.length === 0) return text(box.x + box.w / 2, box.y + box.h / 2, `${title}: no evaluations recorded`, `${FONT} font-size="13" text-anchor="middle" fill="#888"`);
   const clamp = (v: number) => Math.min(bounds[1], Math.max(bounds[0], v));
-  const lo = clamp(Math.min(...all.map((p) => p.mean - (p.std ?? 0)))), hi = clamp(Math.max(...all.map((p) => p.mean + (p.std ?? 0))));
+  let lo = clamp(Math.min(...all.map((p) => p.mean - (p.std ?? 0)))), hi = clamp(Math.max(...all.map((p) => p.mean + (p.std ?? 0))));
+  // A flat series gets a padded axis, kept inside the bounds (a share stuck at 0 reads 0..1, not −1..1).
+  if (!(hi > lo)) { const pad = Math.abs(lo) * 0.1 || 1; [lo, hi] = [Math.max(bounds[0], lo - pad), Math.min(bounds[1], hi + pad)]; }
   const positive = all.every((p) => p.mean > 0);
   const useLog = positive && Math.max(...all.map((p) => p.mean)) / Math.min(...all.map((p) => p.mean)) > 20;
   const ys: Scale = useLog
@@ -52,7 +58,7 @@ function panel(box: { x: number; y: number; w: number; h: number }, series: Arra
     }
     if (s.dashed?.length) parts.push(polyline(s.dashed.map((p) => pt(p.step, p.mean)), `stroke="${color(i)}" stroke-width="1.5" stroke-dasharray="5,3"`));
     if (s.points.length === 1) parts.push(`<circle cx="${r2(xs(s.points[0]!.step))}" cy="${r2(ys(s.points[0]!.mean))}" r="3" fill="${color(i)}"/>`);
-    else parts.push(polyline(s.points.map((p) => pt(p.step, p.mean)), `stroke="${color(i)}" stroke-width="2"`));
+    else if (s.points.length > 1) parts.push(polyline(s.points.map((p) => pt(p.step, p.mean)), `stroke="${color(i)}" stroke-width="2"`));
   });
   return parts.join('\n');
 }
@@ -79,6 +85,31 @@ export function curvesSvg(report: ExperimentReport, exp: LoadedExperiment): stri
   const key = legend(report.rows, 80, top + h + 62, W - 100);
   const title = text(W / 2, 22, `${report.experiment}: training curves (mean over seeds, band = ±std)`, `${FONT} font-size="15" text-anchor="middle"`);
   return svgDocument(W, top + h + 70 + key.height, [title, loss, metric, key.svg]);
+}
+
+type DiagField = keyof NonNullable<MetricRecord['diag']>;
+
+/** The binary-diagnostics figure, or undefined when no finished run recorded diagnostics (all real). */
+export function binarySvg(report: ExperimentReport, exp: LoadedExperiment): string | undefined {
+  const done = exp.runs.filter((r) => r.status === 'done');
+  if (!done.some((r) => r.metrics.some((m) => m.diag))) return undefined;
+  const runsOf = (row: ReportRow) => done.filter((r) => rowKey(r) === row.key);
+  const of = (f: DiagField) => (m: MetricRecord) => m.diag?.[f];
+  const series = (solid: DiagField, dashed?: DiagField) => report.rows.map((row) => ({
+    points: curve(runsOf(row), of(solid)), ...(dashed ? { dashed: curve(runsOf(row), of(dashed)) } : {}),
+  }));
+  const W = 1180, top = 64, h = 230, gap = 90;
+  const box = (col: number, rowIdx: number) => ({ x: 80 + col * 370, y: top + rowIdx * (h + gap), w: 290, h });
+  const panels = [
+    panel(box(0, 0), series('flip_ratio'), 'Flip ratio (per evaluation interval)', 'fraction of signs changed', [0, 1]),
+    panel(box(1, 0), series('input_plus_min', 'input_plus_max'), '+1 share at inputs (min, dashed: max layer)', 'fraction of +1', [0, 1]),
+    panel(box(2, 0), series('mean_abs_w'), 'Latent weights: mean |W|', 'mean |W|', [0, Infinity]),
+    panel(box(0, 1), series('clipped'), 'Latent weights with |W| ≥ 1', 'fraction', [0, 1]),
+    panel(box(1, 1), series('soft_agree_w', 'soft_agree_x'), 'Progressive: f(λ·) at ±1 (W, dashed: inputs)', 'fraction', [0, 1]),
+  ];
+  const key = legend(report.rows, 80 + 2 * 370, top + h + gap + 20, 330);
+  const title = text(W / 2, 22, `${report.experiment}: binary-network diagnostics (mean over seeds, band = ±std)`, `${FONT} font-size="15" text-anchor="middle"`);
+  return svgDocument(W, Math.max(top + 2 * h + gap + 60, top + h + gap + 30 + key.height), [title, ...panels, key.svg]);
 }
 
 export function barsSvg(report: ExperimentReport): string {
@@ -154,15 +185,21 @@ export interface PlotFiles {
   /** Paths relative to the experiment folder. */
   curves: { svg: string; png: string };
   bars: { svg: string; png: string };
+  /** Present when some run recorded binary-network diagnostics. */
+  binary?: { svg: string; png: string };
 }
 
-/** Writes plots/{curves,bars}.{svg,png} under the study's results folder, each atomically. */
+/** Writes plots/{curves,bars,binary}.{svg,png} under the study's results folder, each atomically. */
 export async function writePlots(report: ExperimentReport, exp: LoadedExperiment, options: { png?: boolean } = {}): Promise<PlotFiles> {
-  const files: PlotFiles = { curves: { svg: 'plots/curves.svg', png: 'plots/curves.png' }, bars: { svg: 'plots/bars.svg', png: 'plots/bars.png' } };
-  const svgs = { curves: curvesSvg(report, exp), bars: barsSvg(report) };
-  for (const name of ['curves', 'bars'] as const) {
-    writeFileAtomic(join(report.dir, files[name].svg), svgs[name]);
-    if (options.png !== false) writeFileAtomic(join(report.dir, files[name].png), await renderPng(svgs[name]));
+  const paths = (name: string) => ({ svg: `plots/${name}.svg`, png: `plots/${name}.png` });
+  const files: PlotFiles = { curves: paths('curves'), bars: paths('bars') };
+  const svgs: Partial<Record<keyof PlotFiles, string>> = { curves: curvesSvg(report, exp), bars: barsSvg(report), binary: binarySvg(report, exp) };
+  if (svgs.binary !== undefined) files.binary = paths('binary');
+  for (const name of ['curves', 'bars', 'binary'] as const) {
+    const svg = svgs[name], target = files[name];
+    if (svg === undefined || target === undefined) continue;
+    writeFileAtomic(join(report.dir, target.svg), svg);
+    if (options.png !== false) writeFileAtomic(join(report.dir, target.png), await renderPng(svg));
   }
   return files;
 }

@@ -25,7 +25,9 @@ export interface Scale {
 
 /** Ticks at 1, 2 or 5 × 10^k covering [min, max]; the domain is widened to the outer ticks. */
 export function niceTicks(min: number, max: number, count = 5): number[] {
-  if (!(max > min)) { const pad = Math.abs(min) * 0.1 || 1; min -= pad; max += pad; }
+  // A range of a few ulps (means of equal values) counts as flat: its step would be so small that
+  // the tick indices pass 2^53 and the loop below never ends.
+  if (!(max - min > 1e-9 * Math.max(Math.abs(min), Math.abs(max)))) { const pad = Math.abs(min) * 0.1 || 1; min -= pad; max += pad; }
   const raw = (max - min) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;

@@ -73,6 +73,16 @@ export interface MetricRecord {
   top1?: number;
   top5?: number;
   elapsed_s?: number;
+  /** Binary-network diagnostics (src/binary/diagnostics.ts), on runs with binary layers. */
+  diag?: {
+    flip_ratio?: number | null;
+    mean_abs_w?: number;
+    clipped?: number;
+    input_plus_min?: number | null;
+    input_plus_max?: number | null;
+    soft_agree_w?: number | null;
+    soft_agree_x?: number | null;
+  };
 }
 
 /** Everything the reporter knows about one planned run. */

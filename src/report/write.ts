@@ -36,7 +36,7 @@ export function reportJson(report: ExperimentReport, plots?: PlotFiles): Record<
 function links(plots: PlotFiles | undefined, png: boolean, prefix = ''): PlotLinks {
   if (!plots) return {};
   const pick = (p: { svg: string; png: string }) => join(prefix, png ? p.png : p.svg);
-  return { curves: pick(plots.curves), bars: pick(plots.bars) };
+  return { curves: pick(plots.curves), bars: pick(plots.bars), ...(plots.binary ? { binary: pick(plots.binary) } : {}) };
 }
 
 export async function writeExperimentReport(exp: LoadedExperiment, options: WriteOptions = {}): Promise<WrittenReport> {
@@ -49,7 +49,7 @@ export async function writeExperimentReport(exp: LoadedExperiment, options: Writ
   writeFileAtomic(out(REPORT_FILES.csv), renderCsv(report));
   writeFileAtomic(out(REPORT_FILES.json), `${JSON.stringify(reportJson(report, plots), null, 2)}\n`);
   const files = [REPORT_FILES.md, REPORT_FILES.csv, REPORT_FILES.json].map(out);
-  if (plots) for (const p of [plots.curves, plots.bars]) files.push(out(p.svg), ...(png ? [out(p.png)] : []));
+  if (plots) for (const p of [plots.curves, plots.bars, ...(plots.binary ? [plots.binary] : [])]) files.push(out(p.svg), ...(png ? [out(p.png)] : []));
   return { report, markdown, plots, files };
 }
 

@@ -4,6 +4,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { BnnError, InterruptedError, ResultsError, RunFailedError } from '../errors.ts';
 import { FILES, ResultsStore } from '../results/store.ts';
 import type { BackendRequest } from '../backend/names.ts';
+import { RunEvents, histogramOf } from '../tensorboard/index.ts';
 
 /** Messages a worker sends its parent over the IPC channel (when it has one). */
 export type WorkerMessage =
@@ -34,6 +35,7 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
   const meta = store.readMeta(id);
   if (!config || !meta) throw new ResultsError(`${dir}: not a prepared run folder (needs ${FILES.config} and ${FILES.meta}); use 'bnn-ablate run'`);
   const report = options.report ?? ((m: WorkerMessage) => process.send?.(m));
+  let events: RunEvents | undefined;
 
   try {
     const teacherDir = resolveTeacher(store, config, meta.dependsOn);
@@ -45,12 +47,17 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
     report({ type: 'started', id, backend: backend.name });
     let lastReport = 0;
     const metric = config.task === 'pose' ? 'pckh' : 'top1';
+    events = config.train.tensorboard ? new RunEvents(dir, meta.name) : undefined;
     const outcome = await train({
       config, runDir: dir, teacherDir, signal: options.signal,
       hooks: {
-        onResume: (step) => store.truncateMetrics(id, step),
-        onEval: (record) => {
+        onResume: (step) => {
+          store.truncateMetrics(id, step);
+          events?.start(step);
+        },
+        onEval: (record, extras) => {
           store.appendMetrics(id, record);
+          events?.evaluation(record, Object.fromEntries(Object.entries(extras.latentWeights).map(([layer, w]) => [layer, histogramOf(w)])));
           report({ type: 'eval', id, step: record.step, metric, value: Number(record[metric]) });
         },
         onProgress: (p) => {
@@ -71,6 +78,8 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
     const message = err instanceof BnnError ? err.message : `${(err as Error)?.message ?? err}`;
     store.fail(id, message);
     throw err instanceof BnnError ? err : new RunFailedError(`run ${id} failed: ${message}`);
+  } finally {
+    events?.close();
   }
 }
 

@@ -7,6 +7,8 @@ import type { Dataset } from '../data/types.ts';
 import { RunFailedError } from '../errors.ts';
 import { FILES } from '../results/store.ts';
 import { buildModel, loadModel, type BinaryModel } from '../models/index.ts';
+import { BinaryDiagnostics, PROBE_IMAGES, pruneReferences, type DiagnosticsRecord } from '../binary/diagnostics.ts';
+import { batchTensors } from './batches.ts';
 import { latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
 import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { fileSystemHandler } from './file-io.ts';
@@ -24,7 +26,17 @@ export interface EvalRecord {
   /** Mean training loss since the previous evaluation. */
   loss: number;
   elapsed_s: number;
+  /** Training throughput over the interval since the previous evaluation. */
+  images_per_s: number;
+  /** Binary-network health signals (src/binary/diagnostics.ts); absent for a fully real network. */
+  diag?: DiagnosticsRecord;
   [metric: string]: unknown;
+}
+
+/** What an evaluation hands its hook besides the record. */
+export interface EvalExtras {
+  /** Latent kernels of the binary layers at this step, by layer name (read for the diagnostics anyway). */
+  latentWeights: Record<string, Float32Array>;
 }
 
 /** final.json. */
@@ -46,7 +58,7 @@ export interface StepProgress {
 }
 
 export interface TrainHooks {
-  onEval?(record: EvalRecord): void;
+  onEval?(record: EvalRecord, extras: EvalExtras): void;
   onProgress?(progress: StepProgress): void;
   /** Training continues from a checkpoint at `step`: metrics logged after it will be logged again. */
   onResume?(step: number): void;
@@ -78,9 +90,11 @@ export async function train(inputs: TrainInputs): Promise<TrainOutcome> {
   const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses });
   const teacher = inputs.teacherDir ? await loadTeacher(inputs.teacherDir, dataset) : undefined;
   const optimizer = createOptimizer(config.train);
+  const diagnostics = BinaryDiagnostics.of(built.model, built.quant, await probeImages(dataset, config));
   try {
-    return await loop(inputs, dataset, built, optimizer, teacher, hooks);
+    return await loop(inputs, dataset, built, optimizer, teacher, hooks, diagnostics);
   } finally {
+    diagnostics?.dispose();
     optimizer.dispose();
     built.dispose();
     teacher?.dispose();
@@ -88,7 +102,7 @@ export async function train(inputs: TrainInputs): Promise<TrainOutcome> {
 }
 
 async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, optimizer: tf.Optimizer,
-  teacher: BinaryModel | undefined, hooks: TrainHooks): Promise<TrainOutcome> {
+  teacher: BinaryModel | undefined, hooks: TrainHooks, diagnostics: BinaryDiagnostics | undefined): Promise<TrainOutcome> {
   const { config, runDir, signal } = inputs;
   const { train: t } = config;
   const model = built.model;
@@ -103,13 +117,25 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   const resumeFrom = latestCheckpoint(checkpoints);
   if (resumeFrom) {
     state = await restoreCheckpoint(resumeFrom, model, optimizer);
+    // Without the saved reference the first interval's flip ratio is unknown (null), not wrong.
+    diagnostics?.loadReference(checkpoints, state.step);
     hooks.onResume?.(state.step);
+  } else {
+    diagnostics?.resetReference();
   }
+  // The flip-ratio reference is saved before the checkpoint it belongs to, so latest.json never
+  // names a checkpoint without one; older references go once the new checkpoint is in force.
+  const checkpoint = async () => {
+    diagnostics?.saveReference(checkpoints, state.step);
+    await saveCheckpoint(checkpoints, model, optimizer, state);
+    pruneReferences(checkpoints, state.step);
+  };
   const sessionStart = performance.now();
   const earlierSessions = state.elapsed;
   const elapsed = () => earlierSessions + (performance.now() - sessionStart) / 1000;
   let trainSeconds = 0;
   let trainImages = 0;
+  let interval = { seconds: 0, images: 0 };
   let stage: Stage | undefined;
   let lastEval: EvalMetrics | undefined;
 
@@ -126,7 +152,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
       await new Promise((resolve) => setImmediate(resolve));
       if (signal?.aborted) {
         state.elapsed = elapsed();
-        await saveCheckpoint(checkpoints, model, optimizer, state);
+        await checkpoint();
         return { status: 'interrupted', step: state.step };
       }
       const current = stageAt(stages, state.step);
@@ -141,8 +167,10 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
 
       const began = performance.now();
       const loss = step(batch);
-      trainSeconds += (performance.now() - began) / 1000;
+      const seconds = (performance.now() - began) / 1000;
+      trainSeconds += seconds;
       trainImages += batch.size;
+      interval = { seconds: interval.seconds + seconds, images: interval.images + batch.size };
       if (!Number.isFinite(loss)) throw new RunFailedError(`training loss is ${loss} at step ${state.step + 1} (stage ${stage.name}, lr ${lr})`);
 
       state.step++;
@@ -153,13 +181,18 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
       if (state.step % t.eval_every === 0 || state.step === total) {
         lastEval = await evaluate(model, dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
         const { task: _task, ...metrics } = lastEval;
-        hooks.onEval?.({ step: state.step, epoch, stage: stage.name, lambda, lr, loss: state.lossSum / state.lossCount, elapsed_s: round(elapsed()), ...metrics });
+        const measured = diagnostics?.measure();
+        hooks.onEval?.({
+          step: state.step, epoch, stage: stage.name, lambda, lr, loss: state.lossSum / state.lossCount, elapsed_s: round(elapsed()),
+          images_per_s: round(interval.images / Math.max(interval.seconds, 1e-9)), ...metrics, ...(measured ? { diag: measured.record } : {}),
+        }, { latentWeights: measured?.latent ?? {} });
+        interval = { seconds: 0, images: 0 };
         state.lossSum = 0;
         state.lossCount = 0;
       }
       if (state.step % t.checkpoint_every === 0 && state.step < total) {
         state.elapsed = elapsed();
-        await saveCheckpoint(checkpoints, model, optimizer, state);
+        await checkpoint();
       }
       if (state.step >= total) break;
     }
@@ -174,6 +207,17 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
     status: 'done',
     final: { task, step: state.step, wall_s: round(elapsed()), images_per_s: round(trainImages / Math.max(trainSeconds, 1e-9)), metrics },
   };
+}
+
+/** The first validation images, the fixed batch the diagnostics probe layer inputs with. */
+async function probeImages(dataset: Dataset, config: RunConfig): Promise<tf.Tensor | null> {
+  const batches = dataset.batches('val', { batchSize: PROBE_IMAGES, seed: config.seed, epoch: 0, shuffle: false, dropLast: false });
+  for await (const batch of batches) {
+    const t = batchTensors(batch, dataset);
+    tf.dispose(Object.values(t).filter((v): v is tf.Tensor => v instanceof tf.Tensor && v !== t.images));
+    return t.images;
+  }
+  return null;
 }
 
 /** λ for this step: over the whole run, or restarting within each stage (progressive.span). */

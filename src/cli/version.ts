@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { BACKEND_NAMES, type BackendName } from '../backend/names.ts';
+import { runEnvironment } from '../results/environment.ts';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The package behind each backend name (cpu ships inside @tensorflow/tfjs). The native names are
+ * src/backend/native.ts's NATIVE_PACKAGES, restated because that module loads tfjs.
+ */
+const BACKEND_PACKAGES: Record<BackendName, string> = {
+  gpu: '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** An installed package's version from its package.json, without importing it (tfjs takes a second to load). */
+export function installedVersion(pkg: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What `--version` prints: the tool, tfjs, and each backend package's version, or that it is not
+ * installed (`bnn-ablate backends` says which ones actually initialise here).
+ */
+export function versionText(): string {
+  const env = runEnvironment();
+  const backends = BACKEND_NAMES.map((name) => `${name} ${installedVersion(BACKEND_PACKAGES[name]) ?? '(not installed)'}`);
+  return [
+    `bnn-ablate ${env.bnnAblate}${env.git?.commit ? ` (${env.git.commit.slice(0, 10)}${env.git.dirty ? ', modified' : ''})` : ''}`,
+    `tfjs ${installedVersion('@tensorflow/tfjs') ?? '(not installed)'}`,
+    `backends: ${backends.join(', ')}`,
+    `node ${process.version}`,
+  ].join('\n');
+}
