@@ -140,7 +140,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
       setLearningRate(optimizer, lr);
 
       const began = performance.now();
-      const loss = step(batch);
+      const loss = await step(batch);
       trainSeconds += (performance.now() - began) / 1000;
       trainImages += batch.size;
       if (!Number.isFinite(loss)) throw new RunFailedError(`training loss is ${loss} at step ${state.step + 1} (stage ${stage.name}, lr ${lr})`);
