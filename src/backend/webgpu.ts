@@ -152,6 +152,13 @@ function installNavigatorGpu(adapter: GpuAdapterLike, dawn: Dawn): void {
 }
 
 let initialised: Promise<WebGpuInit> | undefined;
+/**
+ * Dawn's instance, held for the life of the process: nothing else references it once the adapter
+ * exists, and when the garbage collector frees it, Dawn's pending-event loop (ProcessEvents) runs
+ * on a destroyed instance and aborts the process (std::system_error from a dead mutex, seen 30 s
+ * into a training run).
+ */
+let instance: ReturnType<Dawn['create']> | undefined;
 
 async function attemptInit(choice: AdapterChoice): Promise<WebGpuInit> {
   const dawn = await loadDawn();
@@ -159,7 +166,8 @@ async function attemptInit(choice: AdapterChoice): Promise<WebGpuInit> {
   const { flags, options } = discovery(choice);
   let adapter: GpuAdapterLike | null;
   try {
-    adapter = await dawn.create(flags).requestAdapter(options);
+    instance = dawn.create(flags);
+    adapter = await instance.requestAdapter(options);
   } catch (err) {
     return { ok: false, reason: `Dawn's adapter request failed: ${firstLine((err as Error).message)}` };
   }
