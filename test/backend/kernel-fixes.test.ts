@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { overrideCallCounts, selectBackend } from '../../src/backend/index.ts';
 import { KERNEL_BACKENDS, skipReason } from './backends.ts';
-import { randomValues, relError, sizeOf } from './helpers.ts';
+import { randomValues, readAll, relError, sizeOf } from './helpers.ts';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid';
@@ -58,15 +58,16 @@ function poolInputs(c: PoolCase, seed: number) {
   return { x, r: randomValues(sizeOf(outShape), seed + 1), outShape };
 }
 
-function tfPool(c: PoolCase, kind: 'max' | 'avg', x: Float64Array, r: Float64Array, outShape: Shape4) {
-  return tf.tidy(() => {
+async function tfPool(c: PoolCase, kind: 'max' | 'avg', x: Float64Array, r: Float64Array, outShape: Shape4) {
+  const [y, dx] = await readAll(tf.tidy(() => {
     const rT = tf.tensor4d(Float32Array.from(r), outShape);
     const op = kind === 'max' ? tf.maxPool : tf.avgPool;
     const xT = tf.tensor4d(Float32Array.from(x), c.x);
     const y = op(xT, c.k, c.s, c.pad);
     const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t as tf.Tensor4D, c.k, c.s, c.pad), rT)))(xT);
-    return { y: y.dataSync(), dx: dx.dataSync() };
-  });
+    return [y, dx];
+  }));
+  return { y: y!, dx: dx! };
 }
 
 interface ResizeCase { x: Shape4; size: [number, number]; alignCorners: boolean; halfPixelCenters: boolean }
@@ -113,7 +114,7 @@ for (const backend of KERNEL_BACKENDS) {
     for (const [i, c] of POOLS.entries()) {
       const { x, r, outShape } = poolInputs(c, 10 + i);
       const ref = referencePool(c, 'max', x, r);
-      const got = tfPool(c, 'max', x, r, outShape);
+      const got = await tfPool(c, 'max', x, r, outShape);
       assert.ok(relError(got.y, ref.y) < 1e-7, `${JSON.stringify(c)}: forward`);
       const e = relError(got.dx, ref.dx);
       assert.ok(e <= 1e-6, `${JSON.stringify(c)}: gradient relative error ${e}`);
@@ -125,7 +126,7 @@ for (const backend of KERNEL_BACKENDS) {
     for (const [i, c] of POOLS.entries()) {
       const { x, r, outShape } = poolInputs(c, 40 + i);
       const ref = referencePool(c, 'avg', x, r);
-      const got = tfPool(c, 'avg', x, r, outShape);
+      const got = await tfPool(c, 'avg', x, r, outShape);
       assert.ok(relError(got.y, ref.y) < 1e-6, `${JSON.stringify(c)}: forward`);
       const e = relError(got.dx, ref.dx);
       assert.ok(e <= 1e-6, `${JSON.stringify(c)}: gradient relative error ${e}`);
@@ -139,12 +140,13 @@ for (const backend of KERNEL_BACKENDS) {
       const x = randomValues(sizeOf(c.x), 70 + i);
       const r = randomValues(c.x[0] * c.size[0] * c.size[1] * c.x[3], 80 + i);
       const ref = referenceResize(c, x, r);
-      const got = tf.tidy(() => {
+      const [y, dx] = await readAll(tf.tidy(() => {
         const xT = tf.tensor4d(Float32Array.from(x), c.x);
         const rT = tf.tensor(Float32Array.from(r), [c.x[0], ...c.size, c.x[3]]);
         const f = (t: tf.Tensor) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, c.size, c.alignCorners, c.halfPixelCenters);
-        return { y: f(xT).dataSync(), dx: tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), rT)))(xT).dataSync() };
-      });
+        return [f(xT), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), rT)))(xT)];
+      }));
+      const got = { y: y!, dx: dx! };
       assert.ok(relError(got.y, ref.y) === 0, `${JSON.stringify(c)}: forward (the reference's index formula)`);
       const e = relError(got.dx, ref.dx);
       assert.ok(e <= 1e-6, `${JSON.stringify(c)}: gradient relative error ${e}`);
@@ -158,12 +160,12 @@ for (const backend of KERNEL_BACKENDS) {
     const f = tf.oneHot(idx, 3, 1, 0, 'float32');
     const i = tf.oneHot(idx, 3);
     const scaled = tf.oneHot(tf.tensor2d([[1], [0]], [2, 1], 'int32'), 2, 0.9, 0.05, 'float32');
-    assert.deepEqual(Array.from(f.dataSync()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Array.from(await f.data()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     assert.equal(f.dtype, 'float32');
-    assert.deepEqual(Array.from(i.dataSync()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Array.from(await i.data()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     assert.equal(i.dtype, 'int32');
     assert.deepEqual(scaled.shape, [2, 1, 2]);
-    assert.deepEqual(Array.from(scaled.dataSync()), [0.05, 0.9, 0.9, 0.05].map(Math.fround));
+    assert.deepEqual(Array.from(await scaled.data()), [0.05, 0.9, 0.9, 0.05].map(Math.fround));
     tf.dispose([idx, f, i, scaled]);
   });
 }
