@@ -35,6 +35,8 @@ export interface BackendProbe {
   detail?: string;
   /** The WebGPU adapter (webgpu only): vendor, device, feature level, limits. */
   adapter?: WebGpuAdapterInfo;
+  /** Available, but `auto` passes it over, and why (a software WebGPU adapter). */
+  autoSkip?: string;
 }
 
 export interface ProbeReport {
@@ -197,17 +199,18 @@ export async function selectBackend(request: BackendRequest): Promise<SelectedBa
 export async function probeBackends(): Promise<ProbeReport> {
   installBannerFilter();
   const backends: BackendProbe[] = [];
-  const autoSkips = new Set<BackendName>();
   for (const name of BACKEND_NAMES) {
     const r = await attempt(name);
-    if (r.ok && r.autoSkip) autoSkips.add(name);
     backends.push(
       r.ok
-        ? { name, available: true, version: r.backend.version, detail: r.backend.detail, ...(r.adapter && { adapter: r.adapter }) }
+        ? {
+          name, available: true, version: r.backend.version, detail: r.backend.detail,
+          ...(r.adapter && { adapter: r.adapter }), ...(r.autoSkip && { autoSkip: r.autoSkip }),
+        }
         : { name, available: false, reason: r.reason, detail: DESCRIPTION[name] },
     );
   }
-  const auto = backends.find((b) => b.available && !autoSkips.has(b.name))?.name ?? 'cpu';
+  const auto = backends.find((b) => b.available && !b.autoSkip)?.name ?? 'cpu';
   const active = await attempt(auto);
   if (!active.ok) throw new BackendError(`backend '${auto}' stopped working while probing: ${active.reason}`);
   return { backends, auto };

@@ -43,8 +43,8 @@ export function formatBackendTable(report: ProbeReport): string {
   const lines = rows.map((r) =>
     r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd(),
   );
-  lines.push('', `auto picks: ${report.auto}`);
   if (report.backends.some((b) => b.name === 'gpu' && !b.available)) lines.push('', GPU_NOTE);
+  lines.push('', `auto picks: ${report.auto}`);
   return `${lines.join('\n')}\n`;
 }
 
