@@ -170,22 +170,25 @@ for (const backend of KERNEL_BACKENDS) {
   });
 }
 
-test('wasm: tf.gather trains (UnsortedSegmentSum) and matches cpu, repeated indices included', async () => {
-  const grads: Record<string, Float32Array> = {};
-  const x = Float32Array.from(randomValues(4 * 5 * 3, 11));
-  const r = Float32Array.from(randomValues(4 * 6 * 3, 12));
-  for (const backend of ['cpu', 'wasm'] as const) {
-    await selectBackend(backend);
-    grads[backend] = tf.tidy(() => {
-      const idx = tf.tensor1d([0, 3, 3, 1, 4, 3], 'int32');
-      const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx, 1), tf.tensor(r, [4, 6, 3])));
-      return tf.grad(f)(tf.tensor(x, [4, 5, 3])).dataSync() as Float32Array;
-    });
-  }
-  // Column 3 is gathered three times, column 2 never: its gradient must be exactly zero.
-  const col = (g: Float32Array, b: number, j: number, d: number) => g[(b * 5 + j) * 3 + d]!;
-  assert.equal(col(grads.wasm!, 1, 2, 0), 0);
-  const expected = r[(1 * 6 + 1) * 3 + 2]! + r[(1 * 6 + 2) * 3 + 2]! + r[(1 * 6 + 5) * 3 + 2]!;
-  assert.ok(Math.abs(col(grads.wasm!, 1, 3, 2) - expected) < 1e-6);
-  assert.ok(relError(grads.wasm!, grads.cpu!) <= 1e-6);
-});
+for (const backend of ['wasm', 'webgpu'] as const) {
+  test(`${backend}: tf.gather trains (UnsortedSegmentSum) and matches cpu, repeated indices included`, { skip: skipReason(backend) }, async () => {
+    const grads: Record<string, Float32Array> = {};
+    const x = Float32Array.from(randomValues(4 * 5 * 3, 11));
+    const r = Float32Array.from(randomValues(4 * 6 * 3, 12));
+    for (const b of ['cpu', backend] as const) {
+      await selectBackend(b);
+      [grads[b]] = await readAll([tf.tidy(() => {
+        const idx = tf.tensor1d([0, 3, 3, 1, 4, 3], 'int32');
+        const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx, 1), tf.tensor(r, [4, 6, 3])));
+        return tf.grad(f)(tf.tensor(x, [4, 5, 3]));
+      })]);
+    }
+    // Column 3 is gathered three times, column 2 never: its gradient must be exactly zero.
+    const col = (g: Float32Array, b: number, j: number, d: number) => g[(b * 5 + j) * 3 + d]!;
+    const got = grads[backend]!;
+    assert.equal(col(got, 1, 2, 0), 0);
+    const expected = r[(1 * 6 + 1) * 3 + 2]! + r[(1 * 6 + 2) * 3 + 2]! + r[(1 * 6 + 5) * 3 + 2]!;
+    assert.ok(Math.abs(col(got, 1, 3, 2) - expected) < 1e-6);
+    assert.ok(relError(got, grads.cpu!) <= 1e-6);
+  });
+}
