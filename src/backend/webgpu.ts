@@ -27,7 +27,7 @@ import type { Attempt } from './select.ts';
  * software adapter: it is slower than wasm.
  */
 
-/** The adapter facts `backends` reports and meta.json stores. */
+/** The adapter facts `backends` reports (and, as one line, every run's backend detail). */
 export interface WebGpuAdapterInfo {
   vendor: string;
   architecture: string;
@@ -173,7 +173,7 @@ async function attemptInit(choice: AdapterChoice): Promise<WebGpuInit> {
   }
   if (!adapter) {
     const how = choice === 'software'
-      ? 'no software adapter (Dawn OpenGL ES on Mesa llvmpipe: install libegl1 and libgles2 from Mesa)'
+      ? 'no software adapter (Dawn OpenGL ES on Mesa llvmpipe; Debian: libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)'
       : 'no WebGPU adapter (Dawn needs a Vulkan driver: libvulkan1 plus a GPU ICD; BNN_WEBGPU_ADAPTER=software uses Mesa on the CPU)';
     return { ok: false, reason: how };
   }
@@ -184,7 +184,39 @@ async function attemptInit(choice: AdapterChoice): Promise<WebGpuInit> {
   } catch (err) {
     return { ok: false, reason: `tfjs webgpu set-up failed: ${firstLine((err as Error).message)}` };
   }
+  watchDeviceErrors(tf.backend() as unknown as WatchedBackend);
   return { ok: true, version: webgpuPackage.version, adapter: describe(adapter, choice) };
+}
+
+interface WatchedBackend {
+  device: {
+    addEventListener(type: 'uncapturederror', listener: (e: { error: { message: string } }) => void): void;
+    lost: Promise<{ message: string }>;
+  };
+  read(dataId: object): Promise<unknown>;
+}
+
+let deviceError: string | undefined;
+
+/**
+ * Makes GPU errors fail loudly. WebGPU reports a bad shader or a validation error as an event and
+ * carries on, so the tensors involved silently hold garbage (seen: tfjs 4.22's rank-6 pad shader
+ * does not compile). The first such error, or a lost device, is kept, and every later read
+ * (`data()`, which each training step and evaluation does) rejects with it.
+ */
+function watchDeviceErrors(backend: WatchedBackend): void {
+  backend.device.addEventListener('uncapturederror', (e) => {
+    deviceError ??= `webgpu device error: ${firstLine(e.error.message)}`;
+  });
+  void backend.device.lost.then((info) => {
+    deviceError ??= `webgpu device lost: ${firstLine(info.message)}`;
+  });
+  const read = backend.read.bind(backend);
+  backend.read = async (dataId) => {
+    const values = await read(dataId);
+    if (deviceError !== undefined) throw new Error(deviceError);
+    return values;
+  };
 }
 
 /**
