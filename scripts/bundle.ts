@@ -8,6 +8,7 @@
  *   dawn/<platform>/dawn.node Dawn for Node, this platform's only
  *   configs/, experiments/   what `bench` and the smoke grid read
  *   device-check.mjs, run.sh `run.sh [backend]` writes device-check.json (scripts/device-check.ts)
+ *   lib/libvulkan.so.1, vulkan/ the Vulkan loader and an NVIDIA ICD manifest (see copyVulkanLoader)
  *   package.json, BUILD.json the version (read by the results store) and the commit it was built from
  * Left out on purpose: tfjs-node(-gpu) (their libtensorflow is not in the package), sharp (image
  * decoding and plots, native; replaced by a stand-in that says so) and mnist's data: the device
@@ -88,6 +89,27 @@ function copyAssets(): void {
   if (existsSync(dawn)) cpSync(dawn, path.join(OUT, 'dawn', platform), { recursive: true });
   else process.stderr.write(`bundle: no Dawn build for ${platform}; the bundle's webgpu backend will say so\n`);
   for (const dir of ['configs', 'experiments']) cpSync(path.join(ROOT, dir), path.join(OUT, dir), { recursive: true });
+  copyVulkanLoader();
+}
+
+/**
+ * The Vulkan loader (libvulkan.so.1, Khronos, Apache-2.0; ~0.5 MiB), which Dawn dlopens: GPU
+ * containers often have NVIDIA's Vulkan driver but not the loader, and the device machine has no
+ * package registry. run.sh puts lib/ on LD_LIBRARY_PATH. Skipped (with a note) where this machine
+ * has no loader (Debian: apt-get install libvulkan1).
+ */
+function copyVulkanLoader(): void {
+  const found = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].find((p) => existsSync(p));
+  if (process.platform !== 'linux' || found === undefined) {
+    process.stderr.write('bundle: no libvulkan.so.1 here; the bundle relies on the device machine\'s Vulkan loader\n');
+    return;
+  }
+  mkdirSync(path.join(OUT, 'lib'));
+  copyFileSync(found, path.join(OUT, 'lib', 'libvulkan.so.1'));
+  // NVIDIA's ICD manifest, for machines whose driver libraries are mounted without it (run.sh).
+  mkdirSync(path.join(OUT, 'vulkan'));
+  const icd = { file_format_version: '1.0.0', ICD: { library_path: 'libGLX_nvidia.so.0', api_version: '1.3.0' } };
+  writeFileSync(path.join(OUT, 'vulkan', 'nvidia_icd.json'), `${JSON.stringify(icd, null, 2)}\n`);
 }
 
 function gitCommit(): { commit: string | null; dirty: boolean } {
@@ -115,6 +137,14 @@ const RUN_SH = `#!/bin/sh
 # Device check: backends, the reference bench and the ci grid of experiments/smoke.yaml on one
 # backend (default webgpu); writes device-check.json in the current folder. Needs only node >= 20.
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+# The bundled Vulkan loader (GPU containers often lack one; it is the standard Khronos loader).
+if [ -d "$here/lib" ]; then export LD_LIBRARY_PATH="$here/lib\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
+# NVIDIA's driver without its ICD manifest (common in containers): point the loader at ours.
+if [ -z "\${VK_DRIVER_FILES:-}\${VK_ICD_FILENAMES:-}" ] && [ -f "$here/vulkan/nvidia_icd.json" ] \\
+  && ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2>&1 \\
+  && ldconfig -p 2>/dev/null | grep -q 'libGLX_nvidia.so.0'; then
+  export VK_DRIVER_FILES="$here/vulkan/nvidia_icd.json" VK_ICD_FILENAMES="$here/vulkan/nvidia_icd.json"
+fi
 exec node "$here/device-check.mjs" "\${1:-webgpu}"
 `;
 

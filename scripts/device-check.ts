@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.join(HERE, 'bin', 'bnn-ablate.js');
 
-interface StepOutcome { ok: boolean; seconds: number; stdout: string; error?: string }
+interface StepOutcome { ok: boolean; seconds: number; stdout: string; stderr: string; error?: string }
 
 /** Runs the bundled CLI; its stderr is shown once it ends, and its last line is the error. */
 function cli(args: string[]): StepOutcome {
@@ -26,10 +26,10 @@ function cli(args: string[]): StepOutcome {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 });
   process.stderr.write(r.stderr ?? '');
   const seconds = (Date.now() - began) / 1000;
-  if (r.status === 0) return { ok: true, seconds, stdout: r.stdout };
+  if (r.status === 0) return { ok: true, seconds, stdout: r.stdout, stderr: r.stderr ?? '' };
   const why = r.error ? r.error.message : `exit ${r.status ?? r.signal}`;
   const last = (r.stderr ?? '').trim().split('\n').at(-1) ?? '';
-  return { ok: false, seconds, stdout: r.stdout ?? '', error: `bnn-ablate ${args[0]} failed (${why})${last ? `: ${last}` : ''}` };
+  return { ok: false, seconds, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: `bnn-ablate ${args[0]} failed (${why})${last ? `: ${last}` : ''}` };
 }
 
 function parseJson(s: string): unknown {
@@ -56,6 +56,27 @@ function readIfExists(p: string): string {
   return existsSync(p) ? readFileSync(p, 'utf8') : '';
 }
 
+/** First lines of a command's output, or why it did not run: for the report, never fatal. */
+function probe(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
+  if (r.error) return `unavailable: ${r.error.message}`;
+  return `${r.stdout}${r.stderr}`.trim().split('\n').slice(0, 8).join('\n');
+}
+
+/** What decides whether Dawn finds a GPU: the driver, the Vulkan loader and its ICD manifests. */
+function gpuEnvironment(): Record<string, unknown> {
+  const icdDirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
+  const libs = probe('sh', ['-c', "ldconfig -p | grep -E 'libvulkan.so|libGLX_nvidia|libnvidia-gpucomp|libcuda.so' || true"]);
+  return {
+    nvidiaSmi: probe('nvidia-smi', ['--query-gpu=name,driver_version,memory.total,compute_cap', '--format=csv,noheader']),
+    icdFiles: icdDirs.flatMap((d) => (existsSync(d) ? readdirSync(d).map((f) => path.join(d, f)) : [])),
+    vkDriverFiles: process.env.VK_DRIVER_FILES ?? null,
+    ldLibraryPath: process.env.LD_LIBRARY_PATH ?? null,
+    nvidiaDriverCapabilities: process.env.NVIDIA_DRIVER_CAPABILITIES ?? null,
+    libraries: libs,
+  };
+}
+
 function main(): number {
   const backend = process.argv[2] ?? 'webgpu';
   const errors: string[] = [];
@@ -66,18 +87,29 @@ function main(): number {
   if (!probe.ok) errors.push(probe.error!);
   const mine = report?.backends?.find((b) => b.name === backend);
 
+  // Dawn reports why it rejected an adapter only as warnings on stderr: keep them for the report.
+  const dawnWarnings = probe.stderr.split('\n').filter((l) => /^Warning:|^ - While|^error:/.test(l)).slice(0, 20);
+  // With the backend unavailable, bench and the grid would only repeat the reason.
+  const usable = mine?.available === true;
+  if (mine && !usable) errors.push(`${backend} is not available: ${mine.reason ?? 'unknown reason'}`);
+
   const steps = process.env.BNN_CHECK_STEPS ?? '10';
   const warmup = process.env.BNN_CHECK_WARMUP ?? '3';
-  const bench = cli(['bench', path.join(HERE, 'configs', 'bench', 'hourglass-ref.yaml'), '--backend', backend, '--json', '--steps', steps, '--warmup', warmup]);
-  const b = parseJson(bench.stdout) as { medianMs?: number; imagesPerSecond?: number; gflopsPerSecond?: number; batchSize?: number; peakRssMb?: number } | undefined;
-  if (!bench.ok) errors.push(bench.error!);
-
-  const results = mkdtempSync(path.join(tmpdir(), 'bnn-device-check-'));
-  const only = process.env.BNN_CHECK_ONLY ? ['--only', process.env.BNN_CHECK_ONLY] : [];
-  const grid = cli(['run', path.join(HERE, 'experiments', 'smoke.yaml'), '--preset', 'ci', '--backend', backend, '--results', results, ...only]);
-  if (!grid.ok) errors.push(grid.error!);
-  const runs = gridRuns(path.join(results, 'smoke'));
-  rmSync(results, { recursive: true, force: true });
+  let b: { medianMs?: number; imagesPerSecond?: number; gflopsPerSecond?: number; batchSize?: number; peakRssMb?: number } | undefined;
+  let runs: RunSummary[] = [];
+  let gridSeconds = 0;
+  if (usable) {
+    const bench = cli(['bench', path.join(HERE, 'configs', 'bench', 'hourglass-ref.yaml'), '--backend', backend, '--json', '--steps', steps, '--warmup', warmup]);
+    b = parseJson(bench.stdout) as typeof b;
+    if (!bench.ok) errors.push(bench.error!);
+    const results = mkdtempSync(path.join(tmpdir(), 'bnn-device-check-'));
+    const only = process.env.BNN_CHECK_ONLY ? ['--only', process.env.BNN_CHECK_ONLY] : [];
+    const grid = cli(['run', path.join(HERE, 'experiments', 'smoke.yaml'), '--preset', 'ci', '--backend', backend, '--results', results, ...only]);
+    if (!grid.ok) errors.push(grid.error!);
+    runs = gridRuns(path.join(results, 'smoke'));
+    gridSeconds = grid.seconds;
+    rmSync(results, { recursive: true, force: true });
+  }
 
   const out = {
     backend,
@@ -87,10 +119,12 @@ function main(): number {
     adapter: mine?.adapter ?? null,
     auto: report?.auto ?? null,
     bench: b ? { config: 'configs/bench/hourglass-ref.yaml', msPerStep: b.medianMs, imagesPerSecond: b.imagesPerSecond, gflopsPerSecond: b.gflopsPerSecond, batchSize: b.batchSize, peakRssMb: b.peakRssMb, steps: Number(steps), warmup: Number(warmup) } : null,
-    ci: { experiment: 'experiments/smoke.yaml', preset: 'ci', seconds: grid.seconds, runs },
+    ci: usable ? { experiment: 'experiments/smoke.yaml', preset: 'ci', seconds: gridSeconds, runs } : null,
     errors,
     build,
     node: process.version,
+    gpuEnvironment: gpuEnvironment(),
+    dawnWarnings,
     backends: report?.backends ?? null,
   };
   const file = path.resolve('device-check.json');
