@@ -90,8 +90,10 @@ test('native packages that fail the way a broken install fails are skipped by au
     throw new Error(addon);
   });
   try {
+    const webgpu = (await probeBackends()).backends.find((p) => p.name === 'webgpu')!;
     const b = await selectBackend('auto');
-    assert.equal(b.name, 'wasm');
+    // Next in line after the native packages: webgpu on a machine with a GPU, else wasm.
+    assert.equal(b.name, webgpu.available && !webgpu.autoSkip ? 'webgpu' : 'wasm');
     assert.match(b.reason, /gpu: @tensorflow\/tfjs-node-gpu is installed but its native addon \(tfjs_binding\.node\) is missing/);
     await assert.rejects(selectBackend('node'), /backend 'node' is not available: .*tfjs_binding\.node/);
     // An import that "succeeds" without registering a native backend is still unavailable.
