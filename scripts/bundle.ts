@@ -7,6 +7,7 @@
  *   wasm/*.wasm              the tfjs wasm binaries
  *   dawn/<platform>/dawn.node Dawn for Node, this platform's only
  *   configs/, experiments/   what `bench` and the smoke grid read
+ *   baselines/               the CPU baseline device-check.json compares the grid with
  *   device-check.mjs, run.sh `run.sh [backend]` writes device-check.json (scripts/device-check.ts)
  *   lib/libvulkan.so.1, vulkan/ the Vulkan loader and an NVIDIA ICD manifest (see copyVulkanLoader)
  *   package.json, BUILD.json the version (read by the results store) and the commit it was built from
@@ -88,7 +89,7 @@ function copyAssets(): void {
   const dawn = path.join(path.dirname(require.resolve('webgpu')), 'dist', platform);
   if (existsSync(dawn)) cpSync(dawn, path.join(OUT, 'dawn', platform), { recursive: true });
   else process.stderr.write(`bundle: no Dawn build for ${platform}; the bundle's webgpu backend will say so\n`);
-  for (const dir of ['configs', 'experiments']) cpSync(path.join(ROOT, dir), path.join(OUT, dir), { recursive: true });
+  for (const dir of ['configs', 'experiments', 'baselines']) cpSync(path.join(ROOT, dir), path.join(OUT, dir), { recursive: true });
   copyVulkanLoader();
 }
 

@@ -52,6 +52,28 @@ function gridRuns(dir: string): RunSummary[] {
   });
 }
 
+interface BaselineRow { label: string; n: number; mean: number; std: number }
+
+/**
+ * The grid's mean PCKh per row against the committed CPU baseline (baselines/ci.json, three seeds
+ * on wasm): z = (mean − baseline mean) / baseline std, within = |z| ≤ 2 — the issue's "within the
+ * CPU backends' seed spread". Rows are matched by label (`binary=true` and the run `binary=true,seed=0`).
+ */
+function againstBaseline(runs: RunSummary[]): unknown[] {
+  const baseline = parseJson(readIfExists(path.join(HERE, 'baselines', 'ci.json'))) as
+    { experiments?: { smoke?: { metric: string; rows: BaselineRow[] } } } | undefined;
+  const smoke = baseline?.experiments?.smoke;
+  if (!smoke) return [];
+  return smoke.rows.map((row) => {
+    const values = runs.filter((r) => r.name.startsWith(`${row.label},`))
+      .map((r) => (r.metrics as { metrics?: Record<string, unknown> } | undefined)?.metrics?.[smoke.metric])
+      .filter((v): v is number => typeof v === 'number');
+    const mean = values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    const z = mean === null || row.std === 0 ? null : (mean - row.mean) / row.std;
+    return { row: row.label, metric: smoke.metric, n: values.length, mean, baselineMean: row.mean, baselineStd: row.std, baselineN: row.n, z, within: z === null ? null : Math.abs(z) <= 2 };
+  });
+}
+
 function readIfExists(p: string): string {
   return existsSync(p) ? readFileSync(p, 'utf8') : '';
 }
@@ -119,7 +141,7 @@ function main(): number {
     adapter: mine?.adapter ?? null,
     auto: report?.auto ?? null,
     bench: b ? { config: 'configs/bench/hourglass-ref.yaml', msPerStep: b.medianMs, imagesPerSecond: b.imagesPerSecond, gflopsPerSecond: b.gflopsPerSecond, batchSize: b.batchSize, peakRssMb: b.peakRssMb, steps: Number(steps), warmup: Number(warmup) } : null,
-    ci: usable ? { experiment: 'experiments/smoke.yaml', preset: 'ci', seconds: gridSeconds, runs } : null,
+    ci: usable ? { experiment: 'experiments/smoke.yaml', preset: 'ci', seconds: gridSeconds, vsCpuBaseline: againstBaseline(runs), runs } : null,
     errors,
     build,
     node: process.version,

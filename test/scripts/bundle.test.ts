@@ -56,6 +56,16 @@ test('npm run bundle writes a self-contained dist/device/ whose run.sh wasm work
       assert.ok(Number.isFinite(run.metrics.metrics.pckh), `${run.name} has a PCKh`);
     }
     assert.equal(check.backends.find((b: { name: string }) => b.name === 'wasm').available, true);
+    // wasm is the backend the baseline was made on, and wasm is deterministic: the bundled CLI's
+    // seed 0 is exactly the baseline's seed-0 number, so bundling changed nothing it computes.
+    const baseline = JSON.parse(readFileSync(path.join(ROOT, 'baselines', 'ci.json'), 'utf8'));
+    for (const row of check.ci.vsCpuBaseline) {
+      assert.equal(row.n, 1, row.row);
+      assert.equal(row.within, true, JSON.stringify(row));
+      const stored = baseline.experiments.smoke.rows.find((r: { label: string }) => r.label === row.row);
+      assert.equal(row.mean, stored.values['0'], `${row.row}: same PCKh as the baseline's seed 0`);
+    }
+    assert.equal(check.ci.vsCpuBaseline.length, 2);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
