@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv-grad.ts';
 import { jsKernelFunc, type JsKernel } from './js-kernel.ts';
-import { avgPoolBackprop, maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
+import { avgPoolBackprop, maxPoolBackpropOps, maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
 // Side effects: register the fused kernels (and the Prelu gradient that uses one) on cpu and wasm.
 import './bn-kernel.ts';
 import './binary-kernels.ts';
@@ -29,6 +29,10 @@ import './prelu-grad.ts';
  *   buffer and counts a reference, as the cpu backend's Identity and wasm's own Reshape do.
  * - OneHot, wasm only: the stock kernel ignores `dtype` and writes int32 bit patterns into float32
  *   outputs (1 reads as 1.4e-45), which breaks any float one-hot matrix, labels included.
+ * - webgpu (4.22, found by the same tests on Mesa's software adapter): AvgPoolGrad has the border
+ *   bug above; ResizeNearestNeighborGrad is wrong with halfPixelCenters; MaxPoolGrad breaks ties
+ *   differently from cpu. All three get op-built versions (WEBGPU_IMPLS: no typed arrays and no
+ *   synchronous reads there). Its convolution gradients are its own (GPU kernels, correct).
  */
 const OVERRIDES: Record<string, readonly string[]> = {
   wasm: [
@@ -36,6 +40,7 @@ const OVERRIDES: Record<string, readonly string[]> = {
     tf.OneHot, tf.UnsortedSegmentSum, tf.Identity,
   ],
   cpu: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
+  webgpu: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
 };
 
 const stock = new Map<string, tf.KernelConfig | undefined>();
@@ -137,8 +142,15 @@ const IMPLS: Record<string, KernelFactory> = {
   }),
 };
 
+/** Where a backend needs a different implementation of an override than IMPLS's. */
+const WEBGPU_IMPLS: Record<string, KernelFactory> = {
+  [tf.MaxPoolGrad]: composite(tf.MaxPoolGrad, (inputs, attrs) =>
+    maxPoolBackpropOps(asTensor(inputs.dy), asTensor(inputs.input), attrs as unknown as PoolGeometry)),
+};
+const BACKEND_IMPLS: Record<string, Record<string, KernelFactory>> = { webgpu: WEBGPU_IMPLS };
+
 /**
- * Registers the overrides for `backendName` ('cpu' or 'wasm'; others are left alone). Idempotent.
+ * Registers the overrides for `backendName` ('cpu', 'wasm' or 'webgpu'; others are left alone). Idempotent.
  * Must run after the backend's package registered its own kernels (at its import), otherwise
  * those would overwrite these.
  */
@@ -152,7 +164,8 @@ export function installKernelOverrides(backendName: string): boolean {
     stock.set(key, existing);
     // Unregister first: registering over an existing kernel prints a warning.
     if (existing) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc: IMPLS[kernelName]!(backendName) });
+    const impl = BACKEND_IMPLS[backendName]?.[kernelName] ?? IMPLS[kernelName]!;
+    tf.registerKernel({ kernelName, backendName, kernelFunc: impl(backendName) });
   }
   return true;
 }

@@ -115,16 +115,32 @@ function sourceIndices(inSize: number, outSize: number, alignCorners: boolean, h
   });
 }
 
-/** Sums dy over the outputs that read each input, along axis 1 (rows) of an [N, Ho, Wx, C] tensor. */
-function sumRows(dy: tf.Tensor4D, src: Int32Array, inSize: number): tf.Tensor4D {
+/**
+ * The same information as sourceIndices, as the [outSize, inSize] 0/1 matrix of which input each
+ * output reads, made on the device by the backend's own forward resize of an identity matrix (one
+ * channel per input row). For backends that cannot read a tensor synchronously (webgpu).
+ */
+function selectionMatrix(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): tf.Tensor2D {
+  const eye = tf.reshape(tf.eye(inSize), [1, inSize, 1, inSize]) as tf.Tensor4D;
+  return tf.reshape(tf.image.resizeNearestNeighbor(eye, [outSize, 1], alignCorners, halfPixelCenters), [outSize, inSize]);
+}
+
+/** Whether the current backend reads tensors synchronously (webgpu under Node cannot). */
+const readsSync = (): boolean => tf.getBackend() !== 'webgpu';
+
+/**
+ * Sums dy over the outputs that read each input, along axis 1 (rows) of an [N, Ho, Wx, C] tensor.
+ * `src` is the source index of each output row, or the selection matrix itself (selectionMatrix).
+ */
+function sumRows(dy: tf.Tensor4D, src: Int32Array | tf.Tensor2D, inSize: number): tf.Tensor4D {
   const [n, ho, w, c] = dy.shape;
   const f = ho / inSize;
-  if (Number.isInteger(f) && src.every((s, i) => s === Math.floor(i / f))) {
+  if (src instanceof Int32Array && Number.isInteger(f) && src.every((s, i) => s === Math.floor(i / f))) {
     // Plain integer upsampling (the hourglass case): each input owns a contiguous block of f rows.
     return tf.sum(tf.reshape(dy, [n, inSize, f, w, c]), 2) as tf.Tensor4D;
   }
   // General case: a one-hot [Ho, inSize] selection matrix applied as a matmul.
-  const select = tf.oneHot(tf.tensor1d(src, 'int32'), inSize, 1, 0, 'float32') as tf.Tensor2D;
+  const select = src instanceof Int32Array ? tf.oneHot(tf.tensor1d(src, 'int32'), inSize, 1, 0, 'float32') as tf.Tensor2D : src;
   const moved = tf.reshape(tf.transpose(dy, [0, 2, 3, 1]), [n * w * c, ho]);
   const summed = tf.matMul(moved, select);
   return tf.transpose(tf.reshape(summed, [n, w, c, inSize]), [0, 3, 1, 2]) as tf.Tensor4D;
@@ -137,10 +153,47 @@ export function resizeNearestBackprop(
   return tf.tidy(() => {
     const [, h, w] = imagesShape;
     const [, ho, wo] = dy.shape;
-    const rowSrc = sourceIndices(h, ho, alignCorners, halfPixelCenters);
-    const colSrc = sourceIndices(w, wo, alignCorners, halfPixelCenters);
+    const indices = readsSync() ? sourceIndices : selectionMatrix;
+    const rowSrc = indices(h, ho, alignCorners, halfPixelCenters);
+    const colSrc = indices(w, wo, alignCorners, halfPixelCenters);
     const byRows = sumRows(dy, rowSrc, h);
     const swapped = tf.transpose(byRows, [0, 2, 1, 3]) as tf.Tensor4D;
     return tf.transpose(sumRows(swapped, colSrc, w), [0, 2, 1, 3]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * dL/dx of max pooling from forward ops only, for backends where the typed-array pass
+ * (maxPoolGradInto) cannot run (webgpu, whose own MaxPoolGrad breaks ties differently from cpu).
+ * Same rule: each dy goes to the first maximum of its window in row-major scan order. For every
+ * window offset (p, q), the strided view of x at that offset is compared with the pooled maximum;
+ * cells that match and were not claimed by an earlier offset take dy, which is dilated by the
+ * stride and padded back into place. Out-of-image cells are -Infinity, so they never win.
+ */
+export function maxPoolBackpropOps(dy: tf.Tensor4D, x: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computePool2DInfo(x.shape, g.filterSize, g.strides, 1, g.pad, g.dimRoundingMode);
+    const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+    const { top, left } = info.padInfo;
+    const [n, h, w, c] = x.shape;
+    // The padded extent every window fits in: (ho − 1)·sh + kh rows, (wo − 1)·sw + kw columns.
+    const hp = (ho - 1) * sh + kh;
+    const wp = (wo - 1) * sw + kw;
+    const xp = padOrCrop(x, top, hp - h - top, left, wp - w - left, -Infinity);
+    const y = tf.maxPool(x, g.filterSize, g.strides, g.pad, g.dimRoundingMode);
+    let free = tf.onesLike(y);
+    let acc = tf.zeros([n, hp, wp, c]) as tf.Tensor4D;
+    const span = [(ho - 1) * sh + 1, (wo - 1) * sw + 1];
+    for (let p = 0; p < kh; p++) {
+      for (let q = 0; q < kw; q++) {
+        const tap = tf.stridedSlice(xp, [0, p, q, 0], [n, p + span[0]!, q + span[1]!, c], [1, sh, sw, 1]) as tf.Tensor4D;
+        const win = tf.mul(tf.cast(tf.equal(tap, y), 'float32'), free);
+        free = tf.sub(free, win);
+        const placed = padOrCrop(dilateSpatial(tf.mul(win, dy) as tf.Tensor4D, sh, sw), p, hp - p - ho * sh, q, wp - q - wo * sw);
+        acc = tf.add(acc, placed);
+      }
+    }
+    // Back to x's extent: drop the padding, and give rows/columns no window reached a zero.
+    return padOrCrop(acc, -top, top + h - hp, -left, left + w - wp);
   });
 }

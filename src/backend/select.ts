@@ -4,6 +4,7 @@ import { hasFastConvGradients, installKernelOverrides } from './kernels.ts';
 import { type Importer, loadNative, NATIVE_PACKAGES } from './native.ts';
 import { installBannerFilter, muteCpuBanner } from './quiet.ts';
 import { initWasm, wasmDetails } from './wasm.ts';
+import { tryWebGpu, type WebGpuAdapterInfo } from './webgpu.ts';
 import { BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './names.ts';
 
 export { BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest };
@@ -32,6 +33,10 @@ export interface BackendProbe {
   reason?: string;
   version?: string;
   detail?: string;
+  /** The WebGPU adapter (webgpu only): vendor, device, feature level, limits. */
+  adapter?: WebGpuAdapterInfo;
+  /** Available, but `auto` passes it over, and why (a software WebGPU adapter). */
+  autoSkip?: string;
 }
 
 export interface ProbeReport {
@@ -40,11 +45,18 @@ export interface ProbeReport {
   auto: BackendName;
 }
 
-type Attempt = { ok: true; backend: Omit<SelectedBackend, 'reason'> } | { ok: false; reason: string };
+export type Attempt =
+  | {
+    ok: true; backend: Omit<SelectedBackend, 'reason'>; adapter?: WebGpuAdapterInfo;
+    /** Works, but `auto` passes it over for this reason (a software WebGPU adapter). */
+    autoSkip?: string;
+  }
+  | { ok: false; reason: string };
 
 const DESCRIPTION: Record<BackendName, string> = {
-  gpu: 'TensorFlow C++ with CUDA (@tensorflow/tfjs-node-gpu)',
+  gpu: 'TensorFlow C++ with CUDA (@tensorflow/tfjs-node-gpu; needs CUDA 11.2 + cuDNN 8.1, which predate Hopper)',
   node: 'TensorFlow C++ on the CPU (@tensorflow/tfjs-node)',
+  webgpu: 'WebGPU through Dawn (@tensorflow/tfjs-backend-webgpu + webgpu)',
   wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm)',
   cpu: 'plain JavaScript (@tensorflow/tfjs-backend-cpu)',
 };
@@ -141,6 +153,8 @@ function attempt(name: BackendName): Promise<Attempt> {
     case 'gpu':
     case 'node':
       return tryNative(name);
+    case 'webgpu':
+      return tryWebGpu();
     case 'wasm':
       return tryWasm();
     case 'cpu':
@@ -151,7 +165,8 @@ function attempt(name: BackendName): Promise<Attempt> {
 /**
  * Initialises tfjs on the requested backend and makes it current. Call once per process, before
  * building models (calling again switches backends; tensors made earlier stay on the old one).
- * `auto` tries gpu -> node -> wasm -> cpu and takes the first that works. A forced backend that is
+ * `auto` tries gpu -> node -> webgpu -> wasm -> cpu and takes the first that works (a software
+ * WebGPU adapter works but is passed over). A forced backend that is
  * unavailable throws BackendError with a one-line reason.
  */
 export async function selectBackend(request: BackendRequest): Promise<SelectedBackend> {
@@ -167,11 +182,11 @@ export async function selectBackend(request: BackendRequest): Promise<SelectedBa
   const skipped: string[] = [];
   for (const name of BACKEND_NAMES) {
     const r = await attempt(name);
-    if (r.ok) {
+    if (r.ok && !r.autoSkip) {
       const why = skipped.length === 0 ? 'first choice' : `skipped ${skipped.join('; ')}`;
       return { ...r.backend, reason: `auto: ${why}` };
     }
-    skipped.push(`${name}: ${r.reason}`);
+    skipped.push(`${name}: ${r.ok ? r.autoSkip : r.reason}`);
   }
   // cpu cannot fail short of a broken tfjs install.
   throw new BackendError(`no backend could be initialised (${skipped.join('; ')})`);
@@ -188,11 +203,14 @@ export async function probeBackends(): Promise<ProbeReport> {
     const r = await attempt(name);
     backends.push(
       r.ok
-        ? { name, available: true, version: r.backend.version, detail: r.backend.detail }
+        ? {
+          name, available: true, version: r.backend.version, detail: r.backend.detail,
+          ...(r.adapter && { adapter: r.adapter }), ...(r.autoSkip && { autoSkip: r.autoSkip }),
+        }
         : { name, available: false, reason: r.reason, detail: DESCRIPTION[name] },
     );
   }
-  const auto = backends.find((b) => b.available)?.name ?? 'cpu';
+  const auto = backends.find((b) => b.available && !b.autoSkip)?.name ?? 'cpu';
   const active = await attempt(auto);
   if (!active.ok) throw new BackendError(`backend '${auto}' stopped working while probing: ${active.reason}`);
   return { backends, auto };

@@ -34,6 +34,12 @@ export function padOrCrop(
 export function dilateSpatial(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return t;
   const [n, h, w, c] = t.shape;
+  if (tf.getBackend() === 'webgpu') {
+    // webgpu 4.22 cannot pad rank-6 tensors (its shader indexes a 'vec6', which WGSL lacks): rows,
+    // then columns, each as a rank-4 pad. Same result; cpu/wasm keep the single pad.
+    const rows = tf.reshape(tf.pad(tf.reshape(t, [n, h, 1, w * c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0]]), [n * h * sh, w, 1, c]);
+    return tf.reshape(tf.pad(rows, [[0, 0], [0, 0], [0, sw - 1], [0, 0]]), [n, h * sh, w * sw, c]);
+  }
   const r = tf.reshape(t, [n, h, 1, w, 1, c]);
   const p = tf.pad(r, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
   return tf.reshape(p, [n, h * sh, w * sw, c]);

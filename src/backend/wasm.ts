@@ -27,6 +27,9 @@ const require = createRequire(import.meta.url);
 let loaded: WasmModule | undefined;
 
 export function wasmDistDir(): string {
+  // The device bundle (scripts/bundle.ts) has no node_modules: its entry names the folder it ships.
+  const bundled = process.env.BNN_WASM_DIR;
+  if (bundled) return bundled.endsWith(path.sep) ? bundled : bundled + path.sep;
   // The package's "main" is dist/tf-backend-wasm.node.js, next to the .wasm binaries.
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }

@@ -97,13 +97,16 @@ export class BinaryDiagnostics {
   }
 
   /** Takes the current signs as the reference of the next flip ratio. */
-  resetReference(): void {
-    this.reference = this.layers.map((l) => packSigns(l.latentKernel()!.read().dataSync()));
+  async resetReference(): Promise<void> {
+    // data(), not dataSync(): webgpu cannot read synchronously under Node.
+    const kernels = await Promise.all(this.layers.map((l) => l.latentKernel()!.read().data()));
+    this.reference = kernels.map((w) => packSigns(w as Float32Array));
   }
 
   /** Measures every signal and moves the flip-ratio reference to now. */
-  measure(): Measurement {
-    const inputs = this.probeInputs();
+  async measure(): Promise<Measurement> {
+    const inputs = await this.probeInputs();
+    const kernels = await Promise.all(this.layers.map((l) => l.latentKernel()!.read().data()));
     const latent: Record<string, Float32Array> = {};
     const layers: Record<string, LayerDiagnostics> = {};
     const total = { n: 0, abs: 0, clipped: 0, flips: 0, agree: 0 };
@@ -111,7 +114,7 @@ export class BinaryDiagnostics {
     const softWeights = p.enabled && p.applyTo !== 'features';
     const next: Uint8Array[] = [];
     this.layers.forEach((layer, k) => {
-      const w = layer.latentKernel()!.read().dataSync() as Float32Array;
+      const w = kernels[k] as Float32Array;
       latent[layer.name] = w;
       let abs = 0, clipped = 0, agree = 0;
       for (let i = 0; i < w.length; i++) {
@@ -156,7 +159,7 @@ export class BinaryDiagnostics {
   }
 
   /** Per binary layer, on the probe batch: fraction of +1 signs at its input (and soft agreement). */
-  private probeInputs(): Map<string, { plus: number; agree?: number }> {
+  private async probeInputs(): Promise<Map<string, { plus: number; agree?: number }>> {
     const out = new Map<string, { plus: number; agree?: number }>();
     if (this.probe === null) return out;
     const s = this.quant.settings;
@@ -178,7 +181,8 @@ export class BinaryDiagnostics {
       this.quant.probe = null;
     }
     for (const [name, [plus, agree]] of kept) {
-      out.set(name, { plus: round(plus!.dataSync()[0]!), ...(agree ? { agree: round(agree.dataSync()[0]!) } : {}) });
+      const [p, a] = [(await plus!.data())[0]!, agree ? (await agree.data())[0]! : undefined];
+      out.set(name, { plus: round(p), ...(a !== undefined ? { agree: round(a) } : {}) });
       tf.dispose([plus!, ...(agree ? [agree] : [])]);
     }
     return out;

@@ -8,7 +8,7 @@ import type { ProbeReport } from '../backend/index.ts';
  */
 export const backendOption = {
   backend: {
-    describe: 'compute backend; auto tries gpu, node, wasm, cpu in that order',
+    describe: 'compute backend; auto tries gpu, node, webgpu, wasm, cpu in that order',
     choices: BACKEND_CHOICES,
     default: 'auto' as BackendRequest,
     type: 'string',
@@ -22,6 +22,11 @@ export interface BackendOptionArgs {
 interface BackendsArgs {
   json: boolean;
 }
+
+/** Why `gpu` is rarely the GPU path: shown under the table whenever gpu is listed. */
+export const GPU_NOTE =
+  'note: gpu (@tensorflow/tfjs-node-gpu 4.22) needs CUDA 11.2 and cuDNN 8.1, which predate Hopper (sm_90): there TensorFlow '
+  + 'JIT-compiles its kernels from PTX at start-up (30+ minutes), and its install downloads libtensorflow; on current GPUs use webgpu.';
 
 /** Renders the probe as an aligned table; pure, so tests can check it without a terminal. */
 export function formatBackendTable(report: ProbeReport): string {
@@ -38,6 +43,7 @@ export function formatBackendTable(report: ProbeReport): string {
   const lines = rows.map((r) =>
     r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd(),
   );
+  if (report.backends.some((b) => b.name === 'gpu')) lines.push('', GPU_NOTE);
   lines.push('', `auto picks: ${report.auto}`);
   return `${lines.join('\n')}\n`;
 }

@@ -61,14 +61,14 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
     if (first.done) throw new Error('the training split is empty');
     const batch = first.value;
     const step = makeTrainStep(config, dataset, built, optimizer);
-    for (let i = 0; i < options.warmup; i++) step(batch);
+    for (let i = 0; i < options.warmup; i++) await step(batch);
     const tensorsBefore = tf.memory().numTensors;
     const timesMs: number[] = [];
     const cpuMs: number[] = [];
     for (let i = 0; i < options.steps; i++) {
       const cpu0 = process.cpuUsage();
       const began = performance.now();
-      step(batch);
+      await step(batch);
       timesMs.push(performance.now() - began);
       const cpu = process.cpuUsage(cpu0);
       cpuMs.push((cpu.user + cpu.system) / 1000);
@@ -101,8 +101,8 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
   }
 }
 
-async function profileStep(run: () => void): Promise<KernelProfile[]> {
-  const info = await tf.profile(run);
+async function profileStep(run: () => Promise<unknown>): Promise<KernelProfile[]> {
+  const info = await tf.profile(async () => { await run(); });
   const byKernel = new Map<string, KernelProfile>();
   for (const k of info.kernels) {
     const row = byKernel.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };

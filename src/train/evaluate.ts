@@ -29,12 +29,17 @@ export async function evaluate(model: tf.LayersModel, dataset: Dataset, options:
   let seen = 0;
   const batches = dataset.batches('val', { batchSize: options.batchSize, seed: options.seed, epoch: 0, shuffle: false, dropLast: false });
   for await (const batch of batches) {
-    const { loss, output } = tf.tidy(() => {
+    const kept = tf.tidy(() => {
       const t = batchTensors(batch, dataset);
       const outputs = forward(model, t.images, false);
       const batchLoss = t.kind === 'pose' ? poseLoss(outputs as tf.Tensor4D[], t.heatmaps, t.weights) : classificationLoss(outputs[0] as tf.Tensor2D, t.labels);
-      return { loss: batchLoss.dataSync()[0]!, output: outputs[outputs.length - 1]!.dataSync() as Float32Array };
+      return [batchLoss, outputs[outputs.length - 1]!];
     });
+    // Read asynchronously: webgpu cannot read synchronously under Node (see step.ts).
+    const [lossValues, outputValues] = await Promise.all(kept.map((k) => k.data()));
+    tf.dispose(kept);
+    const loss = lossValues![0]!;
+    const output = outputValues as Float32Array;
     lossSum += loss * batch.size;
     seen += batch.size;
     score(batch, output, dataset, pckh, accuracy);

@@ -8,9 +8,11 @@ import { classificationDistillationLoss, classificationLoss, poseDistillationLos
 /**
  * One optimizer step — forward, loss (with distillation and weight decay when configured),
  * backward, update, latent-weight clipping — returning the loss. The trainer and `bench` share
- * it, so a benchmark times exactly what training runs.
+ * it, so a benchmark times exactly what training runs. Async because the loss is read with
+ * `data()`: the webgpu backend cannot read synchronously under Node (its dataSync needs a
+ * browser's OffscreenCanvas), and on the CPU backends the two are the same read.
  */
-export type TrainStep = (batch: Batch) => number;
+export type TrainStep = (batch: Batch) => Promise<number>;
 
 export function makeTrainStep(config: RunConfig, dataset: Dataset, built: BinaryModel, optimizer: tf.Optimizer,
   teacher?: BinaryModel): TrainStep {
@@ -40,9 +42,9 @@ export function makeTrainStep(config: RunConfig, dataset: Dataset, built: Binary
     return loss;
   };
 
-  return (batch) => {
+  return async (batch) => {
     const lossTensor = tf.tidy(() => optimizer.minimize(() => lossOf(batch), true, variables)!);
-    const loss = lossTensor.dataSync()[0]!;
+    const loss = (await lossTensor.data())[0]!;
     lossTensor.dispose();
     built.afterStep();
     return loss;

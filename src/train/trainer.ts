@@ -121,7 +121,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
     diagnostics?.loadReference(checkpoints, state.step);
     hooks.onResume?.(state.step);
   } else {
-    diagnostics?.resetReference();
+    await diagnostics?.resetReference();
   }
   // The flip-ratio reference is saved before the checkpoint it belongs to, so latest.json never
   // names a checkpoint without one; older references go once the new checkpoint is in force.
@@ -166,7 +166,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
       setLearningRate(optimizer, lr);
 
       const began = performance.now();
-      const loss = step(batch);
+      const loss = await step(batch);
       const seconds = (performance.now() - began) / 1000;
       trainSeconds += seconds;
       trainImages += batch.size;
@@ -181,7 +181,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
       if (state.step % t.eval_every === 0 || state.step === total) {
         lastEval = await evaluate(model, dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
         const { task: _task, ...metrics } = lastEval;
-        const measured = diagnostics?.measure();
+        const measured = await diagnostics?.measure();
         hooks.onEval?.({
           step: state.step, epoch, stage: stage.name, lambda, lr, loss: state.lossSum / state.lossCount, elapsed_s: round(elapsed()),
           images_per_s: round(interval.images / Math.max(interval.seconds, 1e-9)), ...metrics, ...(measured ? { diag: measured.record } : {}),

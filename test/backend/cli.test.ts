@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import yargs from 'yargs';
-import { backendOption, backendsCommand, formatBackendTable } from '../../src/cli/backends.ts';
+import { backendOption, backendsCommand, formatBackendTable, GPU_NOTE } from '../../src/cli/backends.ts';
 import type { ProbeReport } from '../../src/backend/index.ts';
 
 async function capture(fn: () => Promise<unknown>): Promise<string> {
@@ -24,17 +24,20 @@ async function capture(fn: () => Promise<unknown>): Promise<string> {
 test('`backends --json` prints every backend and the auto choice', async () => {
   const out = await capture(() => yargs(['backends', '--json']).command(backendsCommand).strict().parseAsync());
   const report = JSON.parse(out) as ProbeReport;
-  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'wasm', 'cpu']);
+  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'webgpu', 'wasm', 'cpu']);
   const cpu = report.backends.find((b) => b.name === 'cpu')!;
   assert.equal(cpu.available, true);
-  assert.equal(report.auto, report.backends.find((b) => b.available)!.name);
+  assert.equal(report.auto, report.backends.find((b) => b.available && !b.autoSkip)!.name);
+  const webgpu = report.backends.find((b) => b.name === 'webgpu')!;
+  if (webgpu.available) assert.ok(webgpu.adapter && webgpu.adapter.limits.maxBufferSize! > 0, 'webgpu reports its adapter and limits');
+  else assert.ok(webgpu.reason && !webgpu.reason.includes('\n'), 'webgpu says in one line why not');
 });
 
 test('`backends` prints an aligned table ending with the auto choice', async () => {
   const out = await capture(() => yargs(['backends']).command(backendsCommand).strict().parseAsync());
   const lines = out.trimEnd().split('\n');
   assert.match(lines[0]!, /^BACKEND\s+AVAILABLE\s+VERSION\s+DETAILS$/);
-  assert.match(lines.at(-1)!, /^auto picks: (gpu|node|wasm|cpu)$/);
+  assert.match(lines.at(-1)!, /^auto picks: (gpu|node|webgpu|wasm|cpu)$/);
   assert.match(out, /^cpu\s+yes\s+\d+\.\d+\.\d+\s+/m);
 });
 
@@ -52,6 +55,8 @@ test('formatBackendTable shows the reason for unavailable backends', () => {
       'BACKEND  AVAILABLE  VERSION  DETAILS',
       'gpu      no         -        not installed',
       'wasm     yes        4.22.0   SIMD, 1 thread',
+      '',
+      GPU_NOTE,
       '',
       'auto picks: wasm',
       '',

@@ -10,7 +10,8 @@ import {
   uninstallKernelOverrides,
 } from '../../src/backend/index.ts';
 import { setIm2colMaxFloats } from '../../src/backend/conv-grad.ts';
-import { type ConvCase, dot, randomValues, referenceConv, relError, sizeOf } from './helpers.ts';
+import { KERNEL_BACKENDS, skipReason } from './backends.ts';
+import { type ConvCase, dot, randomValues, readAll, referenceConv, relError, sizeOf } from './helpers.ts';
 
 /**
  * Every stride, padding mode and kernel size ResNet-18 / AlexNet / HourGlass use, plus the awkward
@@ -47,13 +48,13 @@ function inputs(c: ConvCase, seed: number) {
 }
 
 /** Gradients of L = sum(conv2d(x, w) * r) through the ordinary op, i.e. whatever kernels are registered. */
-function tfGrads(c: ConvCase, x: Float64Array, w: Float64Array, r: Float64Array, outShape: number[]) {
-  return tf.tidy(() => {
+async function tfGrads(c: ConvCase, x: Float64Array, w: Float64Array, r: Float64Array, outShape: number[]) {
+  const [dx, dw] = await readAll(tf.tidy(() => {
     const rT = tf.tensor(Float32Array.from(r), outShape);
     const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), rT));
-    const [dx, dw] = tf.grads(f)([tf.tensor(Float32Array.from(x), c.x), tf.tensor(Float32Array.from(w), c.filter)]);
-    return { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
-  });
+    return tf.grads(f)([tf.tensor(Float32Array.from(x), c.x), tf.tensor(Float32Array.from(w), c.filter)]);
+  }));
+  return { dx: dx!, dw: dw! };
 }
 
 test('the float64 reference convolution matches tf.conv2d forward on every case', async () => {
@@ -91,19 +92,22 @@ test('the reference gradients agree with central finite differences (float64)', 
   }
 });
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  test(`${backend}: tf.conv2d gradients go through the fast kernels and match the reference`, async () => {
+for (const backend of KERNEL_BACKENDS) {
+  // webgpu keeps its own (GPU) convolution gradients: only the numbers are checked there.
+  const what = backend === 'webgpu' ? 'its own kernels' : 'the fast kernels';
+  test(`${backend}: tf.conv2d gradients go through ${what} and match the reference`, { skip: skipReason(backend) }, async () => {
     await selectBackend(backend);
     const before = overrideCallCounts();
     for (const [i, c] of CASES.entries()) {
       const { x, w, r, ref } = inputs(c, 500 + i);
-      const g = tfGrads(c, x, w, r, ref.outShape);
+      const g = await tfGrads(c, x, w, r, ref.outShape);
       const ex = relError(g.dx, ref.dx);
       const ew = relError(g.dw, ref.dw);
       assert.ok(ex <= 1e-5, `${label(c)}: dx relative error ${ex}`);
       assert.ok(ew <= 1e-5, `${label(c)}: dw relative error ${ew}`);
     }
     const after = overrideCallCounts();
+    if (backend === 'webgpu') return;
     const filterKey = `${backend}_Conv2DBackpropFilter`;
     assert.equal((after[filterKey] ?? 0) - (before[filterKey] ?? 0), CASES.length, 'fast filter kernel ran once per case');
     if (backend === 'wasm') {
@@ -122,7 +126,7 @@ test('the filter gradient in batch chunks (a big im2col) equals the one-matrix r
       const old = setIm2colMaxFloats(1);
       let g;
       try {
-        g = tfGrads(c, x, w, r, ref.outShape);
+        g = await tfGrads(c, x, w, r, ref.outShape);
       } finally {
         setIm2colMaxFloats(old);
       }
@@ -135,11 +139,11 @@ test('cpu: fast kernels agree with the stock cpu backprop kernels', async () => 
   await selectBackend('cpu');
   for (const [i, c] of CASES.entries()) {
     const { x, w, r, ref } = inputs(c, 600 + i);
-    const fast = tfGrads(c, x, w, r, ref.outShape);
+    const fast = await tfGrads(c, x, w, r, ref.outShape);
     uninstallKernelOverrides('cpu');
     let stock;
     try {
-      stock = tfGrads(c, x, w, r, ref.outShape);
+      stock = await tfGrads(c, x, w, r, ref.outShape);
     } finally {
       installKernelOverrides('cpu');
     }

@@ -1,14 +1,17 @@
 /**
  * The typed-array kernels (src/backend/*-kernel(s).ts, prelu-grad.ts) against float64 references
- * written from the definitions and against the tfjs-op graphs they replace, on cpu and wasm.
+ * written from the definitions and against the tfjs-op graphs they replace, on cpu and wasm; on
+ * webgpu, which has no typed-array kernels, the op graphs the layers fall back to there are
+ * checked against the same references.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, fusedBinarizeWeights, fusedSign, selectBackend } from '../../src/backend/index.ts';
+import { batchNormTrain, fusedBinarizeWeights, fusedSign, hasFusedBatchNorm, hasFusedSign, selectBackend } from '../../src/backend/index.ts';
 import { flipFilter, im2colT, transpose2d } from '../../src/backend/conv-kernels.ts';
-import { binarizeWeights, signForward, signSurrogateGrad } from '../../src/binary/quantizers.ts';
-import { randomValues, relError, sizeOf } from './helpers.ts';
+import { binarizeWeights, hardSign, signForward, signSurrogateGrad } from '../../src/binary/quantizers.ts';
+import { KERNEL_BACKENDS, skipReason } from './backends.ts';
+import { randomValues, readAll, relError, sizeOf } from './helpers.ts';
 
 const f32 = (v: Float64Array): Float32Array => Float32Array.from(v);
 const EPS = 1e-5;
@@ -35,9 +38,14 @@ function referenceBatchNorm(x: Float64Array, shape: number[], gamma: Float64Arra
   return { y, mean, variance: v, dx, dGamma: sDyXhat, dBeta: sDy };
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  test(`${backend}: fused training batch norm matches float64 and the tf.moments + tf.batchNorm graph`, async () => {
+for (const backend of KERNEL_BACKENDS) {
+  const skip = skipReason(backend);
+  // webgpu: no typed-array kernels there (js-kernel.ts); the tests below check its op graphs.
+  const jsOnly = skip ?? (backend === 'webgpu' ? 'typed-array kernels are cpu/wasm only' : undefined);
+  test(`${backend}: training batch norm (fused where it exists, else the tf.moments + tf.batchNorm graph) matches float64`, { skip }, async () => {
     await selectBackend(backend);
+    const fusedHere = hasFusedBatchNorm();
+    assert.equal(fusedHere, backend !== 'webgpu');
     for (const [i, shape] of [[4, 3, 5, 6], [7, 3], [2, 8, 8, 32]].entries()) {
       const c = shape.at(-1)!;
       // An offset and a spread per channel, so the mean is far from 0 as after a conv.
@@ -48,24 +56,34 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const mv = randomValues(c, 50 + i).map((v) => v + 2);
       const r = randomValues(x.length, 60 + i);
       const ref = referenceBatchNorm(x, shape, gamma, beta, r);
+      const [xT, gT, bT] = [tf.tensor(f32(x), shape), tf.tensor1d(f32(gamma)), tf.tensor1d(f32(beta))];
+      const rT = tf.tensor(f32(r), shape);
+      const stock = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const m = tf.moments(a, shape.map((_, k) => k).slice(0, -1));
+        return tf.batchNorm(a, m.mean, m.variance, b, g, EPS);
+      };
+      const gradsOf = (f: (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) =>
+        tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), rT)))([xT, gT, bT]);
+      const what = `${backend} ${shape.join('x')}`;
+      if (!fusedHere) {
+        const [y, ...grads] = await readAll(tf.tidy(() => [stock(xT, gT, bT), ...gradsOf(stock)]));
+        tf.dispose([xT, gT, bT, rT]);
+        assert.ok(relError(y!, ref.y) <= 1e-5, `${what}: y ${relError(y!, ref.y)}`);
+        assert.ok(relError(grads[0]!, ref.dx) <= 1e-4, `${what}: dx ${relError(grads[0]!, ref.dx)}`);
+        assert.ok(relError(grads[1]!, ref.dGamma) <= 1e-4, `${what}: dgamma`);
+        assert.ok(relError(grads[2]!, ref.dBeta) <= 1e-5, `${what}: dbeta`);
+        continue;
+      }
       const got = tf.tidy(() => {
-        const [xT, gT, bT] = [tf.tensor(f32(x), shape), tf.tensor1d(f32(gamma)), tf.tensor1d(f32(beta))];
-        const rT = tf.tensor(f32(r), shape);
         const fused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
           batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, tf.tensor1d(f32(mm)), tf.tensor1d(f32(mv)), EPS, MOMENTUM);
-        const stock = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-          const m = tf.moments(a, shape.map((_, k) => k).slice(0, -1));
-          return tf.batchNorm(a, m.mean, m.variance, b, g, EPS);
-        };
         const out = fused(xT, gT, bT);
-        const gradsOf = (f: (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) =>
-          tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), rT)))([xT, gT, bT]).map((t) => t.dataSync());
         return {
           y: out.y.dataSync(), mm: out.movingMean.dataSync(), mv: out.movingVariance.dataSync(),
-          grads: gradsOf((a, g, b) => fused(a, g, b).y), stock: gradsOf(stock),
+          grads: gradsOf((a, g, b) => fused(a, g, b).y).map((t) => t.dataSync()), stock: gradsOf(stock).map((t) => t.dataSync()),
         };
       });
-      const what = `${backend} ${shape.join('x')}`;
+      tf.dispose([xT, gT, bT, rT]);
       assert.ok(relError(got.y, ref.y) <= 1e-6, `${what}: y`);
       const newMm = mm.map((m, k) => m - (m - ref.mean[k]!) * (1 - MOMENTUM));
       const newMv = mv.map((m, k) => m - (m - ref.variance[k]!) * (1 - MOMENTUM));
@@ -80,8 +98,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 
-  test(`${backend}: fused sign and its straight-through gradients match the definitions`, async () => {
+  test(`${backend}: the hard sign (fused where it exists) and its straight-through gradients match the definitions`, { skip }, async () => {
     await selectBackend(backend);
+    assert.equal(hasFusedSign('ste'), backend !== 'webgpu');
+    // Where there is no fused kernel, the op the layers use instead (quantizers.ts hardSign).
+    const sign = (t: tf.Tensor, g: 'clipped_ste' | 'ste', z: 'plus_one' | 'zero') =>
+      (hasFusedSign(g) ? fusedSign(t, g, z) : hardSign(g, undefined, z)(t));
+    const read = async (t: tf.Tensor) => Array.from(await t.data());
     const values = [-2, -1.0000001, -1, -0.5, -1e-30, -0, 0, 1e-30, 0.5, 1, 1.0000001, 3];
     const x = tf.tensor1d(values);
     const dy = tf.tensor1d(f32(randomValues(values.length, 7)));
@@ -90,20 +113,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
     // |x| ≤ ~1e-7, so only the cpu op can serve as a second opinion on the tiny values.
     const plusOne = values.map((v) => (v >= 0 ? 1 : -1));
     const zero = values.map((v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
-    assert.deepEqual(noNegZero(fusedSign(x, 'clipped_ste', 'plus_one').dataSync()), plusOne);
-    assert.deepEqual(noNegZero(fusedSign(x, 'clipped_ste', 'zero').dataSync()), zero);
+    assert.deepEqual(noNegZero(await read(sign(x, 'clipped_ste', 'plus_one'))), plusOne);
+    assert.deepEqual(noNegZero(await read(sign(x, 'clipped_ste', 'zero'))), zero);
     if (backend === 'cpu') {
       assert.deepEqual(noNegZero(signForward(x, 'plus_one').dataSync()), plusOne);
       assert.deepEqual(noNegZero(signForward(x, 'zero').dataSync()), zero);
     }
     for (const gradient of ['clipped_ste', 'ste'] as const) {
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(fusedSign(t, gradient, 'plus_one'), dy)))(x);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(sign(t, gradient, 'plus_one'), dy)))(x);
       const expected = tf.mul(dy, signSurrogateGrad(x, gradient));
-      assert.deepEqual(noNegZero(g.dataSync()), noNegZero(expected.dataSync()), gradient);
+      assert.deepEqual(noNegZero(await read(g)), noNegZero(await read(expected)), gradient);
     }
   });
 
-  test(`${backend}: fused α·sign(W) matches the tfjs-op graph, values and gradients, every scale`, async () => {
+  test(`${backend}: fused α·sign(W) matches the tfjs-op graph, values and gradients, every scale`, { skip: jsOnly }, async () => {
     await selectBackend(backend);
     // The graph the layers used before the fusion: customGrad sign + α from tf.abs/tf.mean.
     const stockSign = (gradient: 'clipped_ste' | 'ste') => tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -129,7 +152,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 
-  test(`${backend}: PReLU gradient (fused for per-channel slopes, stock otherwise) matches float64`, async () => {
+  test(`${backend}: PReLU gradient (fused for per-channel slopes, stock otherwise) matches float64`, { skip }, async () => {
     await selectBackend(backend);
     const shape = [2, 3, 4, 5];
     const x = randomValues(sizeOf(shape), 3);
@@ -140,14 +163,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const dx = x.map((v, i) => (v > 0 ? r[i]! : r[i]! * Math.fround(alpha[aIdx(i)]!)));
       const dAlpha = new Float64Array(alpha.length);
       x.forEach((v, i) => { if (v <= 0) dAlpha[aIdx(i)]! += r[i]! * v; });
-      const [gx, ga] = tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.prelu(a, b), tf.tensor(f32(r), shape))))(
-        [tf.tensor(f32(x), shape), tf.tensor(f32(alpha), alphaShape)]).map((t) => t.dataSync()));
+      const [gx, ga] = await readAll(tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.prelu(a, b), tf.tensor(f32(r), shape))))(
+        [tf.tensor(f32(x), shape), tf.tensor(f32(alpha), alphaShape)])));
       assert.ok(relError(gx!, dx) <= 1e-6, `${backend} alpha ${alphaShape}: dx`);
       assert.ok(relError(ga!, dAlpha) <= 1e-6, `${backend} alpha ${alphaShape}: dalpha`);
     }
   });
 
-  test(`${backend}: transposed im2col, filter flip and 2-D transpose equal their tfjs-op definitions`, async () => {
+  test(`${backend}: transposed im2col, filter flip and 2-D transpose equal their tfjs-op definitions`, { skip: jsOnly }, async () => {
     await selectBackend(backend);
     const x = tf.tensor4d(f32(randomValues(2 * 5 * 6 * 3, 11)), [2, 5, 6, 3]);
     // 3x3, stride 2, top/left padding 1, output 3x3: the patches, built from pad + slices.

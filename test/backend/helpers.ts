@@ -106,3 +106,10 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
+
+/** Reads tensors with data() (webgpu cannot read synchronously under Node), then frees them. */
+export async function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  const out = await Promise.all(ts.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(ts);
+  return out;
+}

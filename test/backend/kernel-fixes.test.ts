@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { overrideCallCounts, selectBackend } from '../../src/backend/index.ts';
-import { randomValues, relError, sizeOf } from './helpers.ts';
+import { KERNEL_BACKENDS, skipReason } from './backends.ts';
+import { randomValues, readAll, relError, sizeOf } from './helpers.ts';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid';
@@ -57,15 +58,16 @@ function poolInputs(c: PoolCase, seed: number) {
   return { x, r: randomValues(sizeOf(outShape), seed + 1), outShape };
 }
 
-function tfPool(c: PoolCase, kind: 'max' | 'avg', x: Float64Array, r: Float64Array, outShape: Shape4) {
-  return tf.tidy(() => {
+async function tfPool(c: PoolCase, kind: 'max' | 'avg', x: Float64Array, r: Float64Array, outShape: Shape4) {
+  const [y, dx] = await readAll(tf.tidy(() => {
     const rT = tf.tensor4d(Float32Array.from(r), outShape);
     const op = kind === 'max' ? tf.maxPool : tf.avgPool;
     const xT = tf.tensor4d(Float32Array.from(x), c.x);
     const y = op(xT, c.k, c.s, c.pad);
     const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t as tf.Tensor4D, c.k, c.s, c.pad), rT)))(xT);
-    return { y: y.dataSync(), dx: dx.dataSync() };
-  });
+    return [y, dx];
+  }));
+  return { y: y!, dx: dx! };
 }
 
 interface ResizeCase { x: Shape4; size: [number, number]; alignCorners: boolean; halfPixelCenters: boolean }
@@ -105,44 +107,46 @@ function referenceResize(c: ResizeCase, x: Float64Array, r: Float64Array) {
   return { y, dx };
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  test(`${backend}: maxPool forward and gradient match the float64 reference (ties included)`, async () => {
+for (const backend of KERNEL_BACKENDS) {
+  const skip = skipReason(backend);
+  test(`${backend}: maxPool forward and gradient match the float64 reference (ties included)`, { skip }, async () => {
     await selectBackend(backend);
     for (const [i, c] of POOLS.entries()) {
       const { x, r, outShape } = poolInputs(c, 10 + i);
       const ref = referencePool(c, 'max', x, r);
-      const got = tfPool(c, 'max', x, r, outShape);
+      const got = await tfPool(c, 'max', x, r, outShape);
       assert.ok(relError(got.y, ref.y) < 1e-7, `${JSON.stringify(c)}: forward`);
       const e = relError(got.dx, ref.dx);
       assert.ok(e <= 1e-6, `${JSON.stringify(c)}: gradient relative error ${e}`);
     }
   });
 
-  test(`${backend}: avgPool forward and gradient match the float64 reference, borders included`, async () => {
+  test(`${backend}: avgPool forward and gradient match the float64 reference, borders included`, { skip }, async () => {
     await selectBackend(backend);
     for (const [i, c] of POOLS.entries()) {
       const { x, r, outShape } = poolInputs(c, 40 + i);
       const ref = referencePool(c, 'avg', x, r);
-      const got = tfPool(c, 'avg', x, r, outShape);
+      const got = await tfPool(c, 'avg', x, r, outShape);
       assert.ok(relError(got.y, ref.y) < 1e-6, `${JSON.stringify(c)}: forward`);
       const e = relError(got.dx, ref.dx);
       assert.ok(e <= 1e-6, `${JSON.stringify(c)}: gradient relative error ${e}`);
     }
   });
 
-  test(`${backend}: resizeNearestNeighbor gradient matches the reference for batches, odd sizes and all modes`, async () => {
+  test(`${backend}: resizeNearestNeighbor gradient matches the reference for batches, odd sizes and all modes`, { skip }, async () => {
     await selectBackend(backend);
     const before = overrideCallCounts()[`${backend}_ResizeNearestNeighborGrad`] ?? 0;
     for (const [i, c] of RESIZES.entries()) {
       const x = randomValues(sizeOf(c.x), 70 + i);
       const r = randomValues(c.x[0] * c.size[0] * c.size[1] * c.x[3], 80 + i);
       const ref = referenceResize(c, x, r);
-      const got = tf.tidy(() => {
+      const [y, dx] = await readAll(tf.tidy(() => {
         const xT = tf.tensor4d(Float32Array.from(x), c.x);
         const rT = tf.tensor(Float32Array.from(r), [c.x[0], ...c.size, c.x[3]]);
         const f = (t: tf.Tensor) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, c.size, c.alignCorners, c.halfPixelCenters);
-        return { y: f(xT).dataSync(), dx: tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), rT)))(xT).dataSync() };
-      });
+        return [f(xT), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), rT)))(xT)];
+      }));
+      const got = { y: y!, dx: dx! };
       assert.ok(relError(got.y, ref.y) === 0, `${JSON.stringify(c)}: forward (the reference's index formula)`);
       const e = relError(got.dx, ref.dx);
       assert.ok(e <= 1e-6, `${JSON.stringify(c)}: gradient relative error ${e}`);
@@ -150,38 +154,41 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.equal((overrideCallCounts()[`${backend}_ResizeNearestNeighborGrad`] ?? 0) - before, RESIZES.length);
   });
 
-  test(`${backend}: oneHot honours float32 and int32 dtypes and out-of-range indices`, async () => {
+  test(`${backend}: oneHot honours float32 and int32 dtypes and out-of-range indices`, { skip }, async () => {
     await selectBackend(backend);
     const idx = tf.tensor1d([0, 2, -1, 5], 'int32');
     const f = tf.oneHot(idx, 3, 1, 0, 'float32');
     const i = tf.oneHot(idx, 3);
     const scaled = tf.oneHot(tf.tensor2d([[1], [0]], [2, 1], 'int32'), 2, 0.9, 0.05, 'float32');
-    assert.deepEqual(Array.from(f.dataSync()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Array.from(await f.data()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     assert.equal(f.dtype, 'float32');
-    assert.deepEqual(Array.from(i.dataSync()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Array.from(await i.data()), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
     assert.equal(i.dtype, 'int32');
     assert.deepEqual(scaled.shape, [2, 1, 2]);
-    assert.deepEqual(Array.from(scaled.dataSync()), [0.05, 0.9, 0.9, 0.05].map(Math.fround));
+    assert.deepEqual(Array.from(await scaled.data()), [0.05, 0.9, 0.9, 0.05].map(Math.fround));
     tf.dispose([idx, f, i, scaled]);
   });
 }
 
-test('wasm: tf.gather trains (UnsortedSegmentSum) and matches cpu, repeated indices included', async () => {
-  const grads: Record<string, Float32Array> = {};
-  const x = Float32Array.from(randomValues(4 * 5 * 3, 11));
-  const r = Float32Array.from(randomValues(4 * 6 * 3, 12));
-  for (const backend of ['cpu', 'wasm'] as const) {
-    await selectBackend(backend);
-    grads[backend] = tf.tidy(() => {
-      const idx = tf.tensor1d([0, 3, 3, 1, 4, 3], 'int32');
-      const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx, 1), tf.tensor(r, [4, 6, 3])));
-      return tf.grad(f)(tf.tensor(x, [4, 5, 3])).dataSync() as Float32Array;
-    });
-  }
-  // Column 3 is gathered three times, column 2 never: its gradient must be exactly zero.
-  const col = (g: Float32Array, b: number, j: number, d: number) => g[(b * 5 + j) * 3 + d]!;
-  assert.equal(col(grads.wasm!, 1, 2, 0), 0);
-  const expected = r[(1 * 6 + 1) * 3 + 2]! + r[(1 * 6 + 2) * 3 + 2]! + r[(1 * 6 + 5) * 3 + 2]!;
-  assert.ok(Math.abs(col(grads.wasm!, 1, 3, 2) - expected) < 1e-6);
-  assert.ok(relError(grads.wasm!, grads.cpu!) <= 1e-6);
-});
+for (const backend of ['wasm', 'webgpu'] as const) {
+  test(`${backend}: tf.gather trains (UnsortedSegmentSum) and matches cpu, repeated indices included`, { skip: skipReason(backend) }, async () => {
+    const grads: Record<string, Float32Array> = {};
+    const x = Float32Array.from(randomValues(4 * 5 * 3, 11));
+    const r = Float32Array.from(randomValues(4 * 6 * 3, 12));
+    for (const b of ['cpu', backend] as const) {
+      await selectBackend(b);
+      [grads[b]] = await readAll([tf.tidy(() => {
+        const idx = tf.tensor1d([0, 3, 3, 1, 4, 3], 'int32');
+        const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx, 1), tf.tensor(r, [4, 6, 3])));
+        return tf.grad(f)(tf.tensor(x, [4, 5, 3]));
+      })]);
+    }
+    // Column 3 is gathered three times, column 2 never: its gradient must be exactly zero.
+    const col = (g: Float32Array, b: number, j: number, d: number) => g[(b * 5 + j) * 3 + d]!;
+    const got = grads[backend]!;
+    assert.equal(col(got, 1, 2, 0), 0);
+    const expected = r[(1 * 6 + 1) * 3 + 2]! + r[(1 * 6 + 2) * 3 + 2]! + r[(1 * 6 + 5) * 3 + 2]!;
+    assert.ok(Math.abs(col(got, 1, 3, 2) - expected) < 1e-6);
+    assert.ok(relError(got, grads.cpu!) <= 1e-6);
+  });
+}

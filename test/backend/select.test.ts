@@ -39,13 +39,13 @@ test('auto takes the first available backend and says why it skipped the others'
   const report = await probeBackends();
   const picked = await selectBackend('auto');
   assert.equal(picked.name, report.auto);
-  assert.equal(picked.name, report.backends.find((b) => b.available)!.name);
+  assert.equal(picked.name, report.backends.find((b) => b.available && !b.autoSkip)!.name);
   assert.match(picked.reason, /^auto: /);
   for (const b of report.backends) {
     if (b.name === picked.name) break;
-    assert.ok(picked.reason.includes(`${b.name}: ${b.reason}`), `reason mentions why ${b.name} was skipped`);
+    assert.ok(picked.reason.includes(`${b.name}: ${b.autoSkip ?? b.reason}`), `reason mentions why ${b.name} was skipped`);
   }
-  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'wasm', 'cpu']);
+  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'webgpu', 'wasm', 'cpu']);
   for (const b of report.backends) {
     if (b.available) assert.ok(b.version, `${b.name} has a version`);
     else assert.ok(b.reason && !b.reason.includes('\n'), `${b.name} has a one-line reason`);
@@ -54,7 +54,7 @@ test('auto takes the first available backend and says why it skipped the others'
 
 test('a forced backend that is unavailable is a one-line BackendError (exit 2)', async () => {
   const report = await probeBackends();
-  for (const name of ['gpu', 'node'] as const) {
+  for (const name of ['gpu', 'node', 'webgpu'] as const) {
     const probe = report.backends.find((b) => b.name === name)!;
     if (probe.available) {
       assert.equal((await selectBackend(name)).name, name);
@@ -90,8 +90,10 @@ test('native packages that fail the way a broken install fails are skipped by au
     throw new Error(addon);
   });
   try {
+    const webgpu = (await probeBackends()).backends.find((p) => p.name === 'webgpu')!;
     const b = await selectBackend('auto');
-    assert.equal(b.name, 'wasm');
+    // Next in line after the native packages: webgpu on a machine with a GPU, else wasm.
+    assert.equal(b.name, webgpu.available && !webgpu.autoSkip ? 'webgpu' : 'wasm');
     assert.match(b.reason, /gpu: @tensorflow\/tfjs-node-gpu is installed but its native addon \(tfjs_binding\.node\) is missing/);
     await assert.rejects(selectBackend('node'), /backend 'node' is not available: .*tfjs_binding\.node/);
     // An import that "succeeds" without registering a native backend is still unavailable.

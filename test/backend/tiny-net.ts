@@ -50,7 +50,7 @@ function forward(p: Record<string, tf.Variable>, x: tf.Tensor4D, labels: tf.Tens
 }
 
 /** Trains `steps` SGD steps on the current backend; returns the loss and gradients of each step. */
-export function trainTinyNet(steps: number, lr = 0.05): StepRecord[] {
+export async function trainTinyNet(steps: number, lr = 0.05): Promise<StepRecord[]> {
   const params: Record<string, tf.Variable> = {};
   let seed = 1;
   for (const [name, shape] of Object.entries(SHAPES)) {
@@ -67,10 +67,11 @@ export function trainTinyNet(steps: number, lr = 0.05): StepRecord[] {
   const vars = Object.values(params);
   for (let s = 0; s < steps; s++) {
     const { value, grads } = tf.variableGrads(() => forward(params, x, labels, target), vars);
-    const record: StepRecord = { loss: value.dataSync()[0]!, grads: {} };
+    // data(), not dataSync(): webgpu cannot read synchronously under Node.
+    const record: StepRecord = { loss: (await value.data())[0]!, grads: {} };
     for (const [name, v] of Object.entries(params)) {
       const g = grads[v.name]!;
-      record.grads[name] = g.dataSync() as Float32Array;
+      record.grads[name] = (await g.data()) as Float32Array;
       const next = tf.tidy(() => tf.sub(v, tf.mul(g, lr)));
       v.assign(next);
       next.dispose();
@@ -104,7 +105,7 @@ export async function trainTinyLayersModel(): Promise<Float32Array[]> {
   const x = tf.tensor4d(Float32Array.from(randomValues(4 * 16 * 12 * 3, 93)), [4, 16, 12, 3]);
   const y = tf.oneHot(tf.tensor1d([0, 2, 4, 1], 'int32'), 5);
   for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y);
-  const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  const weights = await Promise.all(model.getWeights().map((w) => w.data() as Promise<Float32Array>));
   tf.dispose([x, y]);
   model.dispose();
   return weights;

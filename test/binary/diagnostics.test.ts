@@ -41,17 +41,17 @@ function b2Inputs(): number[] {
   return [0, 1].flatMap((r) => [0, 1].map((o) => [0, 1, 2, 3].reduce((s, i) => s + sgn(X[4 * r + i]!) * alpha[o]! * sgn(W1[2 * i + o]!), 0)));
 }
 
-test('sign bits pack one per weight and count flips', () => {
+test('sign bits pack one per weight and count flips', async () => {
   const ref = packSigns([1, -1, 0, -0.5, 2, 3, -4, 5, -6]);
   assert.deepEqual([...ref], [0b10110101, 0]);
   assert.equal(countFlips([1, -1, 0, -0.5, 2, 3, -4, 5, -6], ref), 0);
   assert.equal(countFlips([-1, -1, 0, 0.5, 2, 3, -4, 5, 6], ref), 3);
 });
 
-test('magnitudes, clipped fractions and input signs of a hand-built network', () => {
+test('magnitudes, clipped fractions and input signs of a hand-built network', async () => {
   const { diag } = handBuilt();
-  diag.resetReference();
-  const { record, latent } = diag.measure();
+  await diag.resetReference();
+  const { record, latent } = (await diag.measure());
   const plus2 = b2Inputs().filter((v) => v >= 0).length / 4;
   assert.deepEqual(record.layers.b1, { flip_ratio: 0, input_plus: 3 / 8, mean_abs_w: 0.7125, clipped: 0.375 });
   assert.deepEqual(record.layers.b2, { flip_ratio: 0, input_plus: plus2, mean_abs_w: 0.535, clipped: Math.round(1e6 / 6) / 1e6 });
@@ -62,50 +62,50 @@ test('magnitudes, clipped fractions and input signs of a hand-built network', ()
   assert.deepEqual([...latent.b1!], W1.map(Math.fround));
 });
 
-test('flip ratio counts sign changes since the previous measurement, none before a reference', () => {
+test('flip ratio counts sign changes since the previous measurement, none before a reference', async () => {
   const { model, diag } = handBuilt();
-  assert.equal(diag.measure().record.flip_ratio, null);
+  assert.equal((await diag.measure()).record.flip_ratio, null);
   // Two of b1's eight signs flip, one of b2's six; other weights move without crossing zero.
   model.layers[0]!.setWeights([tf.tensor2d([-0.5, -0.2, -1.4, -0.1, 2.5, -0.05, -0.3, 1], [4, 2])]);
   model.layers[1]!.setWeights([tf.tensor2d([0.2, -0.4, 0.6, -0.8, 1.2, 0.01], [2, 3])]);
-  const r = diag.measure().record;
+  const r = (await diag.measure()).record;
   assert.deepEqual([r.layers.b1!.flip_ratio, r.layers.b2!.flip_ratio, r.flip_ratio], [0.25, Math.round(1e6 / 6) / 1e6, Math.round(3e6 / 14) / 1e6]);
-  assert.equal(diag.measure().record.flip_ratio, 0);
+  assert.equal((await diag.measure()).record.flip_ratio, 0);
 });
 
-test('sign at zero = 0 counts zero inputs as not +1', () => {
+test('sign at zero = 0 counts zero inputs as not +1', async () => {
   const { diag } = handBuilt(new QuantState(settings({ signAtZero: 'zero' })));
-  assert.equal(diag.measure().record.layers.b1!.input_plus, 2 / 8);
+  assert.equal((await diag.measure()).record.layers.b1!.input_plus, 2 / 8);
 });
 
-test('progressive: fraction of soft-quantized entries within tolerance of the hard sign', () => {
+test('progressive: fraction of soft-quantized entries within tolerance of the hard sign', async () => {
   // tanh(10 z) is within 0.1 of ±1 iff |z| > atanh(0.9) / 10 ≈ 0.147.
   const { diag } = handBuilt(new QuantState(settings({}, { enabled: true, fn: 'tanh', applyTo: 'both' }), { features: true, weights: true }, 10));
-  const r = diag.measure().record;
+  const r = (await diag.measure()).record;
   assert.equal(r.layers.b1!.soft_agree_w, 6 / 8); // all but 0.1 and -0.05
   assert.equal(r.layers.b1!.soft_agree_x, 6 / 8); // all but 0 (tanh 0 = 0, sign 0 = +1) and -0.1
   assert.equal(r.layers.b2!.soft_agree_w, Math.round(5e6 / 6) / 1e6); // all but -0.01
   const x2 = b2Inputs().filter((v) => Math.abs(Math.tanh(10 * v) - (v >= 0 ? 1 : -1)) < 0.1).length / 4;
   assert.equal(r.layers.b2!.soft_agree_x, Math.round(1e6 * x2) / 1e6);
   assert.equal(r.soft_agree_w, Math.round(11e6 / 14) / 1e6);
-  const weightsOnly = handBuilt(new QuantState(settings({}, { enabled: true, applyTo: 'weights' }), { features: true, weights: true }, 10)).diag.measure().record;
+  const weightsOnly = (await handBuilt(new QuantState(settings({}, { enabled: true, applyTo: 'weights' }), { features: true, weights: true }, 10)).diag.measure()).record;
   assert.equal(weightsOnly.soft_agree_x, null);
 });
 
-test('a saved reference restores the flip-ratio interval; a missing one leaves it unknown', () => {
+test('a saved reference restores the flip-ratio interval; a missing one leaves it unknown', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-diag-'));
   const a = handBuilt();
-  a.diag.resetReference();
+  await a.diag.resetReference();
   a.diag.saveReference(dir, 40);
   const b = handBuilt();
   b.model.layers[0]!.setWeights([tf.tensor2d(W1.map((v) => -v), [4, 2])]);
   assert.equal(b.diag.loadReference(dir, 40), true);
-  assert.equal(b.diag.measure().record.layers.b1!.flip_ratio, 1);
+  assert.equal((await b.diag.measure()).record.layers.b1!.flip_ratio, 1);
   assert.equal(b.diag.loadReference(dir, 41), false);
-  assert.equal(b.diag.measure().record.flip_ratio, null);
+  assert.equal((await b.diag.measure()).record.flip_ratio, null);
 });
 
-test('a network without binary layers has no diagnostics', () => {
+test('a network without binary layers has no diagnostics', async () => {
   const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [4] })] });
   assert.equal(BinaryDiagnostics.of(model, new QuantState(), null), undefined);
 });

@@ -1,0 +1,19 @@
+import * as tf from '@tensorflow/tfjs';
+import { initWebGpu } from '../../src/backend/webgpu.ts';
+
+/**
+ * The backends the kernel and gradient tests run on: cpu and wasm everywhere, webgpu where Dawn
+ * finds an adapter (a GPU, or Mesa's llvmpipe with BNN_WEBGPU_ADAPTER=software, as CI runs it).
+ * Where webgpu has no adapter its tests are registered as skipped, with the reason.
+ */
+export const KERNEL_BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
+export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
+
+const webgpu = await initWebGpu();
+// Probing made webgpu current; tests that never select a backend expect tfjs's default, cpu.
+await tf.setBackend('cpu');
+
+/** Why `backend` cannot run here, or undefined: pass as node:test's `skip` option. */
+export function skipReason(backend: KernelBackend): string | undefined {
+  return backend === 'webgpu' && !webgpu.ok ? `webgpu: ${webgpu.reason}` : undefined;
+}
