@@ -36,19 +36,19 @@ for await (const batch of dataset.batches('val', { batchSize: PROBE_IMAGES, seed
   break;
 }
 const diag = BinaryDiagnostics.of(built.model, built.quant, probe)!;
-diag.resetReference();
+await diag.resetReference();
 const options = { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed };
 const time = async (f: () => unknown) => { const t = performance.now(); await f(); return performance.now() - t; };
 const rows: Array<[number, number, number]> = [];
 for (let i = 0; i < Number(args.repeats); i++) {
   const e = await time(() => evaluate(built.model, dataset, options));
   let latent: Record<string, Float32Array> = {};
-  const d = await time(() => { latent = diag.measure().latent; });
+  const d = await time(async () => { latent = (await diag.measure()).latent; });
   const h = await time(() => Object.values(latent).map((w) => histogramOf(w)));
   rows.push([e, d, h]);
 }
 const median = (k: number) => rows.map((r) => r[k]!).sort((a, b) => a - b)[Math.floor(rows.length / 2)]!;
-const weights = Object.values(diag.measure().latent).reduce((n, w) => n + w.length, 0);
+const weights = Object.values((await diag.measure()).latent).reduce((n, w) => n + w.length, 0);
 process.stdout.write(`# ${args.config} (${config.data.val_size} val images, ${weights} binary weights), ${args.backend}, ${cpus()[0]?.model}\n`);
 process.stdout.write(`evaluate ${median(0).toFixed(0)} ms, diagnostics ${median(1).toFixed(0)} ms (${(100 * median(1) / median(0)).toFixed(1)}% of it), histograms ${median(2).toFixed(1)} ms (medians of ${rows.length})\n`);
 diag.dispose();

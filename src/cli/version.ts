@@ -12,6 +12,7 @@ const require = createRequire(import.meta.url);
 const BACKEND_PACKAGES: Record<BackendName, string> = {
   gpu: '@tensorflow/tfjs-node-gpu',
   node: '@tensorflow/tfjs-node',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };

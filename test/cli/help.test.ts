@@ -1,3 +1,4 @@
+import { BACKEND_NAMES } from '../../src/backend/names.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -63,6 +64,8 @@ test('--version names the tool, tfjs and every backend package', () => {
   const version = (path: string) => esc((JSON.parse(readFileSync(require.resolve(path), 'utf8')) as { version: string }).version);
   assert.match(r.stdout, new RegExp(`^bnn-ablate ${version('../../package.json')}\\b`));
   assert.match(r.stdout, new RegExp(`^tfjs ${version('@tensorflow/tfjs/package.json')}$`, 'm'));
-  assert.match(r.stdout, /^backends: gpu (\S+|\(not installed\)), node (\S+|\(not installed\)), wasm \S+, cpu \S+$/m);
+  // Every backend name, in auto's order, with a version or "(not installed)"; wasm and cpu ship with the package.
+  const entries = BACKEND_NAMES.map((n) => (n === 'wasm' || n === 'cpu' ? `${n} \\S+` : `${n} (\\S+|\\(not installed\\))`));
+  assert.match(r.stdout, new RegExp(`^backends: ${entries.join(', ')}$`, 'm'));
   assert.match(r.stdout, new RegExp(`wasm ${version('@tensorflow/tfjs-backend-wasm/package.json')},`));
 });
