@@ -11,7 +11,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import {
   DEFAULT_SWISH_BETA, hardSign, smoothSign,
-  type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
+  type ProgressiveScale, type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
 } from './quantizers.ts';
 
 /** Which tensors the smooth f(λx) replaces (config `progressive.apply_to`). */
@@ -33,6 +33,8 @@ export interface QuantSettings {
   progressive: {
     enabled: boolean;
     fn: SmoothSign;
+    /** What λ multiplies: x / mean|x| per tensor, or raw x (see `smoothSign`). */
+    scale: ProgressiveScale;
     applyTo: ProgressiveTarget;
     /** Evaluation (training=false) uses the hard sign: the deployed network. */
     evalHardSign: boolean;
@@ -64,7 +66,7 @@ export const DEFAULT_QUANT_SETTINGS: QuantSettings = {
   signAtZero: 'plus_one',
   weightScale: 'channel',
   weightClip: false,
-  progressive: { enabled: false, fn: 'tanh', applyTo: 'both', evalHardSign: true },
+  progressive: { enabled: false, fn: 'tanh', scale: 'mean_abs', applyTo: 'both', evalHardSign: true },
 };
 
 /** λ before any schedule runs. Assumed, as `progressive.lambda_start`'s default. */
@@ -81,6 +83,7 @@ export function quantSettingsFromConfig(config: RunConfig): QuantSettings {
     progressive: {
       enabled: config.progressive.enabled,
       fn: config.progressive.function as SmoothSign,
+      scale: config.progressive.scale as ProgressiveScale,
       applyTo: config.progressive.apply_to as ProgressiveTarget,
       evalHardSign: config.progressive.eval_hard_sign,
     },
@@ -183,7 +186,8 @@ export class QuantState {
   quantizer(kind: 'features' | 'weights', mode: QuantMode): (x: tf.Tensor) => tf.Tensor {
     if (mode === 'real') return (x) => x;
     if (mode === 'hard') return this.hardSignOp(kind);
-    return (x) => smoothSign(x, this.settings.progressive.fn, this.lambdaVar as tf.Scalar);
+    const { fn, scale } = this.settings.progressive;
+    return (x) => smoothSign(x, fn, this.lambdaVar as tf.Scalar, scale);
   }
 
   dispose(): void {
