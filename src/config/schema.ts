@@ -2,7 +2,7 @@
  * Every run-config key, its default and what it means: the one place to read them all
  * (nanoGPT style). Experiment files override these through `extends`, `set`, `grid`, presets and
  * `--set`; unknown keys are errors. Choices marked "assumed" are the project's where the paper
- * (arXiv 1904.05868) is silent — see ../shared/reference/paper.md §1.4.
+ * (arXiv 1904.05868) is silent — see docs/paper.md §5 (NOT FOUND) and §6 (what is assumed).
  */
 
 /** The type a leaf accepts; `--set` strings are parsed into it. */

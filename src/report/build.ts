@@ -9,6 +9,7 @@ import { canonicalJson } from '../config/canonical.ts';
 import { PCKH_COLUMNS } from '../metrics/pckh.ts';
 import { isObject, lookup } from './load.ts';
 import { checkPaperDeltas, findingsFor } from './paper.ts';
+import { powerAnalysis } from './power.ts';
 import { compareSeeds, summarize, verdict, type PerSeed } from './stats.ts';
 import type {
   Comparison, ExcludedRun, ExperimentReport, FindingResult, LoadedExperiment, Metric, PaperFinding, ReportRow, Role, RunRecord, Task,
@@ -87,6 +88,7 @@ export function buildReport(exp: LoadedExperiment): ExperimentReport {
     spec: exp.spec,
     rows,
     findings,
+    power: powerAnalysis({ rows, findings }),
     excluded: exp.runs.filter((r) => r.status !== 'done').map(excludedRun),
     pckhVariants: distinct(done.map((r) => r.final?.metrics.pckh_variant).filter((v): v is string => typeof v === 'string')),
     pckhThresholds: distinct(done.map((r) => r.final?.metrics.pckh_threshold).filter((v): v is number => typeof v === 'number')),

@@ -5,6 +5,7 @@
  * timestamps or absolute paths, so the text only changes when the results do (snapshot-tested).
  */
 import { formatPaperDelta } from './paper.ts';
+import { MAX_SEEDS, POWER_GOAL_POINTS, type PowerRow } from './power.ts';
 import { SIGNIFICANCE_SE } from './stats.ts';
 import { deltaCell, fixed, mdTable, nCell, SHORT_COLUMN, statCell } from './format.ts';
 import type { ExperimentReport, FindingResult, PaperFinding } from './types.ts';
@@ -74,6 +75,11 @@ export function renderExperimentMarkdown(report: ExperimentReport, options: Mark
     out.push(findingsTable(report.findings, sources), '');
   }
 
+  if (report.power.length) {
+    out.push(`${h}# Statistical power`, '');
+    out.push(powerTable(report.power), '');
+  }
+
   const said = [
     report.spec.paper_finding ? `The experiment file's summary of the paper: "${String(report.spec.paper_finding)}".` : '',
     report.spec.expect ? `The experiment file expects: "${String(report.spec.expect)}".` : '',
@@ -119,6 +125,38 @@ export function findingsTable(findings: FindingResult[], sources: Map<string, nu
   ]));
 }
 
+/** What each comparison could resolve at its seeds, and the seeds its target Δ would need. */
+export function powerTable(power: PowerRow[]): string {
+  const seeds = (n: number | null, known: boolean) => (n !== null ? String(n) : known ? `> ${MAX_SEEDS.toExponential(0)}` : '—');
+  return mdTable(
+    ['Row', 'vs', 'n', 'σ', 'MDE 2 SE', 'MDE t 95 %', 'MDE 80 %', 'p', 'Target Δ', 'Seeds 2 SE / t / 80 %'],
+    power.map((p) => {
+      const known = p.comparison.sd !== null;
+      return [
+        p.rowLabel,
+        p.versusLabel,
+        `${p.comparison.n}${p.comparison.method === 'unpaired' ? '†' : ''}`,
+        fixed(p.comparison.sd, 2) || '—',
+        fixed(p.mde2se, 2) || '—',
+        fixed(p.mdeT, 2) || '—',
+        fixed(p.mde80, 2) || '—',
+        p.p === null ? '—' : p.p < 0.001 ? '< 0.001' : p.p.toFixed(3),
+        `${fixed(p.target.delta, 2)} (${p.target.source})`,
+        [p.seeds.twoSe, p.seeds.tTest, p.seeds.power80].map((n) => seeds(n, known)).join(' / '),
+      ];
+    }),
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+}
+
+/** What the power table's columns mean. */
+export function powerDefinitions(): string[] {
+  return [
+    `- Statistical power: σ = sd of one seed's difference (paired; † = √(s₁² + s₂²), seeds not paired), SE = σ/√n. MDE = the smallest |Δ| each bar lets through at these seeds: ${SIGNIFICANCE_SE} SE (the verdict rule), t(0.975, n − 1)·SE (two-sided paired t-test at 95 %; an effect of exactly this size is seen half of the time), and (t(0.975) + t(0.80))·SE (seen with 80 % power). p: the t-test's two-sided p of the observed Δ.`,
+    `- Target Δ: --delta when given, else the paper's Δ (paper), else ${fixed(POWER_GOAL_POINTS, 2)} point (goal: resolve 1 point). Seeds: how many seeds per row would bring each bar down to the target, σ held at its estimate (rough with 2–3 seeds).`,
+  ];
+}
+
 /** Source numbers [1], [2], ... in order of first use. */
 export function sourceNumbers(findings: PaperFinding[]): Map<string, number> {
   const numbers = new Map<string, number>();
@@ -151,6 +189,7 @@ export function statDefinitions(headline: string): string[] {
 
 function footnotes(report: ExperimentReport, sources: Map<string, number>): string[] {
   const out = ['Notes:', metricDefinition(report), ...statDefinitions(SHORT_COLUMN[report.headline] ?? report.headline)];
+  if (report.power.length) out.push(...powerDefinitions());
   if (sources.size) out.push('', 'Sources:', ...sourceLines(report.findings.map((f) => f.finding), sources));
   if (report.notes.length) out.push('', 'Warnings:', ...report.notes.map((n) => `- ${n}`));
   return out;
