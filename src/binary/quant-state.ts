@@ -95,7 +95,7 @@ export function quantSettingsFromConfig(config: RunConfig): QuantSettings {
  * joint = both binary from step 0; real-first = neither (a real network, then both at the split);
  * weights-first = binary weights, real features; features-first = binary features, real
  * weights (the paper's reverse order). The training loop switches to {true, true} at
- * `binarize.stage_split` with `setBinarization`.
+ * the end of the first stage (binarize.stage_split or binarize.stage_steps) with `setBinarization`.
  */
 export function initialFlagsForOrder(order: string): BinarizationFlags {
   switch (order) {

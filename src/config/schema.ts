@@ -45,7 +45,8 @@ export const SCHEMA = {
 
   binarize: {
     order: leaf({ default: 'joint', type: 'string', choices: ['joint', 'real-first', 'weights-first', 'features-first'], doc: 'init order; features-first is the paper\'s reverse order' }),
-    stage_split: leaf({ default: 0.5, type: 'number', min: 0, max: 1, doc: 'fraction of training in the first stage of a two-stage order (assumed)' }),
+    stage_split: leaf({ default: 0.5, type: 'number', min: 0, max: 1, doc: 'equal total steps (stage_steps null): fraction of train.steps in the first stage of a two-stage order (assumed)' }),
+    stage_steps: leaf({ default: null as number | null, type: 'integer', min: 1, nullable: true, doc: 'null: equal total steps (a two-stage order splits train.steps at stage_split); N: each stage its own budget (first stage N steps, then train.steps fully binary, the lr schedule restarting at each stage), as the paper trains each stage on its own' }),
     weight_scale: leaf({ default: 'channel', type: 'string', choices: ['channel', 'tensor', 'none'], doc: 'alpha = mean|W| per output filter (XNOR-Net, authors\' code), per tensor, or none' }),
     weight_clip: leaf({ default: false, type: 'boolean', doc: 'clip latent weights to [-1, 1] after each step' }),
     gradient: leaf({ default: 'clipped_ste', type: 'string', choices: ['clipped_ste', 'ste', 'approx_sign', 'swish_sign'], doc: 'backward pass of the hard sign' }),

@@ -39,6 +39,7 @@ export function csvRecords(report: ExperimentReport): Array<Record<string, Cell>
       delta_se: round(c?.se),
       delta_n: c ? c.n : null,
       delta_method: c?.method ?? null,
+      stage_budget: row.stageBudget,
       delta_sd: round(c?.sd),
       mde_2se: round(power?.mde2se),
       mde_t95: round(power?.mdeT),

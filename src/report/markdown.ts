@@ -44,18 +44,21 @@ export function renderExperimentMarkdown(report: ExperimentReport, options: Mark
   const main = report.rows.filter((r) => r.role !== 'teacher');
   const columns = report.columns.map((c) => SHORT_COLUMN[c] ?? c);
   const headlineName = SHORT_COLUMN[report.headline] ?? report.headline;
+  // Named on every row as soon as one row trains in two stages: "equal total" and "own" budgets differ.
+  const staged = main.some((r) => r.stageBudget !== null);
   out.push(mdTable(
-    ['Setting', 'Role', 'n', ...columns, `Δ ${headlineName}`, 'Paper Δ', 'Verdict'],
+    ['Setting', 'Role', 'n', ...(staged ? ['Stages'] : []), ...columns, `Δ ${headlineName}`, 'Paper Δ', 'Verdict'],
     main.map((row) => [
       row.label,
       row.role === 'ablation' ? '' : row.role,
       nCell(row),
+      ...(staged ? [row.stageBudget ?? 'one stage'] : []),
       ...report.columns.map((c) => statCell(row.columns[c])),
       deltaCell(row.comparison),
       row.finding ? `${formatPaperDelta(row.finding.finding)} [${sources.get(row.finding.finding.id)}]` : '',
       row.finding ? row.finding.verdict : '',
     ]),
-    ['l', 'l', 'r', ...report.columns.map(() => 'r' as const), 'r', 'r', 'l'],
+    ['l', 'l', 'r', ...(staged ? ['l' as const] : []), ...report.columns.map(() => 'r' as const), 'r', 'r', 'l'],
   ), '');
 
   const teachers = report.rows.filter((r) => r.role === 'teacher');
@@ -149,6 +152,9 @@ export function powerTable(power: PowerRow[]): string {
   );
 }
 
+/** What the Stages column means (docs/paper.md §6). */
+export const STAGES_DEFINITION = '- Stages: how a two-stage init order (binarize.order) spent its steps. "equal total: s × T": the first stage took the fraction s of the T steps a joint run has, so the fully binary stage got (1 − s)·T; "own: N + T": N steps for the first stage, then all T fully binary, each stage with its own learning-rate schedule (binarize.stage_steps; the paper trains each stage on its own). See docs/paper.md §6.';
+
 /** What the power table's columns mean. */
 export function powerDefinitions(): string[] {
   return [
@@ -189,6 +195,7 @@ export function statDefinitions(headline: string): string[] {
 
 function footnotes(report: ExperimentReport, sources: Map<string, number>): string[] {
   const out = ['Notes:', metricDefinition(report), ...statDefinitions(SHORT_COLUMN[report.headline] ?? report.headline)];
+  if (report.rows.some((r) => r.stageBudget !== null)) out.push(STAGES_DEFINITION);
   if (report.power.length) out.push(...powerDefinitions());
   if (sources.size) out.push('', 'Sources:', ...sourceLines(report.findings.map((f) => f.finding), sources));
   if (report.notes.length) out.push('', 'Warnings:', ...report.notes.map((n) => `- ${n}`));

@@ -170,6 +170,11 @@ export interface ReportRow {
   /** Per column: stats over seeds and the per-seed values they came from. */
   columns: Record<string, Stat>;
   values: Record<string, Record<string, number>>;
+  /**
+   * How a two-stage init order spent its steps (binarize.stage_steps): "equal total: s × T" or
+   * "own: N + T"; null for single-stage rows (joint order, real models).
+   */
+  stageBudget: string | null;
   /** Throughput and time, for the CSV and JSON. */
   wallS: Stat;
   imagesPerS: Stat;
