@@ -3,10 +3,12 @@
  * and the MDE / seeds-needed arithmetic against hand computations.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { minimumDetectable, powerAnalysis, powerRow, seedsNeeded, tTestP } from '../../src/report/power.ts';
 import { runPower } from '../../src/report/run.ts';
 import { compareSeeds } from '../../src/report/stats.ts';
@@ -173,5 +175,24 @@ describe('power in reports and on the command line', () => {
     const report = buildReport(loadResults(poseDir));
     assert.deepEqual(report.power, powerAnalysis(report));
     assert.equal(report.power.length, 3);
+  });
+
+  it('bnn-ablate power prints Markdown or JSON; bad flags and folders exit 2 with one line', () => {
+    const bin = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
+    const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'power', ...args], { encoding: 'utf8', cwd: root });
+    const md = cli(poseDir);
+    assert.equal(md.status, 0, md.stderr);
+    assert.match(md.stdout, /^## pose-fixture \(pose, Δ of Mean\)\n/);
+    const js = cli(poseDir, '--delta', '0.5', '--json');
+    assert.equal(js.status, 0, js.stderr);
+    const parsed = JSON.parse(js.stdout);
+    assert.equal(parsed.format, 'bnn-ablate-power@1');
+    assert.equal(parsed.delta, 0.5);
+    for (const args of [[poseDir, '--delta', 'abc'], [poseDir, '--delta', '-1'], [join(root, 'nowhere')]]) {
+      const r = cli(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^bnn-ablate: /);
+    }
   });
 });
