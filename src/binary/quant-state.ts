@@ -11,7 +11,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import {
   DEFAULT_SWISH_BETA, hardSign, smoothSign,
-  type ProgressiveScale, type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
+  smoothSignSurrogate, type ProgressiveGradient, type ProgressiveScale, type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
 } from './quantizers.ts';
 
 /** Which tensors the smooth f(λx) replaces (config `progressive.apply_to`). */
@@ -35,6 +35,8 @@ export interface QuantSettings {
     fn: SmoothSign;
     /** What λ multiplies: x / mean|x| per tensor, or raw x (see `smoothSign`). */
     scale: ProgressiveScale;
+    /** Backward pass: the derivative of f, or the hard sign's surrogate (see `smoothSignSurrogate`). */
+    gradient: ProgressiveGradient;
     applyTo: ProgressiveTarget;
     /** Evaluation (training=false) uses the hard sign: the deployed network. */
     evalHardSign: boolean;
@@ -66,7 +68,7 @@ export const DEFAULT_QUANT_SETTINGS: QuantSettings = {
   signAtZero: 'plus_one',
   weightScale: 'channel',
   weightClip: false,
-  progressive: { enabled: false, fn: 'tanh', scale: 'mean_abs', applyTo: 'both', evalHardSign: true },
+  progressive: { enabled: false, fn: 'tanh', scale: 'mean_abs', gradient: 'exact', applyTo: 'both', evalHardSign: true },
 };
 
 /** λ before any schedule runs. Assumed, as `progressive.lambda_start`'s default. */
@@ -83,7 +85,9 @@ export function quantSettingsFromConfig(config: RunConfig): QuantSettings {
     progressive: {
       enabled: config.progressive.enabled,
       fn: config.progressive.function as SmoothSign,
-      scale: config.progressive.scale as ProgressiveScale,
+      // Configs stored before these keys existed: raw x and the exact derivative, as they trained then.
+      scale: (config.progressive.scale ?? 'none') as ProgressiveScale,
+      gradient: (config.progressive.gradient ?? 'exact') as ProgressiveGradient,
       applyTo: config.progressive.apply_to as ProgressiveTarget,
       evalHardSign: config.progressive.eval_hard_sign,
     },
@@ -186,8 +190,10 @@ export class QuantState {
   quantizer(kind: 'features' | 'weights', mode: QuantMode): (x: tf.Tensor) => tf.Tensor {
     if (mode === 'real') return (x) => x;
     if (mode === 'hard') return this.hardSignOp(kind);
-    const { fn, scale } = this.settings.progressive;
-    return (x) => smoothSign(x, fn, this.lambdaVar as tf.Scalar, scale);
+    const { fn, scale, gradient } = this.settings.progressive;
+    const lambda = this.lambdaVar as tf.Scalar;
+    if (gradient === 'surrogate') return (x) => smoothSignSurrogate(x, fn, lambda, scale, this.settings.gradient, this.settings.swishBeta);
+    return (x) => smoothSign(x, fn, lambda, scale);
   }
 
   dispose(): void {

@@ -151,6 +151,42 @@ export function smoothSign(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | num
 }
 
 /**
+ * Backward pass of progressive quantization (config `progressive.gradient`): 'exact' = the
+ * derivative of f(λz) (the paper writes it out for the sigmoid form), 'surrogate' = the hard
+ * sign's surrogate gradient (binarize.gradient) on the raw x, so only the forward pass is smooth.
+ */
+export type ProgressiveGradient = 'exact' | 'surrogate';
+
+const smoothSurrogateCache = new Map<string, (x: tf.Tensor, lambda: tf.Scalar) => tf.Tensor>();
+
+/**
+ * f(λz) forward (as `smoothSign`) with dy·`signSurrogateGrad(x)` backward. Why: the exact
+ * derivative of f(λz) is non-zero only within ~mean|x|/λ of 0, so as λ grows the quantizer passes
+ * gradient to fewer and fewer entries; with the surrogate every entry the hard sign would train
+ * keeps training, and at λ_end the quantizer is the hard sign with its usual surrogate.
+ * λ is an input (a scalar tensor) without a gradient.
+ */
+export function smoothSignSurrogate(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | number, scale: ProgressiveScale,
+  gradient: SignGradient, beta = DEFAULT_SWISH_BETA): tf.Tensor {
+  const key = `${fn}|${scale}|${gradient}|${beta}`;
+  let op = smoothSurrogateCache.get(key);
+  if (op === undefined) {
+    const grad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [input, lam] = args as [tf.Tensor, tf.Scalar];
+      const save = args[2] as tf.GradSaveFunc;
+      save([input]);
+      return {
+        value: smoothSign(input, fn, lam, scale),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, signSurrogateGrad(saved[0]!, gradient, beta)), tf.zerosLike(lam)],
+      };
+    });
+    op = (t: tf.Tensor, lam: tf.Scalar) => grad(t, lam);
+    smoothSurrogateCache.set(key, op);
+  }
+  return tf.tidy(() => op(x, typeof lambda === 'number' ? tf.scalar(lambda) : lambda));
+}
+
+/**
  * α for α·q(W), with the output channel on the last axis (tfjs kernels are HWIO for conv and
  * [in, out] for dense): 'channel' = mean|W| over every axis but the last, one per output filter
  * (XNOR-Net; the authors' Lua `binarise()`), 'tensor' = one mean|W|, 'none' = null (α ≡ 1).

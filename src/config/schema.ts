@@ -58,6 +58,7 @@ export const SCHEMA = {
     function: leaf({ default: 'tanh', type: 'string', choices: ['tanh', 'sigmoid', 'softsign'], doc: 'tanh(lx), 2*sigmoid(lx)-1, or lx/(1+|lx|)' }),
     apply_to: leaf({ default: 'both', type: 'string', choices: ['features', 'weights', 'both'], doc: 'which quantizers go progressive (assumed both)' }),
     scale: leaf({ default: 'mean_abs', type: 'string', choices: ['mean_abs', 'none'], doc: 'lambda multiplies x / mean|x| of each tensor (mean_abs) or raw x (none); assumed, the paper does not say (docs/paper.md)' }),
+    gradient: leaf({ default: 'exact', type: 'string', choices: ['exact', 'surrogate'], doc: 'backward pass: exact = the derivative of f (the paper gives it for the sigmoid form); surrogate = the hard sign\'s binarize.gradient, f only in the forward pass' }),
     lambda_start: leaf({ default: 1, type: 'number', min: 0, doc: 'lambda at the start of the schedule (assumed)' }),
     lambda_end: leaf({ default: 1000, type: 'number', min: 0, doc: 'lambda at the end of the schedule (assumed: with scale mean_abs, tanh, sigmoid and softsign are then within 0.1 of sign on >= 99 % of entries)' }),
     schedule: leaf({ default: 'exponential', type: 'string', choices: ['linear', 'exponential', 'step'], doc: 'how lambda grows between start and end' }),

@@ -96,7 +96,9 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   const dropLast = trainSize >= t.batch_size;
   const stepsPerEpoch = Math.max(1, dropLast ? Math.floor(trainSize / t.batch_size) : 1);
   const budget = t.epochs ? t.epochs * stepsPerEpoch : t.steps;
-  const { order, stage_split: split, stage_steps: stageSteps } = config.binarize;
+  const { order, stage_split: split } = config.binarize;
+  // A config stored before binarize.stage_steps existed has no such key: equal total steps, as then.
+  const stageSteps = config.binarize.stage_steps ?? null;
   const stages = binarizationStages(order, split, budget, config.model.binary, stageSteps);
   // Longer than the budget when each stage has its own (binarize.stage_steps).
   const total = runLength(stages);

@@ -2,7 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
-  binarizeWeights, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, weightScale,
+  binarizeWeights, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, smoothSignSurrogate, weightScale,
   type SignGradient, type SmoothSign, type WeightScale,
 } from '../../src/binary/quantizers.ts';
 import { SCHEMA } from '../../src/config/schema.ts';
@@ -178,6 +178,28 @@ describe('progressive quantization on x / mean|x| (progressive.scale mean_abs)',
       });
     }
   }
+});
+
+describe('progressive.gradient surrogate: f(λz) forward, the hard sign\'s surrogate backward', () => {
+  for (const g of ['clipped_ste', 'approx_sign'] as SignGradient[]) {
+    test(`${g}: values of f, gradient of the surrogate (finite differences of its smooth function)`, () => {
+      const x = tf.tensor1d(KINK_FREE_POINTS.map((p) => p * 0.8));
+      const lambda = tf.scalar(7);
+      assertClose(smoothSignSurrogate(x, 'tanh', lambda, 'mean_abs', g).dataSync(), smoothSign(x, 'tanh', 7, 'mean_abs').dataSync(), 1e-6, 'forward');
+      const c = tf.tensor1d(KINK_FREE_POINTS.map((_, i) => 0.5 + i / 7));
+      const got = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(c, smoothSignSurrogate(t, 'tanh', lambda, 'mean_abs', g))))(x).dataSync();
+      const fd = finiteDiffGrad((t) => tf.sum(tf.mul(c, signSurrogateForward(t, g))) as tf.Scalar, x);
+      assertClose(got, fd, 2e-3, g);
+    });
+  }
+
+  test('latent weights keep their gradient at a large λ (the exact derivative has none left)', () => {
+    const w = tf.tensor1d([0.01, -0.03, 0.05, -0.02]);
+    const exact = tf.grad((t: tf.Tensor) => tf.sum(smoothSign(t, 'tanh', 1000, 'mean_abs')))(w).dataSync();
+    const surrogate = tf.grad((t: tf.Tensor) => tf.sum(smoothSignSurrogate(t, 'tanh', 1000, 'mean_abs', 'clipped_ste')))(w).dataSync();
+    assert.ok(Array.from(exact).every((v) => Math.abs(v) < 1e-6), `exact: ${Array.from(exact)}`);
+    assert.deepEqual(Array.from(surrogate), [1, 1, 1, 1]);
+  });
 });
 
 describe('weight binarization α·sign(W)', () => {
