@@ -66,6 +66,9 @@ function quantFromArg(q: QuantState | QuantStateConfig | undefined): QuantState 
       progressive: {
         enabled: Boolean(s.progressive.enabled),
         fn: canonical(s.progressive.fn, ['tanh', 'sigmoid', 'softsign'], 'progressive.fn'),
+        // Models saved before the scale existed multiplied raw values by λ.
+        scale: canonical(s.progressive.scale ?? 'none', ['mean_abs', 'none'], 'progressive.scale'),
+        gradient: canonical(s.progressive.gradient ?? 'exact', ['exact', 'surrogate'], 'progressive.gradient'),
         applyTo: canonical(s.progressive.applyTo, ['features', 'weights', 'both'], 'progressive.applyTo'),
         evalHardSign: Boolean(s.progressive.evalHardSign),
       },

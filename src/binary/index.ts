@@ -1,7 +1,7 @@
 /** Binarization: quantizers, the model-wide quantization state, binary layers, activations. Imports tfjs. */
 export {
-  DEFAULT_SWISH_BETA, binarizeWeights, binarizeWeightsHard, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, weightScale,
-  type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
+  DEFAULT_SWISH_BETA, binarizeWeights, binarizeWeightsHard, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, smoothSignSurrogate, weightScale,
+  type ProgressiveGradient, type ProgressiveScale, type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
 } from './quantizers.ts';
 export {
   DEFAULT_LAMBDA, DEFAULT_QUANT_SETTINGS, QuantState, applyWeightClip, attachQuantState, initialFlagsForOrder,

@@ -11,7 +11,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import {
   DEFAULT_SWISH_BETA, hardSign, smoothSign,
-  type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
+  smoothSignSurrogate, type ProgressiveGradient, type ProgressiveScale, type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
 } from './quantizers.ts';
 
 /** Which tensors the smooth f(λx) replaces (config `progressive.apply_to`). */
@@ -33,6 +33,10 @@ export interface QuantSettings {
   progressive: {
     enabled: boolean;
     fn: SmoothSign;
+    /** What λ multiplies: x / mean|x| per tensor, or raw x (see `smoothSign`). */
+    scale: ProgressiveScale;
+    /** Backward pass: the derivative of f, or the hard sign's surrogate (see `smoothSignSurrogate`). */
+    gradient: ProgressiveGradient;
     applyTo: ProgressiveTarget;
     /** Evaluation (training=false) uses the hard sign: the deployed network. */
     evalHardSign: boolean;
@@ -64,7 +68,7 @@ export const DEFAULT_QUANT_SETTINGS: QuantSettings = {
   signAtZero: 'plus_one',
   weightScale: 'channel',
   weightClip: false,
-  progressive: { enabled: false, fn: 'tanh', applyTo: 'both', evalHardSign: true },
+  progressive: { enabled: false, fn: 'tanh', scale: 'mean_abs', gradient: 'exact', applyTo: 'both', evalHardSign: true },
 };
 
 /** λ before any schedule runs. Assumed, as `progressive.lambda_start`'s default. */
@@ -81,6 +85,9 @@ export function quantSettingsFromConfig(config: RunConfig): QuantSettings {
     progressive: {
       enabled: config.progressive.enabled,
       fn: config.progressive.function as SmoothSign,
+      // Configs stored before these keys existed: raw x and the exact derivative, as they trained then.
+      scale: (config.progressive.scale ?? 'none') as ProgressiveScale,
+      gradient: (config.progressive.gradient ?? 'exact') as ProgressiveGradient,
       applyTo: config.progressive.apply_to as ProgressiveTarget,
       evalHardSign: config.progressive.eval_hard_sign,
     },
@@ -92,7 +99,7 @@ export function quantSettingsFromConfig(config: RunConfig): QuantSettings {
  * joint = both binary from step 0; real-first = neither (a real network, then both at the split);
  * weights-first = binary weights, real features; features-first = binary features, real
  * weights (the paper's reverse order). The training loop switches to {true, true} at
- * `binarize.stage_split` with `setBinarization`.
+ * the end of the first stage (binarize.stage_split or binarize.stage_steps) with `setBinarization`.
  */
 export function initialFlagsForOrder(order: string): BinarizationFlags {
   switch (order) {
@@ -188,7 +195,10 @@ export class QuantState {
   quantizer(kind: 'features' | 'weights', mode: QuantMode): (x: tf.Tensor) => tf.Tensor {
     if (mode === 'real') return (x) => x;
     if (mode === 'hard') return this.hardSignOp(kind);
-    return (x) => smoothSign(x, this.settings.progressive.fn, this.lambdaVar as tf.Scalar);
+    const { fn, scale, gradient } = this.settings.progressive;
+    const lambda = this.lambdaVar as tf.Scalar;
+    if (gradient === 'surrogate') return (x) => smoothSignSurrogate(x, fn, lambda, scale, this.settings.gradient, this.settings.swishBeta);
+    return (x) => smoothSign(x, fn, lambda, scale);
   }
 
   dispose(): void {

@@ -112,15 +112,33 @@ export function hardSign(gradient: SignGradient = 'clipped_ste', beta = DEFAULT_
 }
 
 /**
+ * What λ multiplies in progressive quantization (config `progressive.scale`): 'mean_abs' = the
+ * tensor divided by its own mean|x| (one scale per tensor, kept in the graph), 'none' = the raw
+ * tensor. Assumed: the paper does not say (docs/paper.md, "Progressive quantization").
+ */
+export type ProgressiveScale = 'mean_abs' | 'none';
+
+/** Below this mean|x| a tensor is treated as all zeros (no division by ~0). */
+const MIN_MEAN_ABS = 1e-12;
+
+/**
  * Smooth approximation of sign with sharpness λ (paper §"progressive quantization"):
- * tanh(λx); sigmoid 2σ(λx) − 1 (= tanh(λx/2), the form the paper writes); softsign λx/(1 + |λx|).
- * All three are ordinary differentiable ops, so their gradients (in x; λ is not trained) are exact.
- * The softsign and tanh forms are not quoted by any source (paper.md §1.2): assumed.
+ * tanh(λz); sigmoid 2σ(λz) − 1 (= tanh(λz/2), the form the paper writes); softsign λz/(1 + |λz|),
+ * with z = x / mean|x| (scale 'mean_abs') or z = x (scale 'none').
+ *
+ * Why a scale: latent weights are ~0.01–0.06 and features (BN outputs) ~1, so one λ schedule on
+ * raw values leaves the weights nearly linear (tanh(100 · 0.01) = 0.76) while the features are
+ * already binary. Dividing by mean|x| puts every tensor on the same footing, so "λ large enough"
+ * means the same thing for both (test: ≥ 99 % of entries within 0.1 of sign at λ_end).
+ * mean|x| stays in the graph: the function is an ordinary differentiable one and its gradient
+ * (in x; λ is not trained) is exact, which the tests check against finite differences.
+ * The softsign and tanh forms are not quoted by any source (docs/paper.md): assumed.
  * `lambda` may be a scalar tensor (e.g. a shared tf.Variable), so λ changes without a rebuild.
  */
-export function smoothSign(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | number): tf.Tensor {
+export function smoothSign(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | number, scale: ProgressiveScale = 'none'): tf.Tensor {
   return tf.tidy(() => {
-    const z = tf.mul(x, lambda);
+    const normalized = scale === 'mean_abs' ? tf.div(x, tf.maximum(tf.mean(tf.abs(x)), MIN_MEAN_ABS)) : x;
+    const z = tf.mul(normalized, lambda);
     switch (fn) {
       case 'tanh':
         return tf.tanh(z);
@@ -130,6 +148,42 @@ export function smoothSign(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | num
         return tf.div(z, tf.add(1, tf.abs(z)));
     }
   });
+}
+
+/**
+ * Backward pass of progressive quantization (config `progressive.gradient`): 'exact' = the
+ * derivative of f(λz) (the paper writes it out for the sigmoid form), 'surrogate' = the hard
+ * sign's surrogate gradient (binarize.gradient) on the raw x, so only the forward pass is smooth.
+ */
+export type ProgressiveGradient = 'exact' | 'surrogate';
+
+const smoothSurrogateCache = new Map<string, (x: tf.Tensor, lambda: tf.Scalar) => tf.Tensor>();
+
+/**
+ * f(λz) forward (as `smoothSign`) with dy·`signSurrogateGrad(x)` backward. Why: the exact
+ * derivative of f(λz) is non-zero only within ~mean|x|/λ of 0, so as λ grows the quantizer passes
+ * gradient to fewer and fewer entries; with the surrogate every entry the hard sign would train
+ * keeps training, and at λ_end the quantizer is the hard sign with its usual surrogate.
+ * λ is an input (a scalar tensor) without a gradient.
+ */
+export function smoothSignSurrogate(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | number, scale: ProgressiveScale,
+  gradient: SignGradient, beta = DEFAULT_SWISH_BETA): tf.Tensor {
+  const key = `${fn}|${scale}|${gradient}|${beta}`;
+  let op = smoothSurrogateCache.get(key);
+  if (op === undefined) {
+    const grad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [input, lam] = args as [tf.Tensor, tf.Scalar];
+      const save = args[2] as tf.GradSaveFunc;
+      save([input]);
+      return {
+        value: smoothSign(input, fn, lam, scale),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, signSurrogateGrad(saved[0]!, gradient, beta)), tf.zerosLike(lam)],
+      };
+    });
+    op = (t: tf.Tensor, lam: tf.Scalar) => grad(t, lam);
+    smoothSurrogateCache.set(key, op);
+  }
+  return tf.tidy(() => op(x, typeof lambda === 'number' ? tf.scalar(lambda) : lambda));
 }
 
 /**

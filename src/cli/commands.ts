@@ -4,6 +4,7 @@ import { backendsCommand } from './backends.ts';
 import { dataCommand } from './data.ts';
 import { pckhCommand } from './pckh.ts';
 import { reportCommand } from './report.ts';
+import { powerCommand } from './power.ts';
 import { checkCommand } from './check.ts';
 import { runCommand, runOneCommand } from './run.ts';
 import { statusCommand } from './status.ts';
@@ -11,4 +12,4 @@ import { benchCommand, summaryCommand } from './model.ts';
 
 /** Every command, one file each under src/cli/. Add a command by adding its module here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, statusCommand, summaryCommand, benchCommand, backendsCommand, pckhCommand, dataCommand, reportCommand, checkCommand];
+export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, statusCommand, summaryCommand, benchCommand, backendsCommand, pckhCommand, dataCommand, reportCommand, powerCommand, checkCommand];

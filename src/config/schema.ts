@@ -2,7 +2,7 @@
  * Every run-config key, its default and what it means: the one place to read them all
  * (nanoGPT style). Experiment files override these through `extends`, `set`, `grid`, presets and
  * `--set`; unknown keys are errors. Choices marked "assumed" are the project's where the paper
- * (arXiv 1904.05868) is silent — see ../shared/reference/paper.md §1.4.
+ * (arXiv 1904.05868) is silent — see docs/paper.md §5 (NOT FOUND) and §6 (what is assumed).
  */
 
 /** The type a leaf accepts; `--set` strings are parsed into it. */
@@ -45,7 +45,8 @@ export const SCHEMA = {
 
   binarize: {
     order: leaf({ default: 'joint', type: 'string', choices: ['joint', 'real-first', 'weights-first', 'features-first'], doc: 'init order; features-first is the paper\'s reverse order' }),
-    stage_split: leaf({ default: 0.5, type: 'number', min: 0, max: 1, doc: 'fraction of training in the first stage of a two-stage order (assumed)' }),
+    stage_split: leaf({ default: 0.5, type: 'number', min: 0, max: 1, doc: 'equal total steps (stage_steps null): fraction of train.steps in the first stage of a two-stage order (assumed)' }),
+    stage_steps: leaf({ default: null as number | null, type: 'integer', min: 1, nullable: true, doc: 'null: equal total steps (a two-stage order splits train.steps at stage_split); N: each stage its own budget (first stage N steps, then train.steps fully binary, the lr schedule restarting at each stage), as the paper trains each stage on its own' }),
     weight_scale: leaf({ default: 'channel', type: 'string', choices: ['channel', 'tensor', 'none'], doc: 'alpha = mean|W| per output filter (XNOR-Net, authors\' code), per tensor, or none' }),
     weight_clip: leaf({ default: false, type: 'boolean', doc: 'clip latent weights to [-1, 1] after each step' }),
     gradient: leaf({ default: 'clipped_ste', type: 'string', choices: ['clipped_ste', 'ste', 'approx_sign', 'swish_sign'], doc: 'backward pass of the hard sign' }),
@@ -56,8 +57,10 @@ export const SCHEMA = {
     enabled: leaf({ default: false, type: 'boolean', doc: 'replace sign by a smooth f(lambda x) with lambda growing during training' }),
     function: leaf({ default: 'tanh', type: 'string', choices: ['tanh', 'sigmoid', 'softsign'], doc: 'tanh(lx), 2*sigmoid(lx)-1, or lx/(1+|lx|)' }),
     apply_to: leaf({ default: 'both', type: 'string', choices: ['features', 'weights', 'both'], doc: 'which quantizers go progressive (assumed both)' }),
+    scale: leaf({ default: 'mean_abs', type: 'string', choices: ['mean_abs', 'none'], doc: 'lambda multiplies x / mean|x| of each tensor (mean_abs) or raw x (none); assumed, the paper does not say (docs/paper.md)' }),
+    gradient: leaf({ default: 'exact', type: 'string', choices: ['exact', 'surrogate'], doc: 'backward pass: exact = the derivative of f (the paper gives it for the sigmoid form); surrogate = the hard sign\'s binarize.gradient, f only in the forward pass' }),
     lambda_start: leaf({ default: 1, type: 'number', min: 0, doc: 'lambda at the start of the schedule (assumed)' }),
-    lambda_end: leaf({ default: 100, type: 'number', min: 0, doc: 'lambda at the end of the schedule (assumed)' }),
+    lambda_end: leaf({ default: 1000, type: 'number', min: 0, doc: 'lambda at the end of the schedule (assumed: with scale mean_abs, tanh, sigmoid and softsign are then within 0.1 of sign on >= 99 % of entries)' }),
     schedule: leaf({ default: 'exponential', type: 'string', choices: ['linear', 'exponential', 'step'], doc: 'how lambda grows between start and end' }),
     span: leaf({ default: 'run', type: 'string', choices: ['run', 'stage'], doc: 'lambda runs its schedule over the whole run, or restarts in each binarization stage (assumed run)' }),
     eval_hard_sign: leaf({ default: true, type: 'boolean', doc: 'evaluate with the hard sign (the deployed binary network)' }),

@@ -5,7 +5,7 @@
  *   err_ij     = ||pred_ij − gt_ij|| / headsize_i
  *   PCKh_j     = 100 · Σ_i [err_ij ≤ t]·vis_ij / Σ_i vis_ij
  *
- * Sources (read for this file; see also ../../../shared/reference/paper.md §3.2):
+ * Sources (read for this file; summarised in docs/paper.md §7):
  * - HRNet `lib/dataset/mpii.py::evaluate` (leoxiaobin/deep-high-resolution-net.pytorch): compares
  *   with `scaled_uv_err <= threshold`; Mean = Σ PCKh_j·jnt_count_j / Σ jnt_count_j over the 16
  *   joints with pelvis and thorax (6, 7) masked, i.e. count-weighted.

@@ -128,7 +128,7 @@ export function summarizeModel(model: tf.LayersModel, opts: SummarizeOptions = {
     choices.gradient = s.gradient === 'swish_sign' ? `swish_sign(β=${s.swishBeta})` : s.gradient;
     choices.weight_scale = s.weightScale;
     choices.progressive = s.progressive.enabled
-      ? `${s.progressive.fn}(λx) on ${s.progressive.applyTo}, λ=${quant.lambda}, eval ${s.progressive.evalHardSign ? 'hard sign' : 'smooth'}`
+      ? `${s.progressive.fn}(${s.progressive.scale === 'mean_abs' ? 'λx/mean|x|' : 'λx'}) on ${s.progressive.applyTo}, λ=${quant.lambda}, eval ${s.progressive.evalHardSign ? 'hard sign' : 'smooth'}`
       : 'off';
   }
   Object.assign(choices, opts.choices ?? {});

@@ -9,6 +9,7 @@ import { canonicalJson } from '../config/canonical.ts';
 import { PCKH_COLUMNS } from '../metrics/pckh.ts';
 import { isObject, lookup } from './load.ts';
 import { checkPaperDeltas, findingsFor } from './paper.ts';
+import { powerAnalysis } from './power.ts';
 import { compareSeeds, summarize, verdict, type PerSeed } from './stats.ts';
 import type {
   Comparison, ExcludedRun, ExperimentReport, FindingResult, LoadedExperiment, Metric, PaperFinding, ReportRow, Role, RunRecord, Task,
@@ -87,6 +88,7 @@ export function buildReport(exp: LoadedExperiment): ExperimentReport {
     spec: exp.spec,
     rows,
     findings,
+    power: powerAnalysis({ rows, findings }),
     excluded: exp.runs.filter((r) => r.status !== 'done').map(excludedRun),
     pckhVariants: distinct(done.map((r) => r.final?.metrics.pckh_variant).filter((v): v is string => typeof v === 'string')),
     pckhThresholds: distinct(done.map((r) => r.final?.metrics.pckh_threshold).filter((v): v is number => typeof v === 'number')),
@@ -213,9 +215,27 @@ function makeRow(g: Group, exp: LoadedExperiment, columns: string[]): ReportRow 
     seeds: done.map((r) => r.seed).sort((a, b) => a - b),
     columns: Object.fromEntries(columns.map((c) => [c, summarize(Object.values(values[c]!))])),
     values,
+    stageBudget: stageBudgetOf(g),
     wallS: timing((r) => r.final?.wall_s),
     imagesPerS: timing((r) => r.final?.images_per_s),
   };
+}
+
+/**
+ * How a row's init-order stages spend their steps (docs/paper.md §6): "equal total: 0.5 × 600"
+ * (the first stage takes half of the 600 steps a joint run has) or "own: 300 + 600" (300 steps for
+ * the first stage, then 600 fully binary). null when the row trains in one stage.
+ */
+function stageBudgetOf(g: Group): string | null {
+  const s = (key: string) => settingOf(g, key);
+  const order = s('binarize.order');
+  if (s('model.binary') === false || order === undefined || order === 'joint') return null;
+  const epochs = s('train.epochs');
+  const budget = typeof epochs === 'number' ? `${epochs} epochs` : String(s('train.steps') ?? 'train.steps');
+  const own = s('binarize.stage_steps');
+  if (typeof own === 'number') return `own: ${own} + ${budget}`;
+  const split = s('binarize.stage_split');
+  return `equal total: ${typeof split === 'number' ? split : 'stage_split'} × ${budget}`;
 }
 
 /** The planner's run name without its seed ("activation=prelu,seed=0" → "activation=prelu"). */

@@ -32,12 +32,18 @@ export function csvRecords(report: ExperimentReport): Array<Record<string, Cell>
       rec[`${column}_std`] = round(row.columns[column]?.std);
     }
     const c = row.comparison;
+    const power = c && report.power.find((p) => p.comparison === c);
     Object.assign(rec, {
       versus: c?.versusLabel ?? null,
       delta: round(c?.delta),
       delta_se: round(c?.se),
       delta_n: c ? c.n : null,
       delta_method: c?.method ?? null,
+      stage_budget: row.stageBudget,
+      delta_sd: round(c?.sd),
+      mde_2se: round(power?.mde2se),
+      mde_t95: round(power?.mdeT),
+      mde_power80: round(power?.mde80),
       paper_finding: row.finding?.finding.id ?? null,
       paper_delta: row.finding ? round(row.finding.finding.delta) : null,
       paper_qualifier: row.finding?.finding.qualifier ?? null,

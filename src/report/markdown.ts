@@ -5,6 +5,7 @@
  * timestamps or absolute paths, so the text only changes when the results do (snapshot-tested).
  */
 import { formatPaperDelta } from './paper.ts';
+import { MAX_SEEDS, POWER_GOAL_POINTS, type PowerRow } from './power.ts';
 import { SIGNIFICANCE_SE } from './stats.ts';
 import { deltaCell, fixed, mdTable, nCell, SHORT_COLUMN, statCell } from './format.ts';
 import type { ExperimentReport, FindingResult, PaperFinding } from './types.ts';
@@ -44,18 +45,21 @@ export function renderExperimentMarkdown(report: ExperimentReport, options: Mark
   const main = report.rows.filter((r) => r.role !== 'teacher');
   const columns = report.columns.map((c) => SHORT_COLUMN[c] ?? c);
   const headlineName = SHORT_COLUMN[report.headline] ?? report.headline;
+  // Named on every row as soon as one row trains in two stages: "equal total" and "own" budgets differ.
+  const staged = main.some((r) => r.stageBudget !== null);
   out.push(mdTable(
-    ['Setting', 'Role', 'n', ...columns, `Δ ${headlineName}`, 'Paper Δ', 'Verdict'],
+    ['Setting', 'Role', 'n', ...(staged ? ['Stages'] : []), ...columns, `Δ ${headlineName}`, 'Paper Δ', 'Verdict'],
     main.map((row) => [
       row.label,
       row.role === 'ablation' ? '' : row.role,
       nCell(row),
+      ...(staged ? [row.stageBudget ?? 'one stage'] : []),
       ...report.columns.map((c) => statCell(row.columns[c])),
       deltaCell(row.comparison),
       row.finding ? `${formatPaperDelta(row.finding.finding)} [${sources.get(row.finding.finding.id)}]` : '',
       row.finding ? row.finding.verdict : '',
     ]),
-    ['l', 'l', 'r', ...report.columns.map(() => 'r' as const), 'r', 'r', 'l'],
+    ['l', 'l', 'r', ...(staged ? ['l' as const] : []), ...report.columns.map(() => 'r' as const), 'r', 'r', 'l'],
   ), '');
 
   const teachers = report.rows.filter((r) => r.role === 'teacher');
@@ -73,6 +77,11 @@ export function renderExperimentMarkdown(report: ExperimentReport, options: Mark
   if (report.findings.length) {
     out.push(`${h}# Paper findings`, '');
     out.push(findingsTable(report.findings, sources), '');
+  }
+
+  if (report.power.length) {
+    out.push(`${h}# Statistical power`, '');
+    out.push(powerTable(report.power), '');
   }
 
   const said = [
@@ -121,6 +130,41 @@ export function findingsTable(findings: FindingResult[], sources: Map<string, nu
   ]));
 }
 
+/** What each comparison could resolve at its seeds, and the seeds its target Δ would need. */
+export function powerTable(power: PowerRow[]): string {
+  const seeds = (n: number | null, known: boolean) => (n !== null ? String(n) : known ? `> ${MAX_SEEDS.toExponential(0)}` : '—');
+  return mdTable(
+    ['Row', 'vs', 'n', 'σ', 'MDE 2 SE', 'MDE t 95 %', 'MDE 80 %', 'p', 'Target Δ', 'Seeds 2 SE / t / 80 %'],
+    power.map((p) => {
+      const known = p.comparison.sd !== null;
+      return [
+        p.rowLabel,
+        p.versusLabel,
+        `${p.comparison.n}${p.comparison.method === 'unpaired' ? '†' : ''}`,
+        fixed(p.comparison.sd, 2) || '—',
+        fixed(p.mde2se, 2) || '—',
+        fixed(p.mdeT, 2) || '—',
+        fixed(p.mde80, 2) || '—',
+        p.p === null ? '—' : p.p < 0.001 ? '< 0.001' : p.p.toFixed(3),
+        `${fixed(p.target.delta, 2)} (${p.target.source})`,
+        [p.seeds.twoSe, p.seeds.tTest, p.seeds.power80].map((n) => seeds(n, known)).join(' / '),
+      ];
+    }),
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+}
+
+/** What the Stages column means (docs/paper.md §6). */
+export const STAGES_DEFINITION = '- Stages: how a two-stage init order (binarize.order) spent its steps. "equal total: s × T": the first stage took the fraction s of the T steps a joint run has, so the fully binary stage got (1 − s)·T; "own: N + T": N steps for the first stage, then all T fully binary, each stage with its own learning-rate schedule (binarize.stage_steps; the paper trains each stage on its own). See docs/paper.md §6.';
+
+/** What the power table's columns mean. */
+export function powerDefinitions(): string[] {
+  return [
+    `- Statistical power: σ = sd of one seed's difference (paired; † = √(s₁² + s₂²), seeds not paired), SE = σ/√n. MDE = the smallest |Δ| each bar lets through at these seeds: ${SIGNIFICANCE_SE} SE (the verdict rule), t(0.975, n − 1)·SE (two-sided paired t-test at 95 %; an effect of exactly this size is seen half of the time), and (t(0.975) + t(0.80))·SE (seen with 80 % power). p: the t-test's two-sided p of the observed Δ.`,
+    `- Target Δ: --delta when given, else the paper's Δ (paper), else ${fixed(POWER_GOAL_POINTS, 2)} point (goal: resolve 1 point). Seeds: how many seeds per row would bring each bar down to the target, σ held at its estimate (rough with 2–3 seeds).`,
+  ];
+}
+
 /** Source numbers [1], [2], ... in order of first use. */
 export function sourceNumbers(findings: PaperFinding[]): Map<string, number> {
   const numbers = new Map<string, number>();
@@ -153,6 +197,8 @@ export function statDefinitions(headline: string): string[] {
 
 function footnotes(report: ExperimentReport, sources: Map<string, number>): string[] {
   const out = ['Notes:', metricDefinition(report), ...statDefinitions(SHORT_COLUMN[report.headline] ?? report.headline)];
+  if (report.rows.some((r) => r.stageBudget !== null)) out.push(STAGES_DEFINITION);
+  if (report.power.length) out.push(...powerDefinitions());
   if (sources.size) out.push('', 'Sources:', ...sourceLines(report.findings.map((f) => f.finding), sources));
   if (report.notes.length) out.push('', 'Warnings:', ...report.notes.map((n) => `- ${n}`));
   return out;

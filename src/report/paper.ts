@@ -1,9 +1,9 @@
 /**
  * What the paper (Bulat et al., arXiv 1904.05868) reports, as far as this project could establish
- * it, and nothing more. The only source is ../../../shared/reference/paper.md: its §1.1b lists the
- * findings as the project's brief states them; per-row ablation numbers, per-joint PCKh and top-5
- * values are NOT FOUND there, so `delta` is null wherever the paper's value is unknown. Never fill
- * one in from memory or from an experiment file: a reference number needs a source.
+ * it, and nothing more. The source is docs/paper.md (in this repository; it names the original
+ * source of every number): its §2 lists the findings; per-row ablation numbers, per-joint PCKh and
+ * top-5 values are NOT FOUND (§5), so `delta` is null wherever the paper's value is unknown. Never
+ * fill one in from memory or from an experiment file: a reference number needs a source.
  *
  * Each finding names the setting of the row it is about (`row`) and of the row it is measured
  * against (`versus`); the reporter applies it wherever a study has such a pair of rows.
@@ -11,7 +11,7 @@
 import { canonicalJson } from '../config/canonical.ts';
 import type { PaperFinding, ReportSpec, Task } from './types.ts';
 
-const SRC = 'shared/reference/paper.md';
+const SRC = 'docs/paper.md';
 
 export const PAPER_FINDINGS: readonly PaperFinding[] = [
   {
@@ -22,7 +22,7 @@ export const PAPER_FINDINGS: readonly PaperFinding[] = [
     versus: { 'model.activation': 'relu' },
     sign: 1,
     delta: null,
-    source: `${SRC} §1.1b (value NOT FOUND) and §1.2 ("PReLU outperforms ReLU and Leaky ReLU")`,
+    source: `${SRC} §2 (value NOT FOUND) and §3 ("PReLU outperforms ReLU and Leaky ReLU")`,
   },
   {
     id: 'reverse-order-init',
@@ -33,18 +33,18 @@ export const PAPER_FINDINGS: readonly PaperFinding[] = [
     sign: 1,
     delta: 0.8,
     qualifier: 'about',
-    source: `${SRC} §1.1b ("about +0.8")`,
+    source: `${SRC} §2 ("about +0.8")`,
   },
   {
     id: 'progressive',
-    claim: 'smooth progressive quantization vs the hard sign throughout (the paper\'s function and λ schedule are NOT FOUND, §1.2)',
+    claim: 'smooth progressive quantization vs the hard sign throughout (the paper\'s function and λ schedule are NOT FOUND, docs/paper.md §3)',
     task: 'pose',
     row: { 'progressive.enabled': true },
     versus: { 'progressive.enabled': false },
     sign: 1,
     delta: 0.4,
     qualifier: 'about',
-    source: `${SRC} §1.1b ("about +0.4")`,
+    source: `${SRC} §2 ("about +0.4")`,
   },
   {
     id: 'stacks-2',
@@ -54,7 +54,7 @@ export const PAPER_FINDINGS: readonly PaperFinding[] = [
     versus: { 'model.stacks': 1 },
     sign: 1,
     delta: 1.5,
-    source: `${SRC} §1.1b ("+1.5")`,
+    source: `${SRC} §2 ("+1.5")`,
   },
   {
     id: 'stacks-3',
@@ -64,7 +64,7 @@ export const PAPER_FINDINGS: readonly PaperFinding[] = [
     versus: { 'model.stacks': 1 },
     sign: 1,
     delta: 1.9,
-    source: `${SRC} §1.1b ("+1.9")`,
+    source: `${SRC} §2 ("+1.9")`,
   },
   {
     id: 'distill-real-teacher',
@@ -75,7 +75,7 @@ export const PAPER_FINDINGS: readonly PaperFinding[] = [
     sign: 1,
     delta: 0.6,
     qualifier: 'up to',
-    source: `${SRC} §1.1b ("up to +0.6; further gains in multi-stack setups")`,
+    source: `${SRC} §2 ("up to +0.6; further gains in multi-stack setups")`,
   },
   {
     id: 'imagenet-recipe',
@@ -86,7 +86,7 @@ export const PAPER_FINDINGS: readonly PaperFinding[] = [
     versus: { 'model.binary': true, 'model.activation': 'relu', 'binarize.order': 'joint' },
     sign: 1,
     delta: null,
-    source: `${SRC} §1.1b (ImageNet row) and §1.1 (abstract: "a reduction of error rate by 4%")`,
+    source: `${SRC} §2 (ImageNet row) and §1 (abstract: "a reduction of error rate by 4%")`,
   },
   {
     id: 'real-vs-binary',
@@ -96,7 +96,7 @@ export const PAPER_FINDINGS: readonly PaperFinding[] = [
     versus: { 'model.binary': true },
     sign: 1,
     delta: null,
-    source: `${SRC} §1.1 (the paper's §1 motivates the work by the real-vs-binary gap on ImageNet and MPII; values NOT FOUND)`,
+    source: `${SRC} §2 (the paper's §1 motivates the work by the real-vs-binary gap on ImageNet and MPII; values NOT FOUND)`,
   },
 ];
 

@@ -12,6 +12,8 @@ import { readBaseline, updateBaseline } from './baseline.ts';
 import { checkExperiment, checkSummaryMarkdown, junitXml, type CheckCase, type CheckOptions } from './check.ts';
 import { loadResults } from './load.ts';
 import { fixed } from './format.ts';
+import { powerDefinitions, powerTable } from './markdown.ts';
+import { powerAnalysis, type PowerRow } from './power.ts';
 import { combinedDir, resolveTargets } from './resolve.ts';
 import { writeCombinedReport, writeExperimentReport, type WrittenReport } from './write.ts';
 
@@ -113,4 +115,38 @@ export async function runCheck(options: CheckRunOptions): Promise<CheckOutcome> 
   // Appended, not replaced: every step of a job adds to the same summary file.
   if (summary) appendFileSync(summary, `${markdown}\n`);
   return { markdown, cases, failures: cases.filter((c) => c.status === 'fail').length, files };
+}
+
+export interface PowerOptions {
+  targets: string[];
+  resultsDir?: string;
+  /** Target Δ in points for every comparison (default: the paper's Δ, else 1 point). */
+  delta?: number;
+  cwd?: string;
+}
+
+export interface PowerOutcome {
+  markdown: string;
+  json: { format: string; delta: number | null; experiments: Array<{ experiment: string; task: string; headline: string; power: PowerRow[] }> };
+}
+
+/** `bnn-ablate power`: the power section of the report, alone, for one or more studies. */
+export async function runPower(options: PowerOptions): Promise<PowerOutcome> {
+  const { delta } = options;
+  if (delta !== undefined && !(Number.isFinite(delta) && delta > 0)) throw new UsageError(`--delta must be a number of points > 0, got ${delta}`);
+  const cwd = options.cwd ?? process.cwd();
+  const targets = await resolveTargets(options.targets, { resultsDir: options.resultsDir ?? 'results', cwd });
+  if (targets.dirs.length === 0) throw new DataError(`no results yet for ${options.targets.join(', ')}; run the studies first`);
+  const experiments = targets.dirs.map((dir) => {
+    const report = buildReport(loadResults(dir));
+    return { experiment: report.experiment, task: report.task, headline: report.headline, power: powerAnalysis(report, delta) };
+  });
+  const lines: string[] = [];
+  for (const e of experiments) {
+    lines.push(`## ${e.experiment} (${e.task}, Δ of ${e.headline})`, '');
+    lines.push(e.power.length ? powerTable(e.power) : 'No comparison: the study has no baseline row with finished runs to compare against.', '');
+  }
+  if (targets.missing.length) lines.push(`Not run yet (no results folder): ${targets.missing.join(', ')}.`, '');
+  lines.push(...powerDefinitions());
+  return { markdown: `${lines.join('\n')}\n`, json: { format: 'bnn-ablate-power@1', delta: delta ?? null, experiments } };
 }

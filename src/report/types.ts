@@ -3,6 +3,7 @@
  * builds. Kept apart from the code so tests and the CI gate can name them without pulling anything in.
  */
 import type { RunMeta, RunStatus } from '../results/store.ts';
+import type { PowerRow } from './power.ts';
 
 export type Task = 'pose' | 'classification';
 /** The headline metric of a study: PCKh Mean (pose) or top-1 (classification), both in percent. */
@@ -132,6 +133,10 @@ export interface Comparison {
   delta: number | null;
   /** Standard error of `delta`; null when it cannot be estimated (fewer than two seeds). */
   se: number | null;
+  /** Spread of one seed's difference: sd of the paired differences, or √(s₁² + s₂²) unpaired. */
+  sd: number | null;
+  /** Degrees of freedom of the t-test on `delta`: n − 1 paired, Welch–Satterthwaite unpaired. */
+  df: number | null;
   /** Seeds paired (method `paired`) or runs on the smaller side (`unpaired`). */
   n: number;
   method: 'paired' | 'unpaired' | 'none';
@@ -151,7 +156,7 @@ export interface PaperFinding {
   /** The paper's Δ in points, or null where its value is unknown (never guessed). */
   delta: number | null;
   qualifier?: 'about' | 'up to' | 'more than';
-  /** Where the claim comes from (a section of shared/reference/paper.md). */
+  /** Where the claim comes from (a section of docs/paper.md). */
   source: string;
 }
 
@@ -175,6 +180,11 @@ export interface ReportRow {
   /** Per column: stats over seeds and the per-seed values they came from. */
   columns: Record<string, Stat>;
   values: Record<string, Record<string, number>>;
+  /**
+   * How a two-stage init order spent its steps (binarize.stage_steps): "equal total: s × T" or
+   * "own: N + T"; null for single-stage rows (joint order, real models).
+   */
+  stageBudget: string | null;
   /** Throughput and time, for the CSV and JSON. */
   wallS: Stat;
   imagesPerS: Stat;
@@ -208,6 +218,8 @@ export interface ExperimentReport {
   spec: ReportSpec;
   rows: ReportRow[];
   findings: FindingResult[];
+  /** Minimum detectable effect and seeds needed for every comparison (power.ts). */
+  power: PowerRow[];
   excluded: ExcludedRun[];
   /** PCKh variants and thresholds named by the runs' final.json (pose only). */
   pckhVariants: string[];

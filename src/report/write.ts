@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { writeFileAtomic } from '../results/atomic.ts';
 import { buildReport } from './build.ts';
 import { csvRecords, csvText, renderCsv } from './csv.ts';
-import { findingsTable, metricDefinition, statDefinitions, renderExperimentMarkdown, sourceLines, sourceNumbers, type PlotLinks } from './markdown.ts';
+import { findingsTable, metricDefinition, powerDefinitions, STAGES_DEFINITION, statDefinitions, renderExperimentMarkdown, sourceLines, sourceNumbers, type PlotLinks } from './markdown.ts';
 import { writePlots, type PlotFiles } from './plots.ts';
 import type { ExperimentReport, LoadedExperiment } from './types.ts';
 
@@ -77,7 +77,10 @@ export function renderCombinedMarkdown(title: string, written: WrittenReport[], 
   }
   if (sources.size) out.push('## Sources', '', ...sourceLines(findings.map(({ f }) => f.finding), sources), '');
   const definitions = written.map((w) => metricDefinition(w.report));
-  out.push('## Definitions', '', ...new Set(definitions), ...statDefinitions('(PCKh Mean or top-1)'), '');
+  out.push('## Definitions', '', ...new Set(definitions), ...statDefinitions('(PCKh Mean or top-1)'));
+  if (written.some((w) => w.report.rows.some((r) => r.stageBudget !== null))) out.push(STAGES_DEFINITION);
+  if (written.some((w) => w.report.power.length)) out.push(...powerDefinitions());
+  out.push('');
   return `${out.join('\n').trimEnd()}\n`;
 }
 

@@ -47,10 +47,20 @@ export interface Stage {
  * The binarization stages of a run. `features-first` is the paper's reverse-order
  * initialization (binary features with real weights, then weights too); `real-first` is the
  * standard practice it is compared against. A real-valued model has one real stage.
+ *
+ * `budget` is the run's step budget (train.steps, or epochs × steps per epoch). How a two-stage
+ * order spends it (binarize.stage_steps):
+ * - null, "equal total steps": the first stage takes round(split · budget) of it, so the fully
+ *   binary stage gets less than a joint run's budget (half at split 0.5);
+ * - N, "each stage its own budget" (the paper trains each stage on its own): the first stage
+ *   runs N steps, then the fully binary stage runs the whole budget, as long as a joint run; the
+ *   run is N + budget steps long.
  */
-export function binarizationStages(order: string, split: number, total: number, binaryModel: boolean): Stage[] {
-  if (!binaryModel) return [{ name: 'real', start: 0, end: total, features: false, weights: false }];
-  const cut = Math.min(total, Math.max(0, Math.round(split * total)));
+export function binarizationStages(order: string, split: number, budget: number, binaryModel: boolean, stageSteps: number | null = null): Stage[] {
+  if (!binaryModel) return [{ name: 'real', start: 0, end: budget, features: false, weights: false }];
+  const perStage = stageSteps !== null && order !== 'joint';
+  const cut = perStage ? stageSteps : Math.min(budget, Math.max(0, Math.round(split * budget)));
+  const total = perStage ? stageSteps + budget : budget;
   const two = (first: Omit<Stage, 'start' | 'end'>): Stage[] => [
     { ...first, start: 0, end: cut },
     { name: 'binary', start: cut, end: total, features: true, weights: true },
@@ -71,6 +81,21 @@ export function binarizationStages(order: string, split: number, total: number, 
 
 export function stageAt(stages: Stage[], step: number): Stage {
   return stages.find((s) => step >= s.start && step < s.end) ?? stages[stages.length - 1]!;
+}
+
+/** Optimizer steps of the whole run: where its last stage ends. */
+export function runLength(stages: Stage[]): number {
+  return stages[stages.length - 1]!.end;
+}
+
+/**
+ * Learning rate at `step`: one schedule over the run, or, with each stage on its own budget
+ * (`perStage`), the schedule restarted at every stage's start as if it were a run of its own.
+ */
+export function stageLearningRate(step: number, stages: Stage[], cfg: LrScheduleConfig, perStage: boolean): number {
+  if (!perStage) return learningRateAt(step, runLength(stages), cfg);
+  const stage = stageAt(stages, step);
+  return learningRateAt(step - stage.start, stage.end - stage.start, cfg);
 }
 
 export interface LambdaScheduleConfig {

@@ -14,7 +14,7 @@ import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { fileSystemHandler } from './file-io.ts';
 import { makeTrainStep } from './step.ts';
 import { createOptimizer, setLearningRate } from './optimizers.ts';
-import { binarizationStages, lambdaAt, learningRateAt, stageAt, type Stage } from './schedules.ts';
+import { binarizationStages, lambdaAt, runLength, stageAt, stageLearningRate, type Stage } from './schedules.ts';
 
 /** One line of metrics.jsonl. */
 export interface EvalRecord {
@@ -109,8 +109,13 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   const trainSize = dataset.size('train');
   const dropLast = trainSize >= t.batch_size;
   const stepsPerEpoch = Math.max(1, dropLast ? Math.floor(trainSize / t.batch_size) : 1);
-  const total = t.epochs ? t.epochs * stepsPerEpoch : t.steps;
-  const stages = binarizationStages(config.binarize.order, config.binarize.stage_split, total, config.model.binary);
+  const budget = t.epochs ? t.epochs * stepsPerEpoch : t.steps;
+  const { order, stage_split: split } = config.binarize;
+  // A config stored before binarize.stage_steps existed has no such key: equal total steps, as then.
+  const stageSteps = config.binarize.stage_steps ?? null;
+  const stages = binarizationStages(order, split, budget, config.model.binary, stageSteps);
+  // Longer than the budget when each stage has its own (binarize.stage_steps).
+  const total = runLength(stages);
   const checkpoints = join(runDir, FILES.checkpoints);
 
   let state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
@@ -162,7 +167,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
       }
       const lambda = config.progressive.enabled ? lambdaFor(config, stage, state.step, total) : null;
       if (lambda !== null) built.quant.setLambda(lambda);
-      const lr = learningRateAt(state.step, total, t);
+      const lr = stageLearningRate(state.step, stages, t, stageSteps !== null);
       setLearningRate(optimizer, lr);
 
       const began = performance.now();

@@ -73,7 +73,7 @@ describe('BinaryConv2D', () => {
     quant.dispose();
   });
 
-  test('progressive: smooth f(λx) while training, λ settable every step, hard sign in eval', () => {
+  test('progressive: smooth f(λx / mean|x|) while training, λ settable every step, hard sign in eval', () => {
     const quant = new QuantState(settings({}, { enabled: true, fn: 'tanh', applyTo: 'features' }), { features: true, weights: false });
     const { layer, x, kernel } = makeConv(quant);
     const at = (lambda: number) => {
@@ -81,7 +81,9 @@ describe('BinaryConv2D', () => {
       return (layer.apply(x, { training: true }) as tf.Tensor).dataSync();
     };
     for (const lambda of [1, 7]) {
-      const want = tf.conv2d(tf.tanh(tf.mul(x, lambda)) as tf.Tensor4D, kernel, 1, 'same').dataSync();
+      // The default progressive.scale: λ multiplies the input divided by its mean |x|.
+      const meanAbs = Array.from(x.dataSync(), Math.abs).reduce((a, b) => a + b, 0) / x.size;
+      const want = tf.conv2d(tf.tanh(tf.mul(x, lambda / meanAbs)) as tf.Tensor4D, kernel, 1, 'same').dataSync();
       assertClose(at(lambda), want, 1e-5, `λ=${lambda}`);
     }
     const hard = tf.conv2d(tf.tensor4d(Array.from(x.dataSync(), sgn), x.shape), kernel, 1, 'same').dataSync();

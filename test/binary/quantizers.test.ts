@@ -2,9 +2,10 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
-  binarizeWeights, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, weightScale,
+  binarizeWeights, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, smoothSignSurrogate, weightScale,
   type SignGradient, type SmoothSign, type WeightScale,
 } from '../../src/binary/quantizers.ts';
+import { SCHEMA } from '../../src/config/schema.ts';
 import { KINK_FREE_POINTS, assertClose, finiteDiffGrad } from './helpers.ts';
 
 before(async () => {
@@ -99,6 +100,105 @@ describe('progressive smooth approximations', () => {
   test('large λ approaches the hard sign', () => {
     const x = tf.tensor1d([-0.3, 0.2, 0.9]);
     assertClose(smoothSign(x, 'tanh', 1000).dataSync(), [-1, 1, 1], 1e-6, 'tanh');
+  });
+});
+
+describe('progressive quantization on x / mean|x| (progressive.scale mean_abs)', () => {
+  const FNS: SmoothSign[] = ['tanh', 'sigmoid', 'softsign'];
+  /** Deterministic samples in (0, 1) (a fixed LCG: no tfjs RNG state involved). */
+  function uniforms(n: number, seed: number): number[] {
+    let s = seed >>> 0;
+    return Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32);
+  }
+  /** Tensors like the ones progressive quantization meets, with std `scale`. */
+  const draws: Record<string, (u: number, v: number) => number> = {
+    gaussian: (u, v) => Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v),
+    laplace: (u, v) => (v < 0.5 ? 1 : -1) * Math.log(u) / Math.SQRT2,
+    uniform: (u) => (2 * u - 1) * Math.sqrt(3),
+  };
+  function sample(kind: string, scale: number, n = 20000, seed = 7): tf.Tensor {
+    const u = uniforms(n, seed), v = uniforms(n, seed + 1);
+    return tf.tensor1d(u.map((ui, i) => scale * draws[kind]!(ui, v[i]!)));
+  }
+  /** Fraction of entries where the soft value is within 0.1 of the hard sign. */
+  function agreement(soft: tf.Tensor, x: tf.Tensor): number {
+    const s = soft.dataSync(), h = signForward(x).dataSync();
+    let ok = 0;
+    for (let i = 0; i < s.length; i++) if (Math.abs(s[i]! - h[i]!) <= 0.1) ok++;
+    return ok / s.length;
+  }
+  const lambdaEnd = SCHEMA.progressive.lambda_end.default;
+
+  // Latent weights (~0.01–0.06, the scales of trained binary kernels) and features (BN outputs ~1).
+  for (const scale of [0.01, 0.03, 0.06, 1]) {
+    for (const kind of Object.keys(draws)) {
+      test(`${kind} entries of std ${scale}: at λ_end every function is within 0.1 of sign on ≥ 99 %`, () => {
+        const x = sample(kind, scale);
+        for (const fn of FNS) {
+          const a = agreement(smoothSign(x, fn, lambdaEnd, 'mean_abs'), x);
+          assert.ok(a >= 0.99, `${fn}: ${(100 * a).toFixed(2)} % agree`);
+        }
+      });
+    }
+  }
+
+  test('the schedule\'s end matters: raw weights (scale none) at λ = 100 are far from binary, scaled ones are not', () => {
+    // The failure this option fixes: tanh(100·W) with W ~ 0.03 leaves about a third of the entries soft.
+    const x = sample('gaussian', 0.03);
+    assert.ok(agreement(smoothSign(x, 'tanh', 100, 'none'), x) < 0.8);
+    assert.ok(agreement(smoothSign(x, 'tanh', 100, 'mean_abs'), x) >= 0.99);
+    // And the start is soft: at λ_start most entries are not yet binary, whatever the raw scale.
+    for (const s of [0.01, 1]) assert.ok(agreement(smoothSign(sample('gaussian', s), 'tanh', SCHEMA.progressive.lambda_start.default, 'mean_abs'), sample('gaussian', s)) < 0.5);
+  });
+
+  test('the scaled value is f(λx / mean|x|) and does not depend on the tensor\'s scale', () => {
+    const pts = KINK_FREE_POINTS;
+    const m = pts.reduce((a, p) => a + Math.abs(p), 0) / pts.length;
+    for (const s of [0.02, 1, 50]) {
+      const got = smoothSign(tf.tensor1d(pts.map((p) => p * s)), 'tanh', 2, 'mean_abs').dataSync();
+      assertClose(got, pts.map((p) => Math.tanh((2 * p) / m)), 1e-5, `scale ${s}`);
+    }
+    // An all-zero tensor stays zero instead of dividing by zero.
+    assert.deepEqual(Array.from(smoothSign(tf.zeros([3]), 'tanh', 5, 'mean_abs').dataSync()), [0, 0, 0]);
+  });
+
+  for (const fn of FNS) {
+    for (const [lambda, scale] of [[0.5, 1], [3, 0.03], [20, 0.03]] as const) {
+      test(`${fn}(λx/mean|x|), λ = ${lambda}, entries ~${scale}: the gradient (through mean|x| too) matches finite differences`, () => {
+        const x = tf.tensor1d(KINK_FREE_POINTS.map((p) => p * scale));
+        const c = tf.tensor1d(KINK_FREE_POINTS.map((_, i) => Math.cos(i + 1)));
+        const f = (t: tf.Tensor) => tf.sum(tf.mul(c, smoothSign(t, fn, lambda, 'mean_abs'))) as tf.Scalar;
+        // The function changes on the scale mean|x| / λ, so the step follows it.
+        const m = scale * KINK_FREE_POINTS.reduce((a, p) => a + Math.abs(p), 0) / KINK_FREE_POINTS.length;
+        const eps = (m / Math.max(1, lambda)) * 1e-2;
+        const got = tf.grad(f)(x).dataSync();
+        const fd = finiteDiffGrad(f, x, eps);
+        const big = Math.max(...Array.from(fd, Math.abs));
+        assertClose(Array.from(got, (g) => g / big), Array.from(fd, (g) => g / big), 5e-3, `${fn} λ=${lambda}`);
+      });
+    }
+  }
+});
+
+describe('progressive.gradient surrogate: f(λz) forward, the hard sign\'s surrogate backward', () => {
+  for (const g of ['clipped_ste', 'approx_sign'] as SignGradient[]) {
+    test(`${g}: values of f, gradient of the surrogate (finite differences of its smooth function)`, () => {
+      const x = tf.tensor1d(KINK_FREE_POINTS.map((p) => p * 0.8));
+      const lambda = tf.scalar(7);
+      assertClose(smoothSignSurrogate(x, 'tanh', lambda, 'mean_abs', g).dataSync(), smoothSign(x, 'tanh', 7, 'mean_abs').dataSync(), 1e-6, 'forward');
+      const c = tf.tensor1d(KINK_FREE_POINTS.map((_, i) => 0.5 + i / 7));
+      const got = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(c, smoothSignSurrogate(t, 'tanh', lambda, 'mean_abs', g))))(x).dataSync();
+      const fd = finiteDiffGrad((t) => tf.sum(tf.mul(c, signSurrogateForward(t, g))) as tf.Scalar, x);
+      assertClose(got, fd, 2e-3, g);
+    });
+  }
+
+  test('latent weights keep their gradient at a large λ (the exact derivative has none left)', () => {
+    const w = tf.tensor1d([0.01, -0.03, 0.05, -0.02]);
+    const exact = tf.grad((t: tf.Tensor) => tf.sum(smoothSign(t, 'tanh', 1000, 'mean_abs')))(w).dataSync();
+    const surrogate = tf.grad((t: tf.Tensor) => tf.sum(smoothSignSurrogate(t, 'tanh', 1000, 'mean_abs', 'clipped_ste')))(w).dataSync();
+    assert.ok(Array.from(exact).every((v) => Math.abs(v) < 1e-6), `exact: ${Array.from(exact)}`);
+    assert.deepEqual(Array.from(surrogate), [1, 1, 1, 1]);
   });
 });
 

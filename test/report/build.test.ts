@@ -134,3 +134,18 @@ describe('mapping findings onto the shipped studies', () => {
     assert.equal(r.rows[0]!.key, rowKeyOf({ 'model.stacks': 2, seed: 5 }));
   });
 });
+
+describe('stage budgets', () => {
+  it('name how each two-stage row spent its steps; single-stage rows have none', () => {
+    const exp = study('pose', { baseline: { 'binarize.order': 'joint' } }, [
+      [{ 'binarize.order': 'joint' }, [50, 51]],
+      [{ 'binarize.order': 'features-first', 'binarize.stage_steps': null }, [52, 53]],
+      [{ 'binarize.order': 'features-first', 'binarize.stage_steps': 400 }, [54, 55]],
+      [{ 'binarize.order': 'real-first', 'model.binary': false }, [70, 71]],
+    ]);
+    // The split and the budget come from each run's stored config.
+    for (const run of exp.runs) run.config = { binarize: { stage_split: 0.5 }, train: { steps: 600, epochs: null } };
+    const budgets = buildReport(exp).rows.map((r) => r.stageBudget);
+    assert.deepEqual(budgets, [null, 'equal total: 0.5 × 600', 'own: 400 + 600', null]);
+  });
+});

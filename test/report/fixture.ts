@@ -53,7 +53,7 @@ function baseConfig(task: 'pose' | 'classification'): Record<string, unknown> {
   return {
     task,
     model: { arch: task === 'pose' ? 'hourglass' : 'alexnet', binary: true, stacks: 1, channels: 32, activation: 'prelu', activation_placement: 'post', sign_at_zero: 'plus_one' },
-    binarize: { order: 'joint' },
+    binarize: { order: 'joint', stage_split: 0.5, stage_steps: null },
     distill: { teacher: null },
     data: { name: task === 'pose' ? 'synthetic-pose' : 'mnist' },
     train: { steps: 600 },

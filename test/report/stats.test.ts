@@ -21,6 +21,8 @@ describe('stats', () => {
     assert.equal(c.n, 3);
     close(c.delta, 4 / 3);
     close(c.se, sampleStd([1, 1, 2])! / Math.sqrt(3));
+    close(c.sd, sampleStd([1, 1, 2])!);
+    assert.equal(c.df, 2);
   });
 
   it('pairs only the seeds finished in both', () => {
@@ -36,9 +38,12 @@ describe('stats', () => {
     assert.equal(w.method, 'unpaired');
     close(w.delta, 0);
     close(w.se, Math.sqrt(2 / 2 + 4 / 3));
+    // σ of one difference √(s₁² + s₂²); Welch–Satterthwaite ν = (q₁ + q₂)² / (q₁²/(n₁−1) + q₂²/(n₂−1)).
+    close(w.sd, Math.sqrt(2 + 4));
+    close(w.df, (1 + 4 / 3) ** 2 / (1 / 1 + (4 / 3) ** 2 / 2));
     const one = compareSeeds({ 0: 5 }, { 0: 4 });
     assert.deepEqual([one.method, one.delta, one.se, one.n], ['paired', 1, null, 1]);
-    assert.deepEqual(compareSeeds({}, { 0: 1 }), { delta: null, se: null, n: 0, method: 'none' });
+    assert.deepEqual(compareSeeds({}, { 0: 1 }), { delta: null, se: null, sd: null, df: null, n: 0, method: 'none' });
   });
 
   it('verdict: sign and more than 2 SE', () => {

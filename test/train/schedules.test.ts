@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { binarizationStages, lambdaAt, learningRateAt, stageAt } from '../../src/train/schedules.ts';
+import { binarizationStages, lambdaAt, learningRateAt, runLength, stageAt, stageLearningRate } from '../../src/train/schedules.ts';
 
 const base = { lr: 0.1, lr_schedule: 'step', lr_milestones: [0.5, 0.75], lr_gamma: 0.1, warmup_steps: 0 };
 
@@ -49,4 +49,30 @@ test('lambda schedules start and end where configured', () => {
   // Steps of a stage-local schedule clamp outside the span.
   assert.equal(lambdaAt(-5, 0, 10, { lambda_start: 2, lambda_end: 4, schedule: 'linear' }), 2);
   assert.deepEqual([0, 25, 50, 75, 99].map((s) => lambdaAt(s, 0, 100, { lambda_start: 0, lambda_end: 4, schedule: 'step' })), [0, 1, 2, 3, 4]);
+});
+
+test('each stage its own budget: the first stage runs stage_steps, then the binary stage the whole budget', () => {
+  // Equal total steps (the default): features-first at split 0.5 gives the binary stage half a joint run.
+  const shared = binarizationStages('features-first', 0.5, 100, true);
+  assert.deepEqual(shared.map((s) => [s.name, s.start, s.end]), [['binary-features', 0, 50], ['binary', 50, 100]]);
+  assert.equal(runLength(shared), 100);
+  // Own budgets: 60 steps of binary features, then 100 fully binary, as many as a joint run has.
+  const own = binarizationStages('features-first', 0.5, 100, true, 60);
+  assert.deepEqual(own.map((s) => [s.name, s.start, s.end]), [['binary-features', 0, 60], ['binary', 60, 160]]);
+  assert.equal(runLength(own), 160);
+  for (const order of ['real-first', 'weights-first']) assert.equal(runLength(binarizationStages(order, 0.5, 100, true, 100)), 200, order);
+  // A single-stage run has nothing to budget: joint and real models keep train.steps.
+  assert.equal(runLength(binarizationStages('joint', 0.5, 100, true, 60)), 100);
+  assert.equal(runLength(binarizationStages('features-first', 0.5, 100, false, 60)), 100);
+});
+
+test('with own budgets the learning-rate schedule restarts at each stage', () => {
+  const cfg = { lr: 0.1, lr_schedule: 'step', lr_milestones: [0.75], lr_gamma: 0.1, warmup_steps: 0 };
+  const own = binarizationStages('features-first', 0.5, 100, true, 40);
+  // Stage 1 [0, 40): decay at 30; stage 2 [40, 140): decay at 40 + 75 = 115.
+  const at = (step: number) => stageLearningRate(step, own, cfg, true);
+  assert.deepEqual([0, 29, 30, 39, 40, 114, 115, 139].map((s) => Number(at(s).toPrecision(3))), [0.1, 0.1, 0.01, 0.01, 0.1, 0.1, 0.01, 0.01]);
+  // Equal total steps: one schedule over the run, as before.
+  const shared = binarizationStages('features-first', 0.5, 100, true);
+  assert.deepEqual([0, 74, 75].map((s) => Number(stageLearningRate(s, shared, cfg, false).toPrecision(3))), [0.1, 0.1, 0.01]);
 });

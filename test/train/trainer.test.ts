@@ -92,6 +92,21 @@ test('features-first trains binary features first, then binarizes the weights to
   assert.deepEqual(evals.map((e) => e.lambda), [1, 3, 5, 7, 9, 11]);
 });
 
+test('binarize.stage_steps gives the first stage its own steps: the run is stage_steps + train.steps long', async () => {
+  const { evals, outcome } = await trainCollect(tinyPose((c) => {
+    c.binarize.order = 'features-first';
+    c.binarize.stage_steps = 2;
+    c.train.steps = 4;
+    c.train.eval_every = 1;
+    c.train.lr_schedule = 'step';
+    c.train.lr_milestones = [0.5];
+  }));
+  assert.equal(outcome.status === 'done' && outcome.final.step, 6);
+  assert.deepEqual(evals.map((e) => e.stage), ['binary-features', 'binary-features', 'binary', 'binary', 'binary', 'binary']);
+  // Each stage runs the lr schedule from its own start: decay after half of 2, then half of 4 steps.
+  assert.deepEqual(evals.map((e) => Number(e.lr.toPrecision(3))), [1e-3, 1e-4, 1e-3, 1e-3, 1e-4, 1e-4]);
+});
+
 test('a diverging run fails with the step and the stage', async () => {
   const config = tinyPose((c) => { c.train.optimizer = 'sgd'; c.train.lr = 1e30; c.train.lr_schedule = 'constant'; c.model.binary = false; });
   await assert.rejects(trainCollect(config), (err: unknown) => err instanceof RunFailedError && /training loss is (NaN|Infinity) at step \d+ \(stage real/.test(err.message));
