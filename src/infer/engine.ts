@@ -13,7 +13,7 @@
  * `BinaryConvEngine.conv` on these same buffers (layout in pack.ts), register it in
  * `ENGINE_FACTORIES` (engines.ts), and the packed layers, `evaluate` and `bench --inference` use it.
  */
-import { popcount32, wordsPerPixel, type PackedActivations, type PackedFilter } from './pack.ts';
+import { packActivations, popcount32, wordsPerPixel, type PackedActivations, type PackedFilter } from './pack.ts';
 
 /** Stride and 'same'/'valid' padding, resolved to the pads tf.conv2d uses (TF's convention). */
 export interface ConvGeometry {
@@ -36,12 +36,28 @@ export function convGeometry(h: number, w: number, kh: number, kw: number, strid
   return { stride, padTop: Math.floor(padH / 2), padLeft: Math.floor(padW / 2), outH, outW };
 }
 
+/** Float NHWC features as the real layers produced them (before the sign). */
+export interface FloatActivations {
+  data: Float32Array;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+}
+
 export interface BinaryConvEngine {
   /** 'js', 'wasm', later 'native-avx512' …, as benchmarks and manifests name it. */
   readonly name: string;
-  /** Fills `out` [n, outH, outW, outChannels] (float32). */
-  conv(x: PackedActivations, f: PackedFilter, g: ConvGeometry, out: Float32Array): void;
+  /**
+   * Signs `x` as training does (`signAtZero`: x = 0 → +1, or 0), packs it, and fills `out`
+   * [n, outH, outW, outChannels] (float32) with α·Σ (+ bias). Packing belongs to the engine so
+   * a fast one can keep the packed bits in its own memory.
+   */
+  conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out: Float32Array): void;
 }
+
+/** sign(0) of the run (model.sign_at_zero). */
+export type SignAtZero = 'plus_one' | 'zero';
 
 /** α·Σ (+ bias) rounded as the float path rounds: one float32 multiply, then one float32 add. */
 export function epilogue(sum: number, alpha: number, bias: number | undefined): number {
@@ -52,41 +68,46 @@ export function epilogue(sum: number, alpha: number, bias: number | undefined): 
 /** The reference engine: direct loops over valid taps, SWAR popcount on uint32 words. */
 export const jsEngine: BinaryConvEngine = {
   name: 'js',
-  conv(x, f, g, out) {
-    const words = wordsPerPixel(x.c);
-    const filterWords = f.kh * f.kw * words;
-    const { bits, mask } = x;
-    for (let n = 0; n < x.n; n++) {
-      for (let oy = 0; oy < g.outH; oy++) {
-        for (let ox = 0; ox < g.outW; ox++) {
-          const base = ((n * g.outH + oy) * g.outW + ox) * f.outChannels;
-          for (let o = 0; o < f.outChannels; o++) {
-            let count = 0; // V·C, or popcount(m) with a mask
-            let mismatches = 0;
-            for (let ky = 0; ky < f.kh; ky++) {
-              const iy = oy * g.stride - g.padTop + ky;
-              if (iy < 0 || iy >= x.h) continue;
-              for (let kx = 0; kx < f.kw; kx++) {
-                const ix = ox * g.stride - g.padLeft + kx;
-                if (ix < 0 || ix >= x.w) continue;
-                const xp = ((n * x.h + iy) * x.w + ix) * words;
-                const wp = o * filterWords + (ky * f.kw + kx) * words;
-                for (let j = 0; j < words; j++) {
-                  const diff = (bits[xp + j]! ^ f.bits[wp + j]!) >>> 0;
-                  if (mask === null) {
-                    mismatches += popcount32(diff);
-                  } else {
-                    mismatches += popcount32(diff & mask[xp + j]!);
-                    count += popcount32(mask[xp + j]!);
-                  }
+  conv(x, signAtZero, f, g, out) {
+    packedConv(packActivations(x.data, x.n, x.h, x.w, x.c, signAtZero), f, g, out);
+  },
+};
+
+/** The JS engine on already packed activations. */
+export function packedConv(x: PackedActivations, f: PackedFilter, g: ConvGeometry, out: Float32Array): void {
+  const words = wordsPerPixel(x.c);
+  const filterWords = f.kh * f.kw * words;
+  const { bits, mask } = x;
+  for (let n = 0; n < x.n; n++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        const base = ((n * g.outH + oy) * g.outW + ox) * f.outChannels;
+        for (let o = 0; o < f.outChannels; o++) {
+          let count = 0; // V·C, or popcount(m) with a mask
+          let mismatches = 0;
+          for (let ky = 0; ky < f.kh; ky++) {
+            const iy = oy * g.stride - g.padTop + ky;
+            if (iy < 0 || iy >= x.h) continue;
+            for (let kx = 0; kx < f.kw; kx++) {
+              const ix = ox * g.stride - g.padLeft + kx;
+              if (ix < 0 || ix >= x.w) continue;
+              const xp = ((n * x.h + iy) * x.w + ix) * words;
+              const wp = o * filterWords + (ky * f.kw + kx) * words;
+              for (let j = 0; j < words; j++) {
+                const diff = (bits[xp + j]! ^ f.bits[wp + j]!) >>> 0;
+                if (mask === null) {
+                  mismatches += popcount32(diff);
+                } else {
+                  mismatches += popcount32(diff & mask[xp + j]!);
+                  count += popcount32(mask[xp + j]!);
                 }
-                if (mask === null) count += x.c;
               }
+              if (mask === null) count += x.c;
             }
-            out[base + o] = epilogue(count - 2 * mismatches, f.alpha[o]!, f.bias === null ? undefined : f.bias[o]);
           }
+          out[base + o] = epilogue(count - 2 * mismatches, f.alpha[o]!, f.bias === null ? undefined : f.bias[o]);
         }
       }
     }
-  },
-};
+  }
+}

@@ -67,8 +67,9 @@ export function packActivations(x: Float32Array, n: number, h: number, w: number
       let word = 0;
       for (let ch = c0; ch < end; ch++) {
         const v = x[src + ch]!;
-        if (v < 0) word |= 1 << (ch - c0);
-        else if (v === 0) zeros = true;
+        // Branch-free: this loop runs once per input value of every binary layer.
+        word |= (v < 0 ? 1 : 0) << (ch - c0);
+        zeros ||= v === 0;
       }
       bits[dst + (c0 >> 5)] = word;
     }

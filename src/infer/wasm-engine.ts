@@ -3,44 +3,56 @@
  * assembled from source by the repository's own assembler (src/backend/wasm-asm.ts), so no
  * toolchain is needed and the same module runs in any WebAssembly host (a browser included).
  *
- * Work split: JS walks the output pixels and hands wasm one pixel at a time; wasm loops over every
- * output channel, the kh rows of the patch and the 64-bit words of each row, and writes the
- * float32 results (α·Σ + bias, rounded as engine.ts `epilogue`). Interior pixels read the input
- * in place (a patch row is kw adjacent pixels, contiguous in NHWC); border pixels are first
- * gathered into a zeroed patch whose mask plane is 0 at padding taps, which makes padding exact
- * (a tap outside the image adds 0, never ±1).
+ * Per call: the float input is copied into the engine's own memory and signed + packed there
+ * (`pack`); JS walks the output pixels and hands wasm one pixel at a time (`bdot4`), which loops
+ * over the output channels four at a time (one patch load feeds four XOR + popcounts), the kh
+ * rows of the patch and the 64-bit words of each row, and writes float32 α·Σ (+ bias), rounded
+ * as engine.ts `epilogue`. Interior pixels read the packed input in place (a patch row is kw
+ * adjacent pixels, contiguous in NHWC); border pixels are first gathered into a zeroed patch whose
+ * mask plane is 0 at padding taps, which makes padding exact (a tap outside adds 0, never ±1).
+ *
+ * Filters are re-laid out once per filter bank for this kernel: groups of 4 output channels with
+ * their 64-bit words interleaved ([o/4][kh][kw][word][4]), zero-padded to a multiple of 4.
  */
 import { assembleModule, type WasmFunc } from '../backend/wasm-asm.ts';
-import { wordsPerPixel, type PackedActivations, type PackedFilter } from './pack.ts';
-import type { BinaryConvEngine, ConvGeometry } from './engine.ts';
+import { wordsPerPixel, type PackedFilter } from './pack.ts';
+import type { BinaryConvEngine, ConvGeometry, FloatActivations, SignAtZero } from './engine.ts';
 
-/** The word loop: acc += popcount((x XOR w) [AND m]) over one patch row. */
+const LANES = [0, 1, 2, 3];
+
+/** One word of the patch against the same word of 4 filters: acc_i += popcount((v XOR w_i) [AND m]). */
 const wordLoop = (label: string, masked: boolean): string => `
   block $${label}_done loop $${label}
     local.get $pp local.get $end i32.ge_u br_if $${label}_done
-    local.get $acc
-    local.get $pp i64.load local.get $wp i64.load i64.xor
-    ${masked ? 'local.get $mp i64.load i64.and' : ''}
-    i64.popcnt i64.add local.set $acc
+    local.get $pp i64.load local.set $v
+    ${masked ? 'local.get $mp i64.load local.set $mv local.get $mp i32.const 8 i32.add local.set $mp' : ''}
+    ${LANES.map((i) => `local.get $a${i} local.get $v local.get $wp i64.load offset=${8 * i} i64.xor
+      ${masked ? 'local.get $mv i64.and' : ''} i64.popcnt i64.add local.set $a${i}`).join('\n')}
     local.get $pp i32.const 8 i32.add local.set $pp
-    local.get $wp i32.const 8 i32.add local.set $wp
-    ${masked ? 'local.get $mp i32.const 8 i32.add local.set $mp' : ''}
+    local.get $wp i32.const 32 i32.add local.set $wp
     br $${label}
   end end`;
 
+/** out[i] = f32(base − 2·acc_i) · alpha[i] (+ bias[i]) for the 4 lanes of a group. */
+const epilogue4 = LANES.map((i) => `
+    local.get $base local.get $a${i} i32.wrap_i64 i32.const 1 i32.shl i32.sub f32.convert_i32_s
+    local.get $alpha f32.load offset=${4 * i} f32.mul local.set $y
+    local.get $bias
+    if local.get $y local.get $bias f32.load offset=${4 * i} f32.add local.set $y end
+    local.get $out local.get $y f32.store offset=${4 * i}`).join('\n');
+
 /**
- * bdot(x, m, rows, rowBytes, rowStride, w, out, alpha, bias, o, base): for k < o,
- *   out[k] = f32(base − 2·Σ_rows Σ_words popcount((x XOR w_k) [AND m])) · alpha[k] (+ bias[k]).
- * m = 0: no mask; base < 0: base = popcount of the mask patch (its valid ±1 and non-zero inputs).
+ * bdot4(x, m, rows, rowBytes, rowStride, w, out, alpha, bias, groups, base): one output pixel,
+ * every output channel. m = 0: no mask plane; base < 0: base = popcount of the mask patch (the
+ * number of valid, non-zero inputs), else base = V·C. bias = 0: none.
  */
-const BDOT: WasmFunc = {
-  name: 'bdot',
+const BDOT4: WasmFunc = {
+  name: 'bdot4',
   params: [['$x', 'i32'], ['$m', 'i32'], ['$rows', 'i32'], ['$rowBytes', 'i32'], ['$rowStride', 'i32'], ['$w', 'i32'],
-    ['$out', 'i32'], ['$alpha', 'i32'], ['$bias', 'i32'], ['$o', 'i32'], ['$base', 'i32']],
-  locals: [['$k', 'i32'], ['$ky', 'i32'], ['$rp', 'i32'], ['$rm', 'i32'], ['$pp', 'i32'], ['$mp', 'i32'], ['$wp', 'i32'],
-    ['$end', 'i32'], ['$acc', 'i64'], ['$y', 'f32']],
+    ['$out', 'i32'], ['$alpha', 'i32'], ['$bias', 'i32'], ['$groups', 'i32'], ['$base', 'i32']],
+  locals: [['$g', 'i32'], ['$ky', 'i32'], ['$rp', 'i32'], ['$rm', 'i32'], ['$pp', 'i32'], ['$mp', 'i32'], ['$wp', 'i32'],
+    ['$end', 'i32'], ['$v', 'i64'], ['$mv', 'i64'], ['$a0', 'i64'], ['$a1', 'i64'], ['$a2', 'i64'], ['$a3', 'i64'], ['$y', 'f32']],
   body: `
-  ;; base < 0: count the mask's set bits over the patch once (the same for every output channel)
   local.get $base i32.const 0 i32.lt_s
   if
     i32.const 0 local.set $base
@@ -62,10 +74,10 @@ const BDOT: WasmFunc = {
     end end
   end
   local.get $w local.set $wp
-  i32.const 0 local.set $k
-  block $fdone loop $filter
-    local.get $k local.get $o i32.ge_u br_if $fdone
-    i32.const 0 i64.extend_i32_u local.set $acc
+  i32.const 0 local.set $g
+  block $gdone loop $group
+    local.get $g local.get $groups i32.ge_u br_if $gdone
+    ${LANES.map((i) => `i32.const 0 i64.extend_i32_u local.set $a${i}`).join(' ')}
     local.get $x local.set $rp
     local.get $m local.set $rm
     i32.const 0 local.set $ky
@@ -85,89 +97,160 @@ const BDOT: WasmFunc = {
       local.get $ky i32.const 1 i32.add local.set $ky
       br $row
     end end
-    local.get $base local.get $acc i32.wrap_i64 i32.const 1 i32.shl i32.sub f32.convert_i32_s
-    local.get $alpha f32.load f32.mul local.set $y
-    local.get $bias
-    if
-      local.get $y local.get $bias f32.load f32.add local.set $y
-      local.get $bias i32.const 4 i32.add local.set $bias
-    end
-    local.get $out local.get $y f32.store
-    local.get $out i32.const 4 i32.add local.set $out
-    local.get $alpha i32.const 4 i32.add local.set $alpha
-    local.get $k i32.const 1 i32.add local.set $k
-    br $filter
+    ${epilogue4}
+    local.get $out i32.const 16 i32.add local.set $out
+    local.get $alpha i32.const 16 i32.add local.set $alpha
+    local.get $bias if local.get $bias i32.const 16 i32.add local.set $bias end
+    local.get $g i32.const 1 i32.add local.set $g
+    br $group
   end end`,
 };
 
-type Bdot = (x: number, m: number, rows: number, rowBytes: number, rowStride: number, w: number,
-  out: number, alpha: number, bias: number, o: number, base: number) => void;
+/**
+ * pack(src, bits, mask, pixels, c, words, flag): signs NHWC floats into the packed layout, bit =
+ * (x < 0); with mask ≠ 0 also the non-zero plane, bit = (x ≠ 0). flag (i32) is set to 1 when any
+ * input is exactly 0. The destination planes must be zeroed (padding words stay 0).
+ */
+const PACK: WasmFunc = {
+  name: 'pack',
+  params: [['$src', 'i32'], ['$bits', 'i32'], ['$mask', 'i32'], ['$pixels', 'i32'], ['$c', 'i32'], ['$words', 'i32'], ['$flag', 'i32']],
+  locals: [['$p', 'i32'], ['$ch', 'i32'], ['$word', 'i32'], ['$mword', 'i32'], ['$zero', 'i32'], ['$v', 'f32'], ['$dst', 'i32'], ['$mdst', 'i32']],
+  body: `
+  i32.const 0 local.set $p
+  block $pdone loop $pixel
+    local.get $p local.get $pixels i32.ge_u br_if $pdone
+    local.get $bits local.get $p local.get $words i32.mul i32.const 2 i32.shl i32.add local.set $dst
+    local.get $mask local.get $p local.get $words i32.mul i32.const 2 i32.shl i32.add local.set $mdst
+    i32.const 0 local.set $ch
+    i32.const 0 local.set $word
+    i32.const 0 local.set $mword
+    block $cdone loop $channel
+      local.get $ch local.get $c i32.ge_u br_if $cdone
+      local.get $src f32.load local.set $v
+      ;; shl takes its count mod 32: channel ch lands on bit ch & 31
+      local.get $word local.get $v f32.const 0 f32.lt local.get $ch i32.shl i32.or local.set $word
+      local.get $mword local.get $v f32.const 0 f32.ne local.get $ch i32.shl i32.or local.set $mword
+      local.get $zero local.get $v f32.const 0 f32.eq i32.or local.set $zero
+      local.get $src i32.const 4 i32.add local.set $src
+      local.get $ch i32.const 1 i32.add local.set $ch
+      ;; a full word, or the last channel: store and start the next word
+      local.get $ch i32.const 31 i32.and i32.eqz local.get $ch local.get $c i32.eq i32.or
+      if
+        local.get $dst local.get $word i32.store
+        local.get $mask if local.get $mdst local.get $mword i32.store end
+        local.get $dst i32.const 4 i32.add local.set $dst
+        local.get $mdst i32.const 4 i32.add local.set $mdst
+        i32.const 0 local.set $word
+        i32.const 0 local.set $mword
+      end
+      br $channel
+    end end
+    local.get $p i32.const 1 i32.add local.set $p
+    br $pixel
+  end end
+  local.get $flag local.get $zero i32.store`,
+};
 
-/** Byte offsets of one call's buffers in the engine's memory (8-byte aligned; nothing at 0, which means "none"). */
+type Fn = (...args: number[]) => void;
+
+/** Byte offsets of one call's buffers (8-byte aligned; nothing at 0, which means "none"). */
 interface Arena {
-  x: number; m: number; f: number; alpha: number; bias: number; patch: number; patchMask: number; full: number; out: number; end: number;
+  src: number; x: number; m: number; f: number; alpha: number; bias: number; patch: number; patchMask: number;
+  full: number; flag: number; out: number; end: number;
 }
 
-function arenaFor(x: PackedActivations, f: PackedFilter, outFloats: number): Arena {
-  const words = wordsPerPixel(x.c);
-  const align = (n: number) => (n + 7) & ~7;
-  const sizes: Array<[keyof Arena, number]> = [
-    ['x', x.bits.length * 4], ['m', x.mask === null ? 0 : x.mask.length * 4], ['f', f.bits.length * 4],
-    ['alpha', f.outChannels * 4], ['bias', f.outChannels * 4], ['patch', f.kh * f.kw * words * 4],
-    ['patchMask', f.kh * f.kw * words * 4], ['full', words * 4], ['out', outFloats * 4],
-  ];
-  const a = {} as Arena;
-  let at = 64;
-  for (const [k, bytes] of sizes) {
-    a[k] = at;
-    at += align(bytes);
+/** A filter bank in the kernel's interleaved layout, made once per PackedFilter. */
+interface Interleaved { bits: Uint32Array; alpha: Float32Array; bias: Float32Array | null; groups: number }
+
+function interleave(f: PackedFilter): Interleaved {
+  const words64 = f.kh * f.kw * wordsPerPixel(f.inChannels) / 2;
+  const groups = Math.ceil(f.outChannels / 4);
+  const bits = new Uint32Array(groups * words64 * 4 * 2);
+  for (let o = 0; o < f.outChannels; o++) {
+    const g = o >> 2;
+    const lane = o & 3;
+    for (let j = 0; j < words64; j++) {
+      const dst = ((g * words64 + j) * 4 + lane) * 2;
+      const src = (o * words64 + j) * 2;
+      bits[dst] = f.bits[src]!;
+      bits[dst + 1] = f.bits[src + 1]!;
+    }
   }
-  a.end = at;
-  return a;
+  const pad = (a: Float32Array) => { const b = new Float32Array(groups * 4); b.set(a); return b; };
+  return { bits, alpha: pad(f.alpha), bias: f.bias === null ? null : pad(f.bias), groups };
 }
 
 export class WasmEngine implements BinaryConvEngine {
   readonly name = 'wasm';
   private readonly memory = new WebAssembly.Memory({ initial: 16 });
-  private readonly bdot: Bdot;
+  private readonly fns: Record<'bdot4' | 'pack', Fn>;
+  private readonly layouts = new WeakMap<PackedFilter, Interleaved>();
 
   constructor() {
-    const module = new WebAssembly.Module(assembleModule([BDOT]));
+    const module = new WebAssembly.Module(assembleModule([BDOT4, PACK]));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
-    this.bdot = instance.exports.bdot as Bdot;
+    this.fns = instance.exports as unknown as Record<'bdot4' | 'pack', Fn>;
   }
 
-  private reserve(bytes: number): void {
+  private layout(f: PackedFilter): Interleaved {
+    let l = this.layouts.get(f);
+    if (l === undefined) {
+      l = interleave(f);
+      this.layouts.set(f, l);
+    }
+    return l;
+  }
+
+  private arena(x: FloatActivations, f: PackedFilter, l: Interleaved, g: ConvGeometry): Arena {
+    const words = wordsPerPixel(x.c);
+    const planeBytes = x.n * x.h * x.w * words * 4;
+    const patchBytes = f.kh * f.kw * words * 4;
+    const sizes: Array<[keyof Arena, number]> = [
+      ['src', x.data.length * 4], ['x', planeBytes], ['m', planeBytes], ['f', l.bits.length * 4], ['alpha', l.alpha.length * 4],
+      ['bias', l.alpha.length * 4], ['patch', patchBytes], ['patchMask', patchBytes], ['full', words * 4], ['flag', 8],
+      // The last group of the last pixel may write up to 3 padding lanes past the real channels.
+      ['out', (x.n * g.outH * g.outW * f.outChannels + 4) * 4],
+    ];
+    const a = {} as Arena;
+    let at = 64;
+    for (const [k, bytes] of sizes) {
+      a[k] = at;
+      at += (bytes + 7) & ~7;
+    }
+    a.end = at;
     const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+    if (a.end > have) this.memory.grow(Math.ceil((a.end - have) / 65536));
+    return a;
   }
 
-  conv(x: PackedActivations, f: PackedFilter, g: ConvGeometry, out: Float32Array): void {
-    const a = arenaFor(x, f, out.length);
-    this.reserve(a.end);
+  conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out: Float32Array): void {
+    const l = this.layout(f);
+    const a = this.arena(x, f, l, g);
     const u32 = new Uint32Array(this.memory.buffer);
     const f32 = new Float32Array(this.memory.buffer);
-    u32.set(x.bits, a.x / 4);
-    if (x.mask !== null) u32.set(x.mask, a.m / 4);
-    u32.set(f.bits, a.f / 4);
-    f32.set(f.alpha, a.alpha / 4);
-    if (f.bias !== null) f32.set(f.bias, a.bias / 4);
     const words = wordsPerPixel(x.c);
+    f32.set(x.data, a.src / 4);
+    u32.fill(0, a.x / 4, a.m / 4 + (a.m - a.x) / 4);
+    this.fns.pack(a.src, a.x, signAtZero === 'zero' ? a.m : 0, x.n * x.h * x.w, x.c, words, a.flag);
+    const masked = signAtZero === 'zero' && u32[a.flag / 4] === 1;
+    u32.set(l.bits, a.f / 4);
+    f32.set(l.alpha, a.alpha / 4);
+    if (l.bias !== null) f32.set(l.bias, a.bias / 4);
     // One pixel's mask with exactly the C real channels set: a valid tap's mask where all inputs are ±1.
     for (let j = 0; j < words; j++) {
       const lo = j * 32;
       u32[a.full / 4 + j] = x.c >= lo + 32 ? 0xffffffff : x.c <= lo ? 0 : (2 ** (x.c - lo) - 1);
     }
-    this.pixels(x, f, g, a, u32);
+    this.pixels(x, masked, f, l, g, a, u32);
     out.set(f32.subarray(a.out / 4, a.out / 4 + out.length));
   }
 
   /** Walks the output pixels: interior ones in place, border ones through a gathered, masked patch. */
-  private pixels(x: PackedActivations, f: PackedFilter, g: ConvGeometry, a: Arena, u32: Uint32Array): void {
-    const words = wordsPerPixel(x.c);
-    const pixelBytes = words * 4;
-    const bias = f.bias === null ? 0 : a.bias;
+  private pixels(x: FloatActivations, masked: boolean, f: PackedFilter, l: Interleaved, g: ConvGeometry, a: Arena, u32: Uint32Array): void {
+    const pixelBytes = wordsPerPixel(x.c) * 4;
+    const bias = l.bias === null ? 0 : a.bias;
     const plainBase = f.kh * f.kw * x.c;
+    const rowBytes = f.kw * pixelBytes;
     for (let n = 0; n < x.n; n++) {
       for (let oy = 0; oy < g.outH; oy++) {
         const iy0 = oy * g.stride - g.padTop;
@@ -176,12 +259,11 @@ export class WasmEngine implements BinaryConvEngine {
           const out = a.out + ((n * g.outH + oy) * g.outW + ox) * f.outChannels * 4;
           if (iy0 >= 0 && ix0 >= 0 && iy0 + f.kh <= x.h && ix0 + f.kw <= x.w) {
             const at = ((n * x.h + iy0) * x.w + ix0) * pixelBytes;
-            this.bdot(a.x + at, x.mask === null ? 0 : a.m + at, f.kh, f.kw * pixelBytes, x.w * pixelBytes, a.f,
-              out, a.alpha, bias, f.outChannels, x.mask === null ? plainBase : -1);
+            this.fns.bdot4(a.x + at, masked ? a.m + at : 0, f.kh, rowBytes, x.w * pixelBytes, a.f,
+              out, a.alpha, bias, l.groups, masked ? -1 : plainBase);
           } else {
-            this.gather(x, f, a, u32, n, iy0, ix0);
-            this.bdot(a.patch, a.patchMask, f.kh, f.kw * pixelBytes, f.kw * pixelBytes, a.f,
-              out, a.alpha, bias, f.outChannels, -1);
+            this.gather(x, masked, f, a, u32, n, iy0, ix0);
+            this.fns.bdot4(a.patch, a.patchMask, f.kh, rowBytes, rowBytes, a.f, out, a.alpha, bias, l.groups, -1);
           }
         }
       }
@@ -189,7 +271,7 @@ export class WasmEngine implements BinaryConvEngine {
   }
 
   /** Copies the valid taps of the patch at (iy0, ix0) and their masks; padding taps stay 0 in both planes. */
-  private gather(x: PackedActivations, f: PackedFilter, a: Arena, u32: Uint32Array, n: number, iy0: number, ix0: number): void {
+  private gather(x: FloatActivations, masked: boolean, f: PackedFilter, a: Arena, u32: Uint32Array, n: number, iy0: number, ix0: number): void {
     const words = wordsPerPixel(x.c);
     const patch = a.patch / 4;
     const patchMask = a.patchMask / 4;
@@ -204,8 +286,8 @@ export class WasmEngine implements BinaryConvEngine {
         const src = ((n * x.h + iy) * x.w + ix) * words;
         const dst = (ky * f.kw + kx) * words;
         u32.copyWithin(patch + dst, a.x / 4 + src, a.x / 4 + src + words);
-        if (x.mask === null) u32.copyWithin(patchMask + dst, a.full / 4, a.full / 4 + words);
-        else u32.copyWithin(patchMask + dst, a.m / 4 + src, a.m / 4 + src + words);
+        if (masked) u32.copyWithin(patchMask + dst, a.m / 4 + src, a.m / 4 + src + words);
+        else u32.copyWithin(patchMask + dst, a.full / 4, a.full / 4 + words);
       }
     }
   }

@@ -54,6 +54,7 @@ const CASES: Case[] = [
   { n: 1, h: 6, w: 5, c: 33, k: 1, o: 6, stride: 1, padding: 'same', zeros: true },
   { n: 2, h: 6, w: 6, c: 128, k: 1, o: 4, stride: 2, padding: 'same', zeros: false },
   { n: 1, h: 7, w: 7, c: 32, k: 3, o: 2, stride: 1, padding: 'valid', zeros: true },
+  { n: 1, h: 5, w: 5, c: 8, k: 3, o: 9, stride: 1, padding: 'same', zeros: true },
   { n: 1, h: 10, w: 10, c: 16, k: 5, o: 3, stride: 1, padding: 'same', zeros: false },
 ];
 
@@ -77,10 +78,9 @@ for (const engine of ENGINES) {
     test(`${engine.name}: ${k.k}x${k.k} s${k.stride} ${k.padding} c=${k.c}${k.zeros ? ' with zeros' : ''} equals the float64 reference exactly`, () => {
       const { x, kernel, filter } = makeCase(k, 10 + i);
       const g = convGeometry(k.h, k.w, k.k, k.k, k.stride, k.padding);
-      const packed = packActivations(x, k.n, k.h, k.w, k.c, k.zeros ? 'zero' : 'plus_one');
-      assert.equal(packed.mask !== null, k.zeros, 'a mask plane exactly when some input is 0');
+      assert.equal(packActivations(x, k.n, k.h, k.w, k.c, k.zeros ? 'zero' : 'plus_one').mask !== null, k.zeros, 'a mask plane exactly when some input is 0');
       const out = new Float32Array(k.n * g.outH * g.outW * k.o);
-      engine.conv(packed, filter, g, out);
+      engine.conv({ data: x, n: k.n, h: k.h, w: k.w, c: k.c }, k.zeros ? 'zero' : 'plus_one', filter, g, out);
       assert.deepEqual(out, reference(x, kernel, filter.alpha, filter.bias, k));
     });
   }
@@ -97,7 +97,7 @@ test('with α = 1 the packed conv equals tf.conv2d of the signed input bit for b
     const g = convGeometry(k.h, k.w, k.k, k.k, k.stride, k.padding);
     for (const engine of ENGINES) {
       const out = new Float32Array(expected.length);
-      engine.conv(packActivations(x, k.n, k.h, k.w, k.c, k.zeros ? 'zero' : 'plus_one'), unit, g, out);
+      engine.conv({ data: x, n: k.n, h: k.h, w: k.w, c: k.c }, k.zeros ? 'zero' : 'plus_one', unit, g, out);
       assert.deepEqual(out, expected, `${engine.name} ${JSON.stringify(k)}`);
     }
   }
