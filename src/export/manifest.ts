@@ -1,0 +1,106 @@
+/**
+ * The exported model on disk: `manifest.json` (this shape), `weights.bin` (real float32 weights
+ * in tfjs weight-spec order, then per binary layer its packed sign bits and its α), and
+ * `config.yaml` (the run's resolved config, so `evaluate` finds the validation data).
+ */
+import { createHash } from 'node:crypto';
+import type * as tf from '@tensorflow/tfjs';
+
+export const EXPORT_FORMAT = 'bnn-ablate-packed';
+export const EXPORT_VERSION = 1;
+export const MANIFEST_JSON = 'manifest.json';
+export const EXPORT_WEIGHTS = 'weights.bin';
+export const EXPORT_CONFIG = 'config.yaml';
+
+/** A byte range of weights.bin. */
+export interface Span {
+  offset: number;
+  bytes: number;
+}
+
+/** One binary layer: its geometry and where its packed bits and α are. */
+export interface PackedLayerEntry {
+  name: string;
+  /** conv: BinaryConv2D; dense: BinaryDense (a 1×1 conv on a 1×1 image). */
+  kind: 'conv' | 'dense';
+  /** [kh, kw, in, out] of the trained kernel (HWIO). */
+  kernel: [number, number, number, number];
+  strides: number;
+  padding: 'same' | 'valid';
+  /** uint32 little-endian words, layout `manifest.layout` (pack.ts): [out, kh, kw, words]. */
+  bits: Span;
+  /** float32 α per output channel. */
+  alpha: Span;
+  /** Whether the layer has a (real, float32) bias, stored with the real weights. */
+  bias: boolean;
+}
+
+/** One row of the size table. */
+export interface SizeRow {
+  layer: string;
+  kind: 'binary' | 'real';
+  /** Bytes in the export (packed bits + α for binary layers, float32 otherwise). */
+  packedBytes: number;
+  /** Bytes of the same layer's weights in the trained model (float32 latent weights). */
+  float32Bytes: number;
+}
+
+export interface SizeTable {
+  layers: SizeRow[];
+  /** weights.bin of the export. */
+  packedBytes: number;
+  /** weights.bin of the trained model. */
+  float32Bytes: number;
+  /** float32Bytes / packedBytes. */
+  ratio: number;
+}
+
+export interface ExportManifest {
+  format: typeof EXPORT_FORMAT;
+  version: typeof EXPORT_VERSION;
+  /** Name of the bit layout (pack.ts PACKED_LAYOUT) and what it means. */
+  layout: string;
+  layoutDescription: string;
+  source: { runDir: string; runId: string; backend: string | null };
+  task: string;
+  arch: string;
+  inputShape: number[];
+  /** The run's choices that decide what the packed network computes. */
+  choices: Record<string, string>;
+  /** How batch norm was treated. */
+  batchNorm: string;
+  /** The trained model's tfjs topology with binary layers replaced by PackedBinaryLayer. */
+  topology: unknown;
+  /** Real weights: tfjs specs (in order) and their span of weights.bin. */
+  real: { specs: tf.io.WeightsManifestEntry[]; span: Span };
+  packed: PackedLayerEntry[];
+  sizes: SizeTable;
+  /** The trained model's final.json metrics, for `evaluate` to compare with. */
+  trained: Record<string, unknown> | null;
+  checksum: { algorithm: 'sha256'; weights: string };
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const kib = (b: number) => (b / 1024).toFixed(2);
+
+/** The size table as text: per layer (binary ones first), then the totals. */
+export function formatSizeTable(s: SizeTable): string {
+  const rows = [...s.layers].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'binary' ? -1 : 1))
+    .map((r) => [r.layer, r.kind, kib(r.packedBytes), kib(r.float32Bytes), (r.float32Bytes / Math.max(r.packedBytes, 1)).toFixed(2)]);
+  const sum = (kind: string, f: (r: SizeRow) => number) => s.layers.filter((r) => r.kind === kind).reduce((a, r) => a + f(r), 0);
+  for (const kind of ['binary', 'real']) {
+    const p = sum(kind, (r) => r.packedBytes);
+    const f = sum(kind, (r) => r.float32Bytes);
+    rows.push([`all ${kind}`, kind, kib(p), kib(f), (f / Math.max(p, 1)).toFixed(2)]);
+  }
+  rows.push(['weights file', '', kib(s.packedBytes), kib(s.float32Bytes), s.ratio.toFixed(2)]);
+  const header = ['Layer', 'Kind', 'Packed (kB)', 'Float32 (kB)', 'Ratio'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const rule = '-'.repeat(widths.reduce((a, w) => a + w, 0) + 2 * (widths.length - 1));
+  const n = s.layers.length;
+  return [rule, line(header), rule, ...rows.slice(0, n).map(line), rule, ...rows.slice(n).map(line), rule].join('\n') + '\n';
+}

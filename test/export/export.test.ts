@@ -1,0 +1,90 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { stringify as stringifyYaml } from 'yaml';
+import { selectBackend } from '../../src/backend/index.ts';
+import { defaultConfig, type RunConfig } from '../../src/config/schema.ts';
+import { train } from '../../src/train/trainer.ts';
+import { exportRun } from '../../src/export/export.ts';
+import { evaluateExport } from '../../src/infer/evaluate.ts';
+import { loadExported } from '../../src/infer/load.ts';
+import { createEngine } from '../../src/infer/engines.ts';
+import { loadModel } from '../../src/models/build.ts';
+import { fileSystemHandler } from '../../src/train/file-io.ts';
+
+before(async () => {
+  await selectBackend('cpu');
+});
+
+/** A pose run small enough for the cpu backend: 32×32 inputs, C = 8, one HourGlass level, 3 steps. */
+function tinyPose(edit: (c: RunConfig) => void = () => {}): RunConfig {
+  const c = defaultConfig();
+  c.model.channels = 8;
+  c.model.depth = 1;
+  c.data.input_size = 32;
+  c.data.heatmap_size = 8;
+  c.data.train_size = 8;
+  c.data.val_size = 8;
+  c.train.batch_size = 4;
+  c.train.steps = 3;
+  c.train.eval_every = 100;
+  c.train.checkpoint_every = 100;
+  c.eval.batch_size = 8;
+  edit(c);
+  return c;
+}
+
+/** Trains `config` into a fresh run folder with the files the store would write. */
+async function trainedRun(config: RunConfig): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-export-'));
+  const outcome = await train({ config, runDir: dir });
+  assert.equal(outcome.status, 'done');
+  writeFileSync(join(dir, 'config.yaml'), stringifyYaml(config));
+  writeFileSync(join(dir, 'final.json'), JSON.stringify(outcome.status === 'done' ? outcome.final : null));
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ backend: { name: 'cpu' } }));
+  return dir;
+}
+
+/** Outputs of the trained float model and of the export, on the same random batch. */
+async function bothOutputs(dir: string, exportDir: string, shape: number[]): Promise<[Float32Array, Float32Array]> {
+  const float = await loadModel(fileSystemHandler(join(dir, 'model')));
+  const packed = await loadExported(exportDir, createEngine('wasm'));
+  const x = tf.randomUniform([2, ...shape], -1, 1, 'float32', 5);
+  const last = (y: tf.Tensor | tf.Tensor[]) => (Array.isArray(y) ? y[y.length - 1]! : y);
+  const a = last(float.model.predict(x)).dataSync() as Float32Array;
+  const b = last(packed.model.predict(x)).dataSync() as Float32Array;
+  float.dispose();
+  packed.model.dispose();
+  x.dispose();
+  return [a, b];
+}
+
+test('pose export: packed bits 32x smaller, manifest records the choices, checksum verified, metrics identical', async () => {
+  const dir = await trainedRun(tinyPose((c) => { c.binarize.weight_scale = 'none'; }));
+  const out = join(dir, 'exp');
+  const m = await exportRun(dir, out);
+  assert.equal(m.choices.sign_at_zero, 'plus_one');
+  assert.equal(m.choices.activation_placement, 'post');
+  assert.ok(m.packed.length > 0);
+  for (const p of m.packed) {
+    const weights = p.kernel.reduce((a, b) => a * b, 1);
+    const row = m.sizes.layers.find((r) => r.layer === p.name)!;
+    assert.equal(row.float32Bytes, 4 * weights);
+    // 32 signs per uint32 once channels fill 64-bit words (8 channels pad to 64 here: 8x, plus α).
+    assert.equal(p.bits.bytes, p.kernel[3] * p.kernel[0] * p.kernel[1] * 8 * Math.ceil(p.kernel[2] / 64));
+  }
+  assert.equal(m.sizes.packedBytes, readFileSync(join(out, 'weights.bin')).byteLength);
+  const [a, b] = await bothOutputs(dir, out, m.inputShape);
+  assert.deepEqual(b, a, 'weight_scale none: every float of the output equals the trained model\'s');
+  const r = await evaluateExport(out, { sets: [], engine: createEngine('wasm') });
+  assert.deepEqual(r.differing, []);
+  assert.equal(r.identical, true);
+
+  const bytes = readFileSync(join(out, 'weights.bin'));
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(join(out, 'weights.bin'), bytes);
+  await assert.rejects(loadExported(out, createEngine('js')), /sha256 does not match/);
+});
