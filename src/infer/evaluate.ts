@@ -22,8 +22,17 @@ export interface ExportEvaluation {
   trained: Record<string, unknown> | null;
   /** Whether every metric equals the trained model's exactly (null when there is nothing to compare). */
   identical: boolean | null;
+  /**
+   * Whether every prediction metric (all but val_loss) is identical. With α = 1 the binary sums
+   * are exact in both paths and everything matches; with a float α the trained conv summed ±α
+   * with a rounding per add while the export rounds α·Σ once, so the loss may differ in the last
+   * bits while the predictions (argmax, heatmap peaks) stay the same.
+   */
+  predictionsIdentical: boolean | null;
   /** Metric keys that differ. */
   differing: string[];
+  /** |val_loss − trained val_loss| / |trained val_loss| (null without a trained value). */
+  valLossRelDiff: number | null;
   engine: string;
 }
 
@@ -49,7 +58,13 @@ export async function evaluateExport(dir: string, opts: { sets: readonly string[
     const trained = (loaded.manifest.trained?.metrics ?? null) as Record<string, unknown> | null;
     const differing = trained === null ? [] : Object.keys(metrics).filter((k) =>
       JSON.stringify((metrics as Record<string, unknown>)[k]) !== JSON.stringify(trained[k]));
-    return { metrics, trained, identical: trained === null ? null : differing.length === 0, differing, engine: opts.engine.name };
+    const trainedLoss = Number(trained?.val_loss);
+    return {
+      metrics, trained, differing, engine: opts.engine.name,
+      identical: trained === null ? null : differing.length === 0,
+      predictionsIdentical: trained === null ? null : differing.every((k) => k === 'val_loss'),
+      valLossRelDiff: Number.isFinite(trainedLoss) ? Math.abs(metrics.val_loss - trainedLoss) / Math.max(Math.abs(trainedLoss), 1e-30) : null,
+    };
   } finally {
     loaded.model.dispose();
   }

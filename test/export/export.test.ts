@@ -88,3 +88,73 @@ test('pose export: packed bits 32x smaller, manifest records the choices, checks
   writeFileSync(join(out, 'weights.bin'), bytes);
   await assert.rejects(loadExported(out, createEngine('js')), /sha256 does not match/);
 });
+
+/** A classifier run on 28×28 MNIST small enough for the cpu backend. */
+function tinyClassifier(arch: 'resnet18' | 'alexnet', edit: (c: RunConfig) => void = () => {}): RunConfig {
+  const c = defaultConfig();
+  c.task = 'classification';
+  c.model.arch = arch;
+  c.model.width_multiplier = arch === 'alexnet' ? 0.03125 : 0.0625;
+  c.data.name = 'mnist';
+  c.data.input_size = 28;
+  c.data.num_classes = 10;
+  c.data.train_size = 16;
+  c.data.val_size = 16;
+  c.data.augment = false;
+  c.train.optimizer = 'adam';
+  c.train.lr = 1e-2;
+  c.train.batch_size = 8;
+  c.train.steps = 3;
+  c.train.eval_every = 100;
+  c.train.checkpoint_every = 100;
+  c.eval.batch_size = 16;
+  edit(c);
+  return c;
+}
+
+interface MatrixCase { name: string; config: RunConfig }
+const MATRIX: MatrixCase[] = [];
+for (const placement of ['post', 'pre'] as const) {
+  for (const sign of ['plus_one', 'zero'] as const) {
+    // pre + relu puts exact zeros before every sign: the masked {-1, 0, +1} path under sign_at_zero=zero.
+    const edit = (scale: 'none' | 'channel') => (c: RunConfig) => {
+      c.model.activation_placement = placement;
+      c.model.activation = placement === 'pre' ? 'relu' : 'prelu';
+      c.model.sign_at_zero = sign;
+      c.binarize.weight_scale = scale;
+    };
+    MATRIX.push({ name: `pose ${placement} ${sign} α=none`, config: tinyPose(edit('none')) });
+    MATRIX.push({ name: `resnet18 ${placement} ${sign} α=channel`, config: tinyClassifier('resnet18', edit('channel')) });
+  }
+}
+MATRIX.push({ name: 'alexnet (binary dense, 5x5) post zero α=tensor', config: tinyClassifier('alexnet', (c) => {
+  c.model.sign_at_zero = 'zero';
+  c.binarize.weight_scale = 'tensor';
+}) });
+
+for (const { name, config } of MATRIX) {
+  test(`${name}: the export evaluates to the trained model's metrics`, async () => {
+    const dir = await trainedRun(config);
+    const out = join(dir, 'exp');
+    const m = await exportRun(dir, out);
+    assert.equal(m.choices.sign_at_zero, config.model.sign_at_zero);
+    assert.equal(m.choices.activation_placement, config.model.activation_placement);
+    assert.equal(m.choices.weight_scale, config.binarize.weight_scale);
+    const [a, b] = await bothOutputs(dir, out, m.inputShape);
+    if (config.binarize.weight_scale === 'none') {
+      assert.deepEqual(b, a, 'integer sums are exact in float32: the same floats');
+    } else {
+      // α·Σ rounds once; the float path sums ±α and rounds at every add: a few ulps apart at most.
+      const scale = Math.max(...a.map(Math.abs));
+      const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+      assert.ok(worst <= 1e-5 * scale, `max |Δ| ${worst} vs max |y| ${scale}`);
+    }
+    for (const engine of ['wasm', 'js']) {
+      const r = await evaluateExport(out, { sets: [], engine: createEngine(engine) });
+      const why = `${engine}: differing ${r.differing.join(', ')}: ${JSON.stringify(r.metrics)} vs ${JSON.stringify(r.trained)}`;
+      assert.equal(r.predictionsIdentical, true, why);
+      if (config.binarize.weight_scale === 'none') assert.equal(r.identical, true, why);
+      else assert.ok(r.valLossRelDiff! < 1e-5, why);
+    }
+  });
+}
