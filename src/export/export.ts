@@ -28,8 +28,8 @@ import {
   type ExportManifest, type PackedLayerEntry, type SizeRow,
 } from './manifest.ts';
 
-const LAYOUT_DESCRIPTION = 'bit c of a pixel = channel c in 64-bit words (two little-endian uint32), set = -1, '
-  + 'channels padded to 64 with clear bits; activations [n,h,w,words], filters [out,kh,kw,words]';
+const LAYOUT_DESCRIPTION = 'channel c of a tap = bit c & 31 of little-endian uint32 word c >> 5, set = -1, '
+  + 'channels padded to 32 with clear bits; filters [out,kh,kw,words] (OHWI), activations [n,h,w,words]';
 
 /** The run folder's config, checked to be a finished run with a saved model. */
 function readRun(runDir: string): { config: RunConfig; final: Record<string, unknown> | null; backend: string | null } {
@@ -155,7 +155,7 @@ export async function exportRun(runDir: string, outDir?: string): Promise<Export
     mkdirSync(out, { recursive: true });
     writeFileAtomic(join(out, EXPORT_WEIGHTS), weights);
     copyFileSync(join(dir, FILES.config), join(out, EXPORT_CONFIG));
-    writeFileAtomic(join(out, MANIFEST_JSON), `${JSON.stringify(manifest, null, 1)}\n`);
+    writeFileAtomic(join(out, MANIFEST_JSON), `${JSON.stringify(manifest)}\n`);
     return manifest;
   } finally {
     built.dispose();

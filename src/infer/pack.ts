@@ -3,15 +3,16 @@
  * engines (activations, every call). One place defines it, so every engine (JS, wasm, a future
  * native one) reads the same bits.
  *
- * Layout (manifest `layout: "nhwc-c64-neg1"`):
- * - channels are innermost and packed 64 per 64-bit word, stored as two little-endian uint32
- *   words (channel c → uint32 word c >> 5, bit c & 31), so a 64-bit load (wasm i64.load,
- *   x86 POPCNT / AVX-512 VPOPCNTDQ lanes) sees channel c at bit c;
- * - a set bit means −1, a clear bit +1 (the float sign bit's convention, as Larq Compute Engine);
- * - the channel count is padded up to a multiple of 64 with clear bits in BOTH operands, so the
- *   padding XORs to 0 and never counts;
+ * Layout (manifest `layout: "nhwc-c32-neg1"`):
+ * - channels are innermost and packed 32 per little-endian uint32 word (channel c → word c >> 5,
+ *   bit c & 31); a set bit means −1, a clear bit +1 (the float sign bit's convention, as Larq
+ *   Compute Engine); the channel count is padded up to a multiple of 32 with clear bits;
  * - activations are [n, h, w, words], filters [out, kh, kw, words] (OHWI): one output channel's
  *   filter is one contiguous vector, the same length as an input patch row-major over (kh, kw).
+ * The file keeps this tight form (C bits per tap for C a multiple of 32: 32 signs per word). A
+ * kernel that wants wider words pads each tap up to its word (the wasm engine: 64 bits for
+ * i64.popcnt; AVX-512 would take 512) with clear bits in BOTH operands when it loads a filter,
+ * so padding XORs to 0 and never counts.
  *
  * With P = popcount(x XOR w) over a patch of V valid taps of C channels, the ±1 dot product is
  *   Σ x·w = V·C − 2P   (exact integer).
@@ -21,11 +22,21 @@
  */
 
 /** Name of this layout in manifests. */
-export const PACKED_LAYOUT = 'nhwc-c64-neg1';
+export const PACKED_LAYOUT = 'nhwc-c32-neg1';
 
-/** uint32 words per pixel (or per filter tap) for `channels` channels: padded to 64-bit words. */
+/** uint32 words per pixel (or per filter tap) for `channels` channels. */
 export function wordsPerPixel(channels: number): number {
-  return 2 * Math.ceil(channels / 64);
+  return Math.ceil(channels / 32);
+}
+
+/**
+ * Re-lays filter bits from `from` to `to` uint32 words per tap (to ≥ from), the extra words
+ * clear: how a kernel with wider words (64-bit, 512-bit) takes the file's 32-bit form.
+ */
+export function widenTaps(bits: Uint32Array, taps: number, from: number, to: number): Uint32Array {
+  const out = new Uint32Array(taps * to);
+  for (let t = 0; t < taps; t++) out.set(bits.subarray(t * from, t * from + from), t * to);
+  return out;
 }
 
 /** Bit count of a uint32 (SWAR popcount; the JS engine's inner operation). */

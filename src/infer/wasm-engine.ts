@@ -15,7 +15,10 @@
  * their 64-bit words interleaved ([o/4][kh][kw][word][4]), zero-padded to a multiple of 4.
  */
 import { assembleModule, type WasmFunc } from '../backend/wasm-asm.ts';
-import { wordsPerPixel, type PackedFilter } from './pack.ts';
+import { widenTaps, wordsPerPixel, type PackedFilter } from './pack.ts';
+
+/** uint32 words per pixel in this engine's memory: channels padded to whole 64-bit words for i64.popcnt. */
+const words64 = (c: number): number => 2 * Math.ceil(c / 64);
 import type { BinaryConvEngine, ConvGeometry, FloatActivations, SignAtZero } from './engine.ts';
 
 const LANES = [0, 1, 2, 3];
@@ -163,17 +166,19 @@ interface Arena {
 interface Interleaved { bits: Uint32Array; alpha: Float32Array; bias: Float32Array | null; groups: number }
 
 function interleave(f: PackedFilter): Interleaved {
-  const words64 = f.kh * f.kw * wordsPerPixel(f.inChannels) / 2;
+  const taps = f.kh * f.kw;
+  const wide = widenTaps(f.bits, f.outChannels * taps, wordsPerPixel(f.inChannels), words64(f.inChannels));
+  const perFilter = taps * words64(f.inChannels) / 2; // 64-bit words
   const groups = Math.ceil(f.outChannels / 4);
-  const bits = new Uint32Array(groups * words64 * 4 * 2);
+  const bits = new Uint32Array(groups * perFilter * 4 * 2);
   for (let o = 0; o < f.outChannels; o++) {
     const g = o >> 2;
     const lane = o & 3;
-    for (let j = 0; j < words64; j++) {
-      const dst = ((g * words64 + j) * 4 + lane) * 2;
-      const src = (o * words64 + j) * 2;
-      bits[dst] = f.bits[src]!;
-      bits[dst + 1] = f.bits[src + 1]!;
+    for (let j = 0; j < perFilter; j++) {
+      const dst = ((g * perFilter + j) * 4 + lane) * 2;
+      const src = (o * perFilter + j) * 2;
+      bits[dst] = wide[src]!;
+      bits[dst + 1] = wide[src + 1]!;
     }
   }
   const pad = (a: Float32Array) => { const b = new Float32Array(groups * 4); b.set(a); return b; };
@@ -202,7 +207,7 @@ export class WasmEngine implements BinaryConvEngine {
   }
 
   private arena(x: FloatActivations, f: PackedFilter, l: Interleaved, g: ConvGeometry): Arena {
-    const words = wordsPerPixel(x.c);
+    const words = words64(x.c);
     const planeBytes = x.n * x.h * x.w * words * 4;
     const patchBytes = f.kh * f.kw * words * 4;
     const sizes: Array<[keyof Arena, number]> = [
@@ -228,7 +233,7 @@ export class WasmEngine implements BinaryConvEngine {
     const a = this.arena(x, f, l, g);
     const u32 = new Uint32Array(this.memory.buffer);
     const f32 = new Float32Array(this.memory.buffer);
-    const words = wordsPerPixel(x.c);
+    const words = words64(x.c);
     f32.set(x.data, a.src / 4);
     u32.fill(0, a.x / 4, a.m / 4 + (a.m - a.x) / 4);
     this.fns.pack(a.src, a.x, signAtZero === 'zero' ? a.m : 0, x.n * x.h * x.w, x.c, words, a.flag);
@@ -247,7 +252,7 @@ export class WasmEngine implements BinaryConvEngine {
 
   /** Walks the output pixels: interior ones in place, border ones through a gathered, masked patch. */
   private pixels(x: FloatActivations, masked: boolean, f: PackedFilter, l: Interleaved, g: ConvGeometry, a: Arena, u32: Uint32Array): void {
-    const pixelBytes = wordsPerPixel(x.c) * 4;
+    const pixelBytes = words64(x.c) * 4;
     const bias = l.bias === null ? 0 : a.bias;
     const plainBase = f.kh * f.kw * x.c;
     const rowBytes = f.kw * pixelBytes;
@@ -272,7 +277,7 @@ export class WasmEngine implements BinaryConvEngine {
 
   /** Copies the valid taps of the patch at (iy0, ix0) and their masks; padding taps stay 0 in both planes. */
   private gather(x: FloatActivations, masked: boolean, f: PackedFilter, a: Arena, u32: Uint32Array, n: number, iy0: number, ix0: number): void {
-    const words = wordsPerPixel(x.c);
+    const words = words64(x.c);
     const patch = a.patch / 4;
     const patchMask = a.patchMask / 4;
     u32.fill(0, patch, patch + f.kh * f.kw * words);

@@ -73,8 +73,9 @@ test('pose export: packed bits 32x smaller, manifest records the choices, checks
     const weights = p.kernel.reduce((a, b) => a * b, 1);
     const row = m.sizes.layers.find((r) => r.layer === p.name)!;
     assert.equal(row.float32Bytes, 4 * weights);
-    // 32 signs per uint32 once channels fill 64-bit words (8 channels pad to 64 here: 8x, plus α).
-    assert.equal(p.bits.bytes, p.kernel[3] * p.kernel[0] * p.kernel[1] * 8 * Math.ceil(p.kernel[2] / 64));
+    // 32 signs per uint32 word, channels padded to 32 per tap (C = 8 here: 2, 4 or 8 channels per tap).
+    assert.equal(p.bits.bytes, p.kernel[3] * p.kernel[0] * p.kernel[1] * 4 * Math.ceil(p.kernel[2] / 32));
+    assert.equal(p.alpha.bytes, 4 * p.kernel[3]);
   }
   assert.equal(m.sizes.packedBytes, readFileSync(join(out, 'weights.bin')).byteLength);
   const [a, b] = await bothOutputs(dir, out, m.inputShape);
