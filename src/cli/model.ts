@@ -60,6 +60,8 @@ interface BenchArgs extends ModelArgs {
   steps: number;
   warmup: number;
   profile: boolean;
+  inference: boolean;
+  engine: string[];
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -69,11 +71,22 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('steps', { type: 'number', default: 10, describe: 'timed steps' })
     .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
     .option('profile', { type: 'boolean', default: false, describe: 'add a per-kernel profile of one more step' })
+    .option('inference', { type: 'boolean', default: false, describe: 'time packed (XNOR-popcount) against float inference instead: per binary conv shape and whole model at batch 1 and 32' })
+    .option('engine', { type: 'string', default: 'wasm', describe: 'with --inference: binary conv engines, comma-separated (wasm, js)',
+      coerce: (v: string | string[]) => ([] as string[]).concat(v).flatMap((e) => e.split(',')).filter(Boolean) })
+    .example('$0 bench configs/bench/hourglass-ref.yaml --inference', 'packed against float inference')
     .example('$0 bench configs/bench/hourglass-ref.yaml --backend wasm', 'the reference workload') as unknown as Argv<BenchArgs>,
   handler: async (argv) => {
     const [first] = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
     await selectBackend(argv.backend);
+    if (argv.inference) {
+      const { benchInference, formatInferenceBench } = await import('../infer/bench.ts');
+      const { createEngine } = await import('../infer/engines.ts');
+      const result = await benchInference(first!.config, { engines: argv.engine.map((e) => createEngine(e)) });
+      process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatInferenceBench(result)}`);
+      return;
+    }
     const { benchTrainingStep, formatBench } = await import('../train/bench.ts');
     const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup, profile: argv.profile });
     process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatBench(result)}`);
