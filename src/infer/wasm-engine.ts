@@ -4,8 +4,8 @@
  * toolchain is needed and the same module runs in any WebAssembly host (a browser included).
  *
  * Per call: the float input is copied into the engine's own memory and signed + packed there
- * (`pack`); JS walks the output pixels and hands wasm one pixel at a time (`bdot4`), which loops
- * over the output channels four at a time (one patch load feeds four XOR + popcounts), the kh
+ * (`pack`); JS walks the output rows and hands wasm each row's run of interior pixels in one call
+ * (`bdot4`), which loops over the pixels, the output channels four at a time (one patch load feeds four XOR + popcounts), the kh
  * rows of the patch and the 64-bit words of each row, and writes float32 α·Σ (+ bias), rounded
  * as engine.ts `epilogue`. Interior pixels read the packed input in place (a patch row is kw
  * adjacent pixels, contiguous in NHWC); border pixels are first gathered into a zeroed patch whose
@@ -38,27 +38,36 @@ const wordLoop = (label: string, masked: boolean): string => `
 
 /** out[i] = f32(base − 2·acc_i) · alpha[i] (+ bias[i]) for the 4 lanes of a group. */
 const epilogue4 = LANES.map((i) => `
-    local.get $base local.get $a${i} i32.wrap_i64 i32.const 1 i32.shl i32.sub f32.convert_i32_s
-    local.get $alpha f32.load offset=${4 * i} f32.mul local.set $y
+    local.get $b local.get $a${i} i32.wrap_i64 i32.const 1 i32.shl i32.sub f32.convert_i32_s
+    local.get $pa f32.load offset=${4 * i} f32.mul local.set $y
     local.get $bias
-    if local.get $y local.get $bias f32.load offset=${4 * i} f32.add local.set $y end
-    local.get $out local.get $y f32.store offset=${4 * i}`).join('\n');
+    if local.get $y local.get $pb f32.load offset=${4 * i} f32.add local.set $y end
+    local.get $po local.get $y f32.store offset=${4 * i}`).join('\n');
 
 /**
- * bdot4(x, m, rows, rowBytes, rowStride, w, out, alpha, bias, groups, base): one output pixel,
- * every output channel. m = 0: no mask plane; base < 0: base = popcount of the mask patch (the
- * number of valid, non-zero inputs), else base = V·C. bias = 0: none.
+ * bdot4(x, m, rows, rowBytes, rowStride, w, out, alpha, bias, groups, base, count, xStep, outStep):
+ * `count` output pixels of one row, every output channel. Pixel i reads its patch at x + i·xStep
+ * (mask at m + i·xStep) and writes its channels at out + i·outStep; a last, partial group of 4
+ * writes its padding lanes into the next pixel's slots, which that pixel then overwrites.
+ * m = 0: no mask plane; base < 0: base = popcount of the mask patch (the valid, non-zero
+ * inputs), else base = V·C. bias = 0: none.
  */
 const BDOT4: WasmFunc = {
   name: 'bdot4',
   params: [['$x', 'i32'], ['$m', 'i32'], ['$rows', 'i32'], ['$rowBytes', 'i32'], ['$rowStride', 'i32'], ['$w', 'i32'],
-    ['$out', 'i32'], ['$alpha', 'i32'], ['$bias', 'i32'], ['$groups', 'i32'], ['$base', 'i32']],
+    ['$out', 'i32'], ['$alpha', 'i32'], ['$bias', 'i32'], ['$groups', 'i32'], ['$base', 'i32'], ['$count', 'i32'],
+    ['$xStep', 'i32'], ['$outStep', 'i32']],
   locals: [['$g', 'i32'], ['$ky', 'i32'], ['$rp', 'i32'], ['$rm', 'i32'], ['$pp', 'i32'], ['$mp', 'i32'], ['$wp', 'i32'],
-    ['$end', 'i32'], ['$v', 'i64'], ['$mv', 'i64'], ['$a0', 'i64'], ['$a1', 'i64'], ['$a2', 'i64'], ['$a3', 'i64'], ['$y', 'f32']],
+    ['$end', 'i32'], ['$v', 'i64'], ['$mv', 'i64'], ['$a0', 'i64'], ['$a1', 'i64'], ['$a2', 'i64'], ['$a3', 'i64'], ['$y', 'f32'],
+    ['$i', 'i32'], ['$b', 'i32'], ['$po', 'i32'], ['$pa', 'i32'], ['$pb', 'i32']],
   body: `
-  local.get $base i32.const 0 i32.lt_s
+  i32.const 0 local.set $i
+  block $pxdone loop $pixel
+  local.get $i local.get $count i32.ge_u br_if $pxdone
+  local.get $base local.set $b
+  local.get $b i32.const 0 i32.lt_s
   if
-    i32.const 0 local.set $base
+    i32.const 0 local.set $b
     local.get $m local.set $rp
     i32.const 0 local.set $ky
     block $bdone loop $brow
@@ -67,7 +76,7 @@ const BDOT4: WasmFunc = {
       local.get $rp local.get $rowBytes i32.add local.set $end
       block $bwdone loop $bword
         local.get $pp local.get $end i32.ge_u br_if $bwdone
-        local.get $base local.get $pp i64.load i64.popcnt i32.wrap_i64 i32.add local.set $base
+        local.get $b local.get $pp i64.load i64.popcnt i32.wrap_i64 i32.add local.set $b
         local.get $pp i32.const 8 i32.add local.set $pp
         br $bword
       end end
@@ -77,6 +86,9 @@ const BDOT4: WasmFunc = {
     end end
   end
   local.get $w local.set $wp
+  local.get $out local.set $po
+  local.get $alpha local.set $pa
+  local.get $bias local.set $pb
   i32.const 0 local.set $g
   block $gdone loop $group
     local.get $g local.get $groups i32.ge_u br_if $gdone
@@ -101,11 +113,17 @@ const BDOT4: WasmFunc = {
       br $row
     end end
     ${epilogue4}
-    local.get $out i32.const 16 i32.add local.set $out
-    local.get $alpha i32.const 16 i32.add local.set $alpha
-    local.get $bias if local.get $bias i32.const 16 i32.add local.set $bias end
+    local.get $po i32.const 16 i32.add local.set $po
+    local.get $pa i32.const 16 i32.add local.set $pa
+    local.get $pb i32.const 16 i32.add local.set $pb
     local.get $g i32.const 1 i32.add local.set $g
     br $group
+  end end
+  local.get $x local.get $xStep i32.add local.set $x
+  local.get $m if local.get $m local.get $xStep i32.add local.set $m end
+  local.get $out local.get $outStep i32.add local.set $out
+  local.get $i i32.const 1 i32.add local.set $i
+  br $pixel
   end end`,
 };
 
@@ -250,26 +268,35 @@ export class WasmEngine implements BinaryConvEngine {
     out.set(f32.subarray(a.out / 4, a.out / 4 + out.length));
   }
 
-  /** Walks the output pixels: interior ones in place, border ones through a gathered, masked patch. */
+  /**
+   * Walks the output rows: the run of interior pixels of a row (whose patches lie inside the
+   * image) in one wasm call reading the input in place, border pixels one by one through a
+   * gathered, masked patch.
+   */
   private pixels(x: FloatActivations, masked: boolean, f: PackedFilter, l: Interleaved, g: ConvGeometry, a: Arena, u32: Uint32Array): void {
     const pixelBytes = words64(x.c) * 4;
     const bias = l.bias === null ? 0 : a.bias;
     const plainBase = f.kh * f.kw * x.c;
     const rowBytes = f.kw * pixelBytes;
+    const outStep = f.outChannels * 4;
+    // Interior ox: ox·s − padLeft ≥ 0 and ox·s − padLeft + kw ≤ w.
+    const first = Math.min(g.outW, Math.ceil(g.padLeft / g.stride));
+    const last = Math.max(first, Math.min(g.outW, Math.floor((x.w - f.kw + g.padLeft) / g.stride) + 1));
     for (let n = 0; n < x.n; n++) {
       for (let oy = 0; oy < g.outH; oy++) {
         const iy0 = oy * g.stride - g.padTop;
+        const rowOut = a.out + (n * g.outH + oy) * g.outW * outStep;
+        const inside = iy0 >= 0 && iy0 + f.kh <= x.h;
         for (let ox = 0; ox < g.outW; ox++) {
-          const ix0 = ox * g.stride - g.padLeft;
-          const out = a.out + ((n * g.outH + oy) * g.outW + ox) * f.outChannels * 4;
-          if (iy0 >= 0 && ix0 >= 0 && iy0 + f.kh <= x.h && ix0 + f.kw <= x.w) {
-            const at = ((n * x.h + iy0) * x.w + ix0) * pixelBytes;
-            this.fns.bdot4(a.x + at, masked ? a.m + at : 0, f.kh, rowBytes, x.w * pixelBytes, a.f,
-              out, a.alpha, bias, l.groups, masked ? -1 : plainBase);
-          } else {
-            this.gather(x, masked, f, a, u32, n, iy0, ix0);
-            this.fns.bdot4(a.patch, a.patchMask, f.kh, rowBytes, rowBytes, a.f, out, a.alpha, bias, l.groups, -1);
+          if (inside && ox === first && last > first) {
+            const at = ((n * x.h + iy0) * x.w + (ox * g.stride - g.padLeft)) * pixelBytes;
+            this.fns.bdot4(a.x + at, masked ? a.m + at : 0, f.kh, rowBytes, x.w * pixelBytes, a.f, rowOut + ox * outStep,
+              a.alpha, bias, l.groups, masked ? -1 : plainBase, last - first, g.stride * pixelBytes, outStep);
+            ox = last - 1;
+            continue;
           }
+          this.gather(x, masked, f, a, u32, n, iy0, ox * g.stride - g.padLeft);
+          this.fns.bdot4(a.patch, a.patchMask, f.kh, rowBytes, rowBytes, a.f, rowOut + ox * outStep, a.alpha, bias, l.groups, -1, 1, 0, outStep);
         }
       }
     }
