@@ -28,9 +28,10 @@ const shared = <T>(y: Argv<T>) => withPlanOptions(y)
 
 export const summaryCommand: CommandModule<object, ModelArgs> = {
   command: 'summary <config>',
-  describe: 'per-layer shapes, 1-bit and 32-bit parameters, memory, MACs and the binary share (one table per distinct model)',
+  describe: 'per-layer shapes, 1-bit and 32-bit parameters, memory, MACs, OPs and the binary share (one table per distinct model); given an export folder, its bytes on disk',
   builder: (y) => shared(y) as unknown as Argv<ModelArgs>,
   handler: async (argv) => {
+    if (await summarizeExport(argv)) return;
     const runs = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
     await selectBackend(argv.backend);
@@ -55,6 +56,19 @@ export const summaryCommand: CommandModule<object, ModelArgs> = {
     if (argv.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   },
 };
+
+/** `summary <export-dir>`: an export's bytes on disk, size table and OPs. Returns false when the path is no export. */
+async function summarizeExport(argv: ModelArgs): Promise<boolean> {
+  const { existsSync, readdirSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { MANIFEST_JSON, formatExportSummary } = await import('../export/manifest.ts');
+  if (!existsSync(join(argv.config, MANIFEST_JSON))) return false;
+  const { readManifest } = await import('../infer/load.ts');
+  const m = readManifest(argv.config);
+  const files = readdirSync(argv.config).sort().map((name) => ({ name, bytes: statSync(join(argv.config, name)).size }));
+  process.stdout.write(argv.json ? `${JSON.stringify({ files, sizes: m.sizes, ops: m.ops, choices: m.choices }, null, 2)}\n` : formatExportSummary(m, files));
+  return true;
+}
 
 interface BenchArgs extends ModelArgs {
   steps: number;

@@ -19,6 +19,7 @@ import { FILES } from '../results/store.ts';
 import { writeFileAtomic } from '../results/atomic.ts';
 import { fileSystemHandler, WEIGHTS_BIN } from '../train/file-io.ts';
 import { loadModel } from '../models/build.ts';
+import { summarizeModel } from '../models/summary.ts';
 import { binarizeWeightsHard } from '../binary/quantizers.ts';
 import { isQuantizedLayer, type QuantState } from '../binary/quant-state.ts';
 import type { RunConfig } from '../config/schema.ts';
@@ -137,6 +138,7 @@ export async function exportRun(runDir: string, outDir?: string): Promise<Export
       r.float32Bytes += 4 * p.shape.reduce((a, b) => a * b, 1);
     }
     const weights = concat(parts);
+    const t = summarizeModel(built.model, { quant: built.quant }).totals;
     const float32Bytes = statSync(join(dir, FILES.model, WEIGHTS_BIN)).size;
     const manifest: ExportManifest = {
       format: EXPORT_FORMAT, version: EXPORT_VERSION, layout: PACKED_LAYOUT, layoutDescription: LAYOUT_DESCRIPTION,
@@ -149,6 +151,7 @@ export async function exportRun(runDir: string, outDir?: string): Promise<Export
       real: { specs: realSpecs, span: realSpan },
       packed: entries,
       sizes: { layers: [...sizes.values()], packedBytes: weights.byteLength, float32Bytes, ratio: float32Bytes / weights.byteLength },
+      ops: { macs: t.macs, flops: t.flops, bops: t.bops, ops: t.ops },
       trained: run.final,
       checksum: { algorithm: 'sha256', weights: sha256(weights) },
     };

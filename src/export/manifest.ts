@@ -75,6 +75,8 @@ export interface ExportManifest {
   real: { specs: tf.io.WeightsManifestEntry[]; span: Span };
   packed: PackedLayerEntry[];
   sizes: SizeTable;
+  /** Per image, from the model summary (src/models/summary.ts): OPs = FLOPs + BOPs / 64. */
+  ops: { macs: number; flops: number; bops: number; ops: number };
   /** The trained model's final.json metrics, for `evaluate` to compare with. */
   trained: Record<string, unknown> | null;
   checksum: { algorithm: 'sha256'; weights: string };
@@ -103,4 +105,17 @@ export function formatSizeTable(s: SizeTable): string {
   const rule = '-'.repeat(widths.reduce((a, w) => a + w, 0) + 2 * (widths.length - 1));
   const n = s.layers.length;
   return [rule, line(header), rule, ...rows.slice(0, n).map(line), rule, ...rows.slice(n).map(line), rule].join('\n') + '\n';
+}
+
+/** What `summary <export-dir>` shows: bytes on disk per file, the size table, OPs. */
+export function formatExportSummary(m: ExportManifest, files: Array<{ name: string; bytes: number }>): string {
+  const int = (n: number) => Math.round(n).toLocaleString('en-US');
+  const lines = [`Export of run ${m.source.runId} (${m.arch}, ${m.task}), layout ${m.layout}`, 'bytes on disk:'];
+  for (const f of files) lines.push(`  ${f.name.padEnd(14)} ${int(f.bytes).padStart(12)}`);
+  lines.push(`  ${'total'.padEnd(14)} ${int(files.reduce((a, f) => a + f.bytes, 0)).padStart(12)}`);
+  lines.push(formatSizeTable(m.sizes).trimEnd());
+  lines.push(`MACs per image          ${int(m.ops.macs)}`, `FLOPs (real MACs)       ${int(m.ops.flops)}`,
+    `BOPs (binary MACs)      ${int(m.ops.bops)}`, `OPs (FLOPs + BOPs/64)   ${int(m.ops.ops)}`);
+  for (const [k, v] of Object.entries(m.choices)) lines.push(`${k.padEnd(22)}  ${v}`);
+  return `${lines.join('\n')}\n`;
 }
