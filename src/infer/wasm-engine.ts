@@ -4,18 +4,23 @@
  * toolchain is needed and the same module runs in any WebAssembly host (a browser included).
  *
  * Per call: the float input is copied into the engine's own memory and signed + packed there
- * (`pack`); JS walks the output rows and hands wasm each row's run of interior pixels in one call
- * (`bdot4`), which loops over the pixels, the output channels four at a time (one patch load feeds four XOR + popcounts), the kh
- * rows of the patch and the 64-bit words of each row, and writes float32 α·Σ (+ bias), rounded
- * as engine.ts `epilogue`. Interior pixels read the packed input in place (a patch row is kw
- * adjacent pixels, contiguous in NHWC); border pixels are first gathered into a zeroed patch whose
- * mask plane is 0 at padding taps, which makes padding exact (a tap outside adds 0, never ±1).
+ * (`pack`) into planes zero-padded the way the conv pads; JS walks the output rows in runs of
+ * pixels that share a padding pattern and hands wasm one run per call (`bdot4`), which loops over
+ * the pixels, the output channels four at a time (one patch load feeds four XOR + popcounts), the
+ * kh rows of the patch and the 64-bit words of each row, and writes float32 α·Σ (+ bias), rounded
+ * as engine.ts `epilogue`.
+ *
+ * Padding, exactly (a tap outside the image is 0 in training's conv, never ±1): a clear bit in the
+ * padded plane reads as +1, so a run at the border subtracts, per output channel, what its padding
+ * taps added, Σ_{padding taps} Σ_c w = Σ (C − 2·popcount(w_tap)), precomputed per padding pattern
+ * (Larq Compute Engine's correction). Where a mask plane exists (sign_at_zero = zero and some
+ * input is 0), padding has mask 0 and counts nothing, so no correction is needed.
  *
  * Filters are re-laid out once per filter bank for this kernel: groups of 4 output channels with
  * their 64-bit words interleaved ([o/4][kh][kw][word][4]), zero-padded to a multiple of 4.
  */
 import { assembleModule, type WasmFunc } from '../backend/wasm-asm.ts';
-import { widenTaps, wordsPerPixel, type PackedFilter } from './pack.ts';
+import { popcount32, widenTaps, wordsPerPixel, type PackedFilter } from './pack.ts';
 
 /** uint32 words per pixel in this engine's memory: channels padded to whole 64-bit words for i64.popcnt. */
 const words64 = (c: number): number => 2 * Math.ceil(c / 64);
@@ -36,10 +41,12 @@ const wordLoop = (label: string, masked: boolean): string => `
     br $${label}
   end end`;
 
-/** out[i] = f32(base − 2·acc_i) · alpha[i] (+ bias[i]) for the 4 lanes of a group. */
+/** out[i] = f32(base − 2·acc_i − corr[i]) · alpha[i] (+ bias[i]) for the 4 lanes of a group. */
 const epilogue4 = LANES.map((i) => `
-    local.get $b local.get $a${i} i32.wrap_i64 i32.const 1 i32.shl i32.sub f32.convert_i32_s
-    local.get $pa f32.load offset=${4 * i} f32.mul local.set $y
+    local.get $b local.get $a${i} i32.wrap_i64 i32.const 1 i32.shl i32.sub local.set $s
+    local.get $corr
+    if local.get $s local.get $pc i32.load offset=${4 * i} i32.sub local.set $s end
+    local.get $s f32.convert_i32_s local.get $pa f32.load offset=${4 * i} f32.mul local.set $y
     local.get $bias
     if local.get $y local.get $pb f32.load offset=${4 * i} f32.add local.set $y end
     local.get $po local.get $y f32.store offset=${4 * i}`).join('\n');
@@ -50,16 +57,17 @@ const epilogue4 = LANES.map((i) => `
  * (mask at m + i·xStep) and writes its channels at out + i·outStep; a last, partial group of 4
  * writes its padding lanes into the next pixel's slots, which that pixel then overwrites.
  * m = 0: no mask plane; base < 0: base = popcount of the mask patch (the valid, non-zero
- * inputs), else base = V·C. bias = 0: none.
+ * inputs), else base = kh·kw·C. corr ≠ 0: i32 per output channel subtracted from the sum (the
+ * padding correction). bias = 0: none.
  */
 const BDOT4: WasmFunc = {
   name: 'bdot4',
   params: [['$x', 'i32'], ['$m', 'i32'], ['$rows', 'i32'], ['$rowBytes', 'i32'], ['$rowStride', 'i32'], ['$w', 'i32'],
     ['$out', 'i32'], ['$alpha', 'i32'], ['$bias', 'i32'], ['$groups', 'i32'], ['$base', 'i32'], ['$count', 'i32'],
-    ['$xStep', 'i32'], ['$outStep', 'i32']],
+    ['$xStep', 'i32'], ['$outStep', 'i32'], ['$corr', 'i32']],
   locals: [['$g', 'i32'], ['$ky', 'i32'], ['$rp', 'i32'], ['$rm', 'i32'], ['$pp', 'i32'], ['$mp', 'i32'], ['$wp', 'i32'],
     ['$end', 'i32'], ['$v', 'i64'], ['$mv', 'i64'], ['$a0', 'i64'], ['$a1', 'i64'], ['$a2', 'i64'], ['$a3', 'i64'], ['$y', 'f32'],
-    ['$i', 'i32'], ['$b', 'i32'], ['$po', 'i32'], ['$pa', 'i32'], ['$pb', 'i32']],
+    ['$i', 'i32'], ['$b', 'i32'], ['$po', 'i32'], ['$pa', 'i32'], ['$pb', 'i32'], ['$pc', 'i32'], ['$s', 'i32']],
   body: `
   i32.const 0 local.set $i
   block $pxdone loop $pixel
@@ -89,6 +97,7 @@ const BDOT4: WasmFunc = {
   local.get $out local.set $po
   local.get $alpha local.set $pa
   local.get $bias local.set $pb
+  local.get $corr local.set $pc
   i32.const 0 local.set $g
   block $gdone loop $group
     local.get $g local.get $groups i32.ge_u br_if $gdone
@@ -116,6 +125,7 @@ const BDOT4: WasmFunc = {
     local.get $po i32.const 16 i32.add local.set $po
     local.get $pa i32.const 16 i32.add local.set $pa
     local.get $pb i32.const 16 i32.add local.set $pb
+    local.get $pc i32.const 16 i32.add local.set $pc
     local.get $g i32.const 1 i32.add local.set $g
     br $group
   end end
@@ -128,9 +138,9 @@ const BDOT4: WasmFunc = {
 };
 
 /**
- * pack(src, bits, mask, pixels, c, words, flag): signs NHWC floats into the packed layout, bit =
- * (x < 0); with mask ≠ 0 also the non-zero plane, bit = (x ≠ 0). flag (i32) is set to 1 when any
- * input is exactly 0. The destination planes must be zeroed (padding words stay 0).
+ * pack(src, bits, mask, pixels, c, words, flag): signs `pixels` NHWC floats into the packed layout,
+ * bit = (x < 0); with mask ≠ 0 also the non-zero plane, bit = (x ≠ 0). flag (i32) gets 1 or-ed
+ * in when any input is exactly 0. The destination planes must be zeroed (padding words stay 0).
  */
 const PACK: WasmFunc = {
   name: 'pack',
@@ -169,23 +179,28 @@ const PACK: WasmFunc = {
     local.get $p i32.const 1 i32.add local.set $p
     br $pixel
   end end
-  local.get $flag local.get $zero i32.store`,
+  local.get $flag local.get $flag i32.load local.get $zero i32.or i32.store`,
 };
 
 type Fn = (...args: number[]) => void;
 
 /** Byte offsets of one call's buffers (8-byte aligned; nothing at 0, which means "none"). */
-interface Arena {
-  src: number; x: number; m: number; f: number; alpha: number; bias: number; patch: number; patchMask: number;
-  full: number; flag: number; out: number; end: number;
-}
+interface Arena { src: number; x: number; m: number; f: number; alpha: number; bias: number; corr: number; flag: number; out: number; end: number }
 
 /** A filter bank in the kernel's interleaved layout, made once per PackedFilter. */
-interface Interleaved { bits: Uint32Array; alpha: Float32Array; bias: Float32Array | null; groups: number }
+interface Interleaved {
+  bits: Uint32Array;
+  alpha: Float32Array;
+  bias: Float32Array | null;
+  groups: number;
+  /** Σ_c w[o, tap, c] = C − 2·popcount(tap bits), [o][tap]: what one +1-padded tap adds. */
+  tapSums: Int32Array;
+}
 
 function interleave(f: PackedFilter): Interleaved {
   const taps = f.kh * f.kw;
-  const wide = widenTaps(f.bits, f.outChannels * taps, wordsPerPixel(f.inChannels), words64(f.inChannels));
+  const words = wordsPerPixel(f.inChannels);
+  const wide = widenTaps(f.bits, f.outChannels * taps, words, words64(f.inChannels));
   const perFilter = taps * words64(f.inChannels) / 2; // 64-bit words
   const groups = Math.ceil(f.outChannels / 4);
   const bits = new Uint32Array(groups * perFilter * 4 * 2);
@@ -199,8 +214,52 @@ function interleave(f: PackedFilter): Interleaved {
       bits[dst + 1] = wide[src + 1]!;
     }
   }
+  const tapSums = new Int32Array(f.outChannels * taps);
+  for (let t = 0; t < f.outChannels * taps; t++) {
+    let ones = 0;
+    for (let j = 0; j < words; j++) ones += popcount32(f.bits[t * words + j]!);
+    tapSums[t] = f.inChannels - 2 * ones;
+  }
   const pad = (a: Float32Array) => { const b = new Float32Array(groups * 4); b.set(a); return b; };
-  return { bits, alpha: pad(f.alpha), bias: f.bias === null ? null : pad(f.bias), groups };
+  return { bits, alpha: pad(f.alpha), bias: f.bias === null ? null : pad(f.bias), groups, tapSums };
+}
+
+/** The input zero-padded as the conv pads it: the packed plane is [n, padTop + h + padBottom, padLeft + w + padRight]. */
+interface Padded { top: number; left: number; hp: number; wp: number }
+
+function paddedOf(x: FloatActivations, f: PackedFilter, g: ConvGeometry): Padded {
+  const bottom = Math.max(0, (g.outH - 1) * g.stride + f.kh - x.h - g.padTop);
+  const right = Math.max(0, (g.outW - 1) * g.stride + f.kw - x.w - g.padLeft);
+  return { top: g.padTop, left: g.padLeft, hp: g.padTop + x.h + bottom, wp: g.padLeft + x.w + right };
+}
+
+/** Padding taps of an output pixel: rows missing at the top and bottom, columns at the left and right. */
+type Border = [number, number, number, number];
+
+function rowBorder(oy: number, x: FloatActivations, f: PackedFilter, g: ConvGeometry): [number, number] {
+  const iy0 = oy * g.stride - g.padTop;
+  return [Math.max(0, -iy0), Math.max(0, iy0 + f.kh - x.h)];
+}
+
+function colBorder(ox: number, x: FloatActivations, f: PackedFilter, g: ConvGeometry): [number, number] {
+  const ix0 = ox * g.stride - g.padLeft;
+  return [Math.max(0, -ix0), Math.max(0, ix0 + f.kw - x.w)];
+}
+
+/** corr[o] = Σ over the padding taps of `b` of tapSums[o][tap], padded to groups·4 lanes. */
+function correction(l: Interleaved, f: PackedFilter, b: Border): Int32Array {
+  const [top, bottom, left, right] = b;
+  const corr = new Int32Array(l.groups * 4);
+  for (let o = 0; o < f.outChannels; o++) {
+    let sum = 0;
+    for (let ky = 0; ky < f.kh; ky++) {
+      for (let kx = 0; kx < f.kw; kx++) {
+        if (ky < top || ky >= f.kh - bottom || kx < left || kx >= f.kw - right) sum += l.tapSums[o * f.kh * f.kw + ky * f.kw + kx]!;
+      }
+    }
+    corr[o] = sum;
+  }
+  return corr;
 }
 
 export class WasmEngine implements BinaryConvEngine {
@@ -224,13 +283,11 @@ export class WasmEngine implements BinaryConvEngine {
     return l;
   }
 
-  private arena(x: FloatActivations, f: PackedFilter, l: Interleaved, g: ConvGeometry): Arena {
-    const words = words64(x.c);
-    const planeBytes = x.n * x.h * x.w * words * 4;
-    const patchBytes = f.kh * f.kw * words * 4;
+  private arena(x: FloatActivations, f: PackedFilter, l: Interleaved, g: ConvGeometry, p: Padded, patterns: number): Arena {
+    const planeBytes = x.n * p.hp * p.wp * words64(x.c) * 4;
     const sizes: Array<[keyof Arena, number]> = [
       ['src', x.data.length * 4], ['x', planeBytes], ['m', planeBytes], ['f', l.bits.length * 4], ['alpha', l.alpha.length * 4],
-      ['bias', l.alpha.length * 4], ['patch', patchBytes], ['patchMask', patchBytes], ['full', words * 4], ['flag', 8],
+      ['bias', l.alpha.length * 4], ['corr', patterns * l.alpha.length * 4], ['flag', 8],
       // The last group of the last pixel may write up to 3 padding lanes past the real channels.
       ['out', (x.n * g.outH * g.outW * f.outChannels + 4) * 4],
     ];
@@ -248,78 +305,85 @@ export class WasmEngine implements BinaryConvEngine {
 
   conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out: Float32Array): void {
     const l = this.layout(f);
-    const a = this.arena(x, f, l, g);
+    const p = paddedOf(x, f, g);
+    const borders = this.borders(x, f, g);
+    const a = this.arena(x, f, l, g, p, borders.size);
     const u32 = new Uint32Array(this.memory.buffer);
+    const i32 = new Int32Array(this.memory.buffer);
     const f32 = new Float32Array(this.memory.buffer);
-    const words = words64(x.c);
     f32.set(x.data, a.src / 4);
     u32.fill(0, a.x / 4, a.m / 4 + (a.m - a.x) / 4);
-    this.fns.pack(a.src, a.x, signAtZero === 'zero' ? a.m : 0, x.n * x.h * x.w, x.c, words, a.flag);
-    const masked = signAtZero === 'zero' && u32[a.flag / 4] === 1;
+    u32[a.flag / 4] = 0;
+    const masked = this.pack(x, signAtZero, p, a, u32);
     u32.set(l.bits, a.f / 4);
     f32.set(l.alpha, a.alpha / 4);
     if (l.bias !== null) f32.set(l.bias, a.bias / 4);
-    // One pixel's mask with exactly the C real channels set: a valid tap's mask where all inputs are ±1.
-    for (let j = 0; j < words; j++) {
-      const lo = j * 32;
-      u32[a.full / 4 + j] = x.c >= lo + 32 ? 0xffffffff : x.c <= lo ? 0 : (2 ** (x.c - lo) - 1);
+    const corrAt = new Map<string, number>();
+    let at = a.corr;
+    for (const [key, b] of borders) {
+      i32.set(correction(l, f, b), at / 4);
+      corrAt.set(key, at);
+      at += l.alpha.length * 4;
     }
-    this.pixels(x, masked, f, l, g, a, u32);
+    this.rows(x, masked, f, l, g, p, a, corrAt);
     out.set(f32.subarray(a.out / 4, a.out / 4 + out.length));
   }
 
-  /**
-   * Walks the output rows: the run of interior pixels of a row (whose patches lie inside the
-   * image) in one wasm call reading the input in place, border pixels one by one through a
-   * gathered, masked patch.
-   */
-  private pixels(x: FloatActivations, masked: boolean, f: PackedFilter, l: Interleaved, g: ConvGeometry, a: Arena, u32: Uint32Array): void {
+  /** Signs and packs the input into the zero-padded planes, one image row per call. Returns whether a mask plane is needed. */
+  private pack(x: FloatActivations, signAtZero: SignAtZero, p: Padded, a: Arena, u32: Uint32Array): boolean {
     const pixelBytes = words64(x.c) * 4;
-    const bias = l.bias === null ? 0 : a.bias;
-    const plainBase = f.kh * f.kw * x.c;
-    const rowBytes = f.kw * pixelBytes;
-    const outStep = f.outChannels * 4;
-    // Interior ox: ox·s − padLeft ≥ 0 and ox·s − padLeft + kw ≤ w.
-    const first = Math.min(g.outW, Math.ceil(g.padLeft / g.stride));
-    const last = Math.max(first, Math.min(g.outW, Math.floor((x.w - f.kw + g.padLeft) / g.stride) + 1));
+    const mask = signAtZero === 'zero' ? a.m : 0;
     for (let n = 0; n < x.n; n++) {
-      for (let oy = 0; oy < g.outH; oy++) {
-        const iy0 = oy * g.stride - g.padTop;
-        const rowOut = a.out + (n * g.outH + oy) * g.outW * outStep;
-        const inside = iy0 >= 0 && iy0 + f.kh <= x.h;
-        for (let ox = 0; ox < g.outW; ox++) {
-          if (inside && ox === first && last > first) {
-            const at = ((n * x.h + iy0) * x.w + (ox * g.stride - g.padLeft)) * pixelBytes;
-            this.fns.bdot4(a.x + at, masked ? a.m + at : 0, f.kh, rowBytes, x.w * pixelBytes, a.f, rowOut + ox * outStep,
-              a.alpha, bias, l.groups, masked ? -1 : plainBase, last - first, g.stride * pixelBytes, outStep);
-            ox = last - 1;
-            continue;
-          }
-          this.gather(x, masked, f, a, u32, n, iy0, ox * g.stride - g.padLeft);
-          this.fns.bdot4(a.patch, a.patchMask, f.kh, rowBytes, rowBytes, a.f, rowOut + ox * outStep, a.alpha, bias, l.groups, -1, 1, 0, outStep);
-        }
+      for (let iy = 0; iy < x.h; iy++) {
+        const dst = ((n * p.hp + iy + p.top) * p.wp + p.left) * pixelBytes;
+        this.fns.pack(a.src + (n * x.h + iy) * x.w * x.c * 4, a.x + dst, mask === 0 ? 0 : mask + dst, x.w, x.c, words64(x.c), a.flag);
       }
     }
+    return signAtZero === 'zero' && u32[a.flag / 4] !== 0;
   }
 
-  /** Copies the valid taps of the patch at (iy0, ix0) and their masks; padding taps stay 0 in both planes. */
-  private gather(x: FloatActivations, masked: boolean, f: PackedFilter, a: Arena, u32: Uint32Array, n: number, iy0: number, ix0: number): void {
-    const words = words64(x.c);
-    const patch = a.patch / 4;
-    const patchMask = a.patchMask / 4;
-    u32.fill(0, patch, patch + f.kh * f.kw * words);
-    u32.fill(0, patchMask, patchMask + f.kh * f.kw * words);
-    for (let ky = 0; ky < f.kh; ky++) {
-      const iy = iy0 + ky;
-      if (iy < 0 || iy >= x.h) continue;
-      for (let kx = 0; kx < f.kw; kx++) {
-        const ix = ix0 + kx;
-        if (ix < 0 || ix >= x.w) continue;
-        const src = ((n * x.h + iy) * x.w + ix) * words;
-        const dst = (ky * f.kw + kx) * words;
-        u32.copyWithin(patch + dst, a.x / 4 + src, a.x / 4 + src + words);
-        if (masked) u32.copyWithin(patchMask + dst, a.m / 4 + src, a.m / 4 + src + words);
-        else u32.copyWithin(patchMask + dst, a.full / 4, a.full / 4 + words);
+  /** Every distinct padding pattern with at least one padding tap, by key. */
+  private borders(x: FloatActivations, f: PackedFilter, g: ConvGeometry): Map<string, Border> {
+    const rows = new Set<string>();
+    const cols = new Set<string>();
+    for (let oy = 0; oy < g.outH; oy++) rows.add(rowBorder(oy, x, f, g).join(','));
+    for (let ox = 0; ox < g.outW; ox++) cols.add(colBorder(ox, x, f, g).join(','));
+    const out = new Map<string, Border>();
+    for (const r of rows) {
+      for (const c of cols) {
+        const b = [...r.split(','), ...c.split(',')].map(Number) as Border;
+        if (b.some((v) => v > 0)) out.set(b.join(','), b);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Walks the output rows in runs of pixels that share a padding pattern (the interior of a row
+   * is one run): one wasm call per run over the padded planes. Without a mask plane padding
+   * reads as +1 and the run's correction removes it; with one, padding has mask 0 and counts 0.
+   */
+  private rows(x: FloatActivations, masked: boolean, f: PackedFilter, l: Interleaved, g: ConvGeometry, p: Padded, a: Arena,
+    corrAt: Map<string, number>): void {
+    const pixelBytes = words64(x.c) * 4;
+    const bias = l.bias === null ? 0 : a.bias;
+    const rowBytes = f.kw * pixelBytes;
+    const outStep = f.outChannels * 4;
+    const cols = Array.from({ length: g.outW }, (_, ox) => colBorder(ox, x, f, g).join(','));
+    for (let n = 0; n < x.n; n++) {
+      for (let oy = 0; oy < g.outH; oy++) {
+        const rowKey = rowBorder(oy, x, f, g).join(',');
+        const rowOut = a.out + (n * g.outH + oy) * g.outW * outStep;
+        let ox = 0;
+        while (ox < g.outW) {
+          let end = ox + 1;
+          while (end < g.outW && cols[end] === cols[ox]) end++;
+          const at = ((n * p.hp + oy * g.stride) * p.wp + ox * g.stride) * pixelBytes;
+          const corr = masked ? 0 : corrAt.get(`${rowKey},${cols[ox]}`) ?? 0;
+          this.fns.bdot4(a.x + at, masked ? a.m + at : 0, f.kh, rowBytes, p.wp * pixelBytes, a.f, rowOut + ox * outStep,
+            a.alpha, bias, l.groups, masked ? -1 : f.kh * f.kw * x.c, end - ox, g.stride * pixelBytes, outStep, corr);
+          ox = end;
+        }
       }
     }
   }
