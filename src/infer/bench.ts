@@ -33,6 +33,10 @@ export interface LayerBench {
   floatMs: number;
   /** floatMs / packedMs: how many times faster the packed conv is. */
   ratio: number;
+  /** The same by this process's CPU time (user + system), less sensitive to other jobs on a shared machine. */
+  packedCpuMs: number;
+  floatCpuMs: number;
+  cpuRatio: number;
   /** Layers of the model with this shape (0 for the reference shape when the model has none). */
   layers: number;
 }
@@ -44,6 +48,10 @@ export interface ModelBench {
   floatImagesPerS: number;
   /** packedImagesPerS / floatImagesPerS. */
   ratio: number;
+  /** The same by CPU time. */
+  packedCpuImagesPerS: number;
+  floatCpuImagesPerS: number;
+  cpuRatio: number;
 }
 
 export interface InferenceBench {
@@ -70,21 +78,30 @@ interface Shape { k: number; stride: number; cin: number; cout: number; h: numbe
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Median ms of `a` and of `b` over `reps` interleaved rounds (one untimed round first). */
-function interleaved(a: () => void, b: () => void, reps: number): [number, number] {
+interface Timing { wallMs: number; cpuMs: number }
+
+/** Wall and CPU ms of one call. */
+function timed(fn: () => void): Timing {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wallMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wallMs, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/** Median wall and CPU ms of `a` and of `b` over `reps` interleaved rounds (one untimed round first). */
+function interleaved(a: () => void, b: () => void, reps: number): [Timing, Timing] {
   a();
   b();
-  const ta: number[] = [];
-  const tb: number[] = [];
+  const ta: Timing[] = [];
+  const tb: Timing[] = [];
   for (let i = 0; i < reps; i++) {
-    let t0 = performance.now();
-    a();
-    ta.push(performance.now() - t0);
-    t0 = performance.now();
-    b();
-    tb.push(performance.now() - t0);
+    ta.push(timed(a));
+    tb.push(timed(b));
   }
-  return [median(ta), median(tb)];
+  const med = (ts: Timing[]): Timing => ({ wallMs: median(ts.map((t) => t.wallMs)), cpuMs: median(ts.map((t) => t.cpuMs)) });
+  return [med(ta), med(tb)];
 }
 
 /** The distinct binary-conv shapes of an export, with their input sizes from the float model. */
@@ -108,7 +125,7 @@ function describe(s: Shape, batch: number): string {
 }
 
 /** One shape: the engine's packed conv (sign + pack + XNOR-popcount + α) against tf.conv2d of the same shape. */
-function benchShape(s: Shape, batch: number, engine: BinaryConvEngine, reps: number): { packedMs: number; floatMs: number } {
+function benchShape(s: Shape, batch: number, engine: BinaryConvEngine, reps: number): Omit<LayerBench, 'shape' | 'engine' | 'layers'> {
   const x = tf.randomNormal([batch, s.h, s.w, s.cin], 0, 1, 'float32', 1) as tf.Tensor4D;
   const kernel = tf.tidy(() => tf.sign(tf.randomNormal([s.k, s.k, s.cin, s.cout], 0, 1, 'float32', 2))) as tf.Tensor4D;
   const { bits, alpha } = packFilter(kernel.dataSync() as Float32Array, s.k, s.k, s.cin, s.cout);
@@ -116,13 +133,13 @@ function benchShape(s: Shape, batch: number, engine: BinaryConvEngine, reps: num
   const g = convGeometry(s.h, s.w, s.k, s.k, s.stride, s.padding);
   const out = new Float32Array(batch * g.outH * g.outW * s.cout);
   const data = x.dataSync() as Float32Array;
-  const [packedMs, floatMs] = interleaved(
+  const [p, f] = interleaved(
     () => engine.conv({ data, n: batch, h: s.h, w: s.w, c: s.cin }, 'plus_one', filter, g, out),
     () => tf.tidy(() => { tf.conv2d(x, kernel, s.stride, s.padding).dataSync(); }),
     reps,
   );
   tf.dispose([x, kernel]);
-  return { packedMs, floatMs };
+  return { packedMs: p.wallMs, floatMs: f.wallMs, ratio: f.wallMs / p.wallMs, packedCpuMs: p.cpuMs, floatCpuMs: f.cpuMs, cpuRatio: f.cpuMs / p.cpuMs };
 }
 
 /** Whole-model images/s, export against float, per engine and batch. */
@@ -138,7 +155,10 @@ function benchModel(float: tf.LayersModel, packed: { model: tf.LayersModel; setE
     for (const engine of opts.engines) {
       packed.setEngine(engine);
       const [p, f] = interleaved(run(packed.model), run(float), Math.max(3, Math.ceil(opts.reps / Math.sqrt(batch))));
-      rows.push({ engine: engine.name, batch, packedImagesPerS: (1000 * batch) / p, floatImagesPerS: (1000 * batch) / f, ratio: f / p });
+      rows.push({
+        engine: engine.name, batch, packedImagesPerS: (1000 * batch) / p.wallMs, floatImagesPerS: (1000 * batch) / f.wallMs, ratio: f.wallMs / p.wallMs,
+        packedCpuImagesPerS: (1000 * batch) / p.cpuMs, floatCpuImagesPerS: (1000 * batch) / f.cpuMs, cpuRatio: f.cpuMs / p.cpuMs,
+      });
     }
     x.dispose();
   }
@@ -164,7 +184,7 @@ export async function benchInference(config: RunConfig, options: InferenceBenchO
     for (const { shape, count } of shapes.values()) {
       for (const engine of opts.engines) {
         const t = benchShape(shape, opts.layerBatch, engine, opts.reps);
-        layers.push({ shape: describe(shape, opts.layerBatch), engine: engine.name, ...t, ratio: t.floatMs / t.packedMs, layers: count });
+        layers.push({ shape: describe(shape, opts.layerBatch), engine: engine.name, ...t, layers: count });
       }
     }
     const model = benchModel(built.model, packed, manifest.inputShape, opts);
@@ -177,18 +197,18 @@ export async function benchInference(config: RunConfig, options: InferenceBenchO
   }
 }
 
-/** The two tables as text. */
+/** The two tables as text: wall-clock medians, and the ratio by CPU time beside them. */
 export function formatInferenceBench(b: InferenceBench): string {
   const f = (n: number, d = 2) => n.toFixed(d);
   const lines = [`backend ${b.backend}; weights ${f(b.sizes.packedBytes / 1024)} kB packed vs ${f(b.sizes.float32Bytes / 1024)} kB float32 (${f(b.sizes.ratio)}x smaller)`,
-    '', 'binary conv (packed = sign + pack + XNOR-popcount + α; float = tf.conv2d)',
-    `${'shape'.padEnd(30)} ${'layers'.padStart(6)} ${'engine'.padEnd(6)} ${'packed ms'.padStart(10)} ${'float ms'.padStart(10)} ${'ratio'.padStart(7)}`];
+    '', 'binary conv (packed = sign + pack + XNOR-popcount + α; float = tf.conv2d); medians, wall clock and CPU time',
+    `${'shape'.padEnd(30)} ${'layers'.padStart(6)} ${'engine'.padEnd(6)} ${'packed ms'.padStart(10)} ${'float ms'.padStart(10)} ${'ratio'.padStart(7)} ${'cpu ratio'.padStart(9)}`];
   for (const l of b.layers) {
-    lines.push(`${l.shape.padEnd(30)} ${String(l.layers).padStart(6)} ${l.engine.padEnd(6)} ${f(l.packedMs, 3).padStart(10)} ${f(l.floatMs, 3).padStart(10)} ${f(l.ratio).padStart(7)}`);
+    lines.push(`${l.shape.padEnd(30)} ${String(l.layers).padStart(6)} ${l.engine.padEnd(6)} ${f(l.packedMs, 3).padStart(10)} ${f(l.floatMs, 3).padStart(10)} ${f(l.ratio).padStart(7)} ${f(l.cpuRatio).padStart(9)}`);
   }
-  lines.push('', 'whole model (images/s)', `${'engine'.padEnd(6)} ${'batch'.padStart(5)} ${'packed'.padStart(10)} ${'float'.padStart(10)} ${'ratio'.padStart(7)}`);
+  lines.push('', 'whole model (images/s, wall clock)', `${'engine'.padEnd(6)} ${'batch'.padStart(5)} ${'packed'.padStart(10)} ${'float'.padStart(10)} ${'ratio'.padStart(7)} ${'cpu ratio'.padStart(9)}`);
   for (const m of b.model) {
-    lines.push(`${m.engine.padEnd(6)} ${String(m.batch).padStart(5)} ${f(m.packedImagesPerS, 1).padStart(10)} ${f(m.floatImagesPerS, 1).padStart(10)} ${f(m.ratio).padStart(7)}`);
+    lines.push(`${m.engine.padEnd(6)} ${String(m.batch).padStart(5)} ${f(m.packedImagesPerS, 1).padStart(10)} ${f(m.floatImagesPerS, 1).padStart(10)} ${f(m.ratio).padStart(7)} ${f(m.cpuRatio).padStart(9)}`);
   }
   return `${lines.join('\n')}\n`;
 }

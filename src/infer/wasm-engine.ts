@@ -139,11 +139,11 @@ const BDOT4: WasmFunc = {
 
 /**
  * pack(src, bits, mask, pixels, c, words, flag): signs `pixels` NHWC floats into the packed layout,
- * bit = (x < 0); with mask ≠ 0 also the non-zero plane, bit = (x ≠ 0). flag (i32) gets 1 or-ed
- * in when any input is exactly 0. The destination planes must be zeroed (padding words stay 0).
+ * bit = (x < 0); packMasked also writes the non-zero plane, bit = (x ≠ 0), and or-s 1 into flag
+ * (i32) when any input is exactly 0. The destination planes must be zeroed (padding words stay 0).
  */
-const PACK: WasmFunc = {
-  name: 'pack',
+const packFunc = (name: string, masked: boolean): WasmFunc => ({
+  name,
   params: [['$src', 'i32'], ['$bits', 'i32'], ['$mask', 'i32'], ['$pixels', 'i32'], ['$c', 'i32'], ['$words', 'i32'], ['$flag', 'i32']],
   locals: [['$p', 'i32'], ['$ch', 'i32'], ['$word', 'i32'], ['$mword', 'i32'], ['$zero', 'i32'], ['$v', 'f32'], ['$dst', 'i32'], ['$mdst', 'i32']],
   body: `
@@ -160,27 +160,27 @@ const PACK: WasmFunc = {
       local.get $src f32.load local.set $v
       ;; shl takes its count mod 32: channel ch lands on bit ch & 31
       local.get $word local.get $v f32.const 0 f32.lt local.get $ch i32.shl i32.or local.set $word
-      local.get $mword local.get $v f32.const 0 f32.ne local.get $ch i32.shl i32.or local.set $mword
-      local.get $zero local.get $v f32.const 0 f32.eq i32.or local.set $zero
+      ${masked ? `local.get $mword local.get $v f32.const 0 f32.ne local.get $ch i32.shl i32.or local.set $mword
+      local.get $zero local.get $v f32.const 0 f32.eq i32.or local.set $zero` : ''}
       local.get $src i32.const 4 i32.add local.set $src
       local.get $ch i32.const 1 i32.add local.set $ch
       ;; a full word, or the last channel: store and start the next word
       local.get $ch i32.const 31 i32.and i32.eqz local.get $ch local.get $c i32.eq i32.or
       if
         local.get $dst local.get $word i32.store
-        local.get $mask if local.get $mdst local.get $mword i32.store end
         local.get $dst i32.const 4 i32.add local.set $dst
-        local.get $mdst i32.const 4 i32.add local.set $mdst
         i32.const 0 local.set $word
-        i32.const 0 local.set $mword
+        ${masked ? `local.get $mdst local.get $mword i32.store
+        local.get $mdst i32.const 4 i32.add local.set $mdst
+        i32.const 0 local.set $mword` : ''}
       end
       br $channel
     end end
     local.get $p i32.const 1 i32.add local.set $p
     br $pixel
   end end
-  local.get $flag local.get $flag i32.load local.get $zero i32.or i32.store`,
-};
+  ${masked ? 'local.get $flag local.get $flag i32.load local.get $zero i32.or i32.store' : ''}`,
+});
 
 type Fn = (...args: number[]) => void;
 
@@ -265,13 +265,13 @@ function correction(l: Interleaved, f: PackedFilter, b: Border): Int32Array {
 export class WasmEngine implements BinaryConvEngine {
   readonly name = 'wasm';
   private readonly memory = new WebAssembly.Memory({ initial: 16 });
-  private readonly fns: Record<'bdot4' | 'pack', Fn>;
+  private readonly fns: Record<'bdot4' | 'pack' | 'packMasked', Fn>;
   private readonly layouts = new WeakMap<PackedFilter, Interleaved>();
 
   constructor() {
-    const module = new WebAssembly.Module(assembleModule([BDOT4, PACK]));
+    const module = new WebAssembly.Module(assembleModule([BDOT4, packFunc('pack', false), packFunc('packMasked', true)]));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
-    this.fns = instance.exports as unknown as Record<'bdot4' | 'pack', Fn>;
+    this.fns = instance.exports as unknown as Record<'bdot4' | 'pack' | 'packMasked', Fn>;
   }
 
   private layout(f: PackedFilter): Interleaved {
@@ -312,7 +312,7 @@ export class WasmEngine implements BinaryConvEngine {
     const i32 = new Int32Array(this.memory.buffer);
     const f32 = new Float32Array(this.memory.buffer);
     f32.set(x.data, a.src / 4);
-    u32.fill(0, a.x / 4, a.m / 4 + (a.m - a.x) / 4);
+    u32.fill(0, a.x / 4, (signAtZero === 'zero' ? a.m + (a.m - a.x) : a.m) / 4);
     u32[a.flag / 4] = 0;
     const masked = this.pack(x, signAtZero, p, a, u32);
     u32.set(l.bits, a.f / 4);
@@ -336,7 +336,7 @@ export class WasmEngine implements BinaryConvEngine {
     for (let n = 0; n < x.n; n++) {
       for (let iy = 0; iy < x.h; iy++) {
         const dst = ((n * p.hp + iy + p.top) * p.wp + p.left) * pixelBytes;
-        this.fns.pack(a.src + (n * x.h + iy) * x.w * x.c * 4, a.x + dst, mask === 0 ? 0 : mask + dst, x.w, x.c, words64(x.c), a.flag);
+        (mask === 0 ? this.fns.pack : this.fns.packMasked)(a.src + (n * x.h + iy) * x.w * x.c * 4, a.x + dst, mask + dst, x.w, x.c, words64(x.c), a.flag);
       }
     }
     return signAtZero === 'zero' && u32[a.flag / 4] !== 0;
