@@ -128,6 +128,10 @@ for (const placement of ['post', 'pre'] as const) {
     MATRIX.push({ name: `resnet18 ${placement} ${sign} α=channel`, config: tinyClassifier('resnet18', edit('channel')) });
   }
 }
+MATRIX.push({ name: 'pose with a binary stem (7x7 s2, 3 channels, bias) α=none', config: tinyPose((c) => {
+  c.model.keep_real = [];
+  c.binarize.weight_scale = 'none';
+}) });
 MATRIX.push({ name: 'alexnet (binary dense, 5x5) post zero α=tensor', config: tinyClassifier('alexnet', (c) => {
   c.model.sign_at_zero = 'zero';
   c.binarize.weight_scale = 'tensor';
@@ -141,6 +145,7 @@ for (const { name, config } of MATRIX) {
     assert.equal(m.choices.sign_at_zero, config.model.sign_at_zero);
     assert.equal(m.choices.activation_placement, config.model.activation_placement);
     assert.equal(m.choices.weight_scale, config.binarize.weight_scale);
+    if (config.model.keep_real.length === 0) assert.ok(m.packed.some((p) => p.kernel[0] === 7 && p.strides === 2 && p.bias), 'the stem is packed');
     const [a, b] = await bothOutputs(dir, out, m.inputShape);
     if (config.binarize.weight_scale === 'none') {
       assert.deepEqual(b, a, 'integer sums are exact in float32: the same floats');
