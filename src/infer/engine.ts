@@ -49,11 +49,12 @@ export interface BinaryConvEngine {
   /** 'js', 'wasm', later 'native-avx512' …, as benchmarks and manifests name it. */
   readonly name: string;
   /**
-   * Signs `x` as training does (`signAtZero`: x = 0 → +1, or 0), packs it, and fills `out`
-   * [n, outH, outW, outChannels] (float32) with α·Σ (+ bias). Packing belongs to the engine so
-   * a fast one can keep the packed bits in its own memory.
+   * Signs `x` as training does (`signAtZero`: x = 0 → +1, or 0), packs it, and computes
+   * [n, outH, outW, outChannels] float32 α·Σ (+ bias) into `out`, or, without `out`, into a view
+   * of the engine's own memory valid until its next call (one copy less for a caller that copies
+   * anyway). Packing belongs to the engine so a fast one keeps the bits in its own memory.
    */
-  conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out: Float32Array): void;
+  conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out?: Float32Array): Float32Array;
 }
 
 /** sign(0) of the run (model.sign_at_zero). */
@@ -69,7 +70,9 @@ export function epilogue(sum: number, alpha: number, bias: number | undefined): 
 export const jsEngine: BinaryConvEngine = {
   name: 'js',
   conv(x, signAtZero, f, g, out) {
-    packedConv(packActivations(x.data, x.n, x.h, x.w, x.c, signAtZero), f, g, out);
+    const y = out ?? new Float32Array(x.n * g.outH * g.outW * f.outChannels);
+    packedConv(packActivations(x.data, x.n, x.h, x.w, x.c, signAtZero), f, g, y);
+    return y;
   },
 };
 

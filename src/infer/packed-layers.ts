@@ -92,8 +92,9 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     const a = this.args;
     const [n, h, w, c] = a.dense ? [x.shape[0]!, 1, 1, x.shape[1]!] : x.shape as [number, number, number, number];
     const g = convGeometry(h, w, a.kernelSize, a.kernelSize, a.strides, a.padding);
-    const out = new Float32Array(n * g.outH * g.outW * a.filters);
-    this.engine.conv({ data: x.dataSync() as Float32Array, n, h, w, c }, a.signAtZero, this.filter, g, out);
+    const view = this.engine.conv({ data: x.dataSync() as Float32Array, n, h, w, c }, a.signAtZero, this.filter, g);
+    // The wasm backend copies a new tensor's values into its heap; cpu keeps the array itself, so it gets its own copy of the engine's view.
+    const out = tf.getBackend() === 'wasm' ? view : view.slice();
     return a.dense ? tf.tensor2d(out, [n, a.filters]) : tf.tensor4d(out, [n, g.outH, g.outW, a.filters]);
   }
 

@@ -303,7 +303,7 @@ export class WasmEngine implements BinaryConvEngine {
     return a;
   }
 
-  conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out: Float32Array): void {
+  conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out?: Float32Array): Float32Array {
     const l = this.layout(f);
     const p = paddedOf(x, f, g);
     const borders = this.borders(x, f, g);
@@ -326,7 +326,10 @@ export class WasmEngine implements BinaryConvEngine {
       at += l.alpha.length * 4;
     }
     this.rows(x, masked, f, l, g, p, a, corrAt);
-    out.set(f32.subarray(a.out / 4, a.out / 4 + out.length));
+    const y = f32.subarray(a.out / 4, a.out / 4 + x.n * g.outH * g.outW * f.outChannels);
+    if (out === undefined) return y;
+    out.set(y);
+    return out;
   }
 
   /** Signs and packs the input into the zero-padded planes, one image row per call. Returns whether a mask plane is needed. */
