@@ -43,6 +43,29 @@ export interface FloatActivations {
   h: number;
   w: number;
   c: number;
+  /** A folded batch norm (and activation) before the sign, as thresholds; absent: training's sign of x itself. */
+  thresholds?: SignThresholds;
+}
+
+/**
+ * The sign of f_c(x) for a monotone per-channel f (batch norm, then a non-decreasing activation)
+ * as thresholds on y = s_c·x (s_c = ±1, exact): −1 where y < lo_c, +1 where y ≥ hi_c, 0 between
+ * (sign_at_zero = zero; hi = lo under plus_one). Interleaved [s, lo, hi] per channel.
+ */
+export interface SignThresholds {
+  /** [c][s, lo, hi], float32. */
+  table: Float32Array;
+}
+
+/** −1, 0 or +1 per value by the thresholds: the float input that training's sign would see the sign of. */
+export function applyThresholds(x: Float32Array, c: number, t: SignThresholds): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const ch = i % c;
+    const y = Math.fround(x[i]! * t.table[3 * ch]!);
+    out[i] = y < t.table[3 * ch + 1]! ? -1 : y >= t.table[3 * ch + 2]! ? 1 : 0;
+  }
+  return out;
 }
 
 export interface BinaryConvEngine {
@@ -71,7 +94,8 @@ export const jsEngine: BinaryConvEngine = {
   name: 'js',
   conv(x, signAtZero, f, g, out) {
     const y = out ?? new Float32Array(x.n * g.outH * g.outW * f.outChannels);
-    packedConv(packActivations(x.data, x.n, x.h, x.w, x.c, signAtZero), f, g, y);
+    const data = x.thresholds === undefined ? x.data : applyThresholds(x.data, x.c, x.thresholds);
+    packedConv(packActivations(data, x.n, x.h, x.w, x.c, signAtZero), f, g, y);
     return y;
   },
 };

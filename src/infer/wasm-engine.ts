@@ -138,31 +138,43 @@ const BDOT4: WasmFunc = {
 };
 
 /**
- * pack(src, bits, mask, pixels, c, words, flag): signs `pixels` NHWC floats into the packed layout,
- * bit = (x < 0); packMasked also writes the non-zero plane, bit = (x ≠ 0), and or-s 1 into flag
- * (i32) when any input is exactly 0. The destination planes must be zeroed (padding words stay 0).
+ * pack(src, bits, mask, pixels, c, words, flag, thr): signs `pixels` NHWC floats into the packed
+ * layout, bit = (x < 0); the masked variants also write the non-zero plane, bit = (x ≠ 0), and
+ * or 1 into flag (i32) when a value is 0. The thresholded variants sign y = s_c·x against the
+ * [s, lo, hi] table at thr (engine.ts SignThresholds): bit = (y < lo), non-zero = (y < lo or
+ * y ≥ hi). The destination planes must be zeroed (padding words stay 0).
  */
-const packFunc = (name: string, masked: boolean): WasmFunc => ({
-  name,
-  params: [['$src', 'i32'], ['$bits', 'i32'], ['$mask', 'i32'], ['$pixels', 'i32'], ['$c', 'i32'], ['$words', 'i32'], ['$flag', 'i32']],
-  locals: [['$p', 'i32'], ['$ch', 'i32'], ['$word', 'i32'], ['$mword', 'i32'], ['$zero', 'i32'], ['$v', 'f32'], ['$dst', 'i32'], ['$mdst', 'i32']],
-  body: `
+const packFunc = (name: string, masked: boolean, thresholded: boolean): WasmFunc => {
+  const neg = thresholded ? 'local.get $v local.get $tp f32.load offset=4 f32.lt' : 'local.get $v f32.const 0 f32.lt';
+  const nonZero = thresholded
+    ? 'local.get $v local.get $tp f32.load offset=4 f32.lt local.get $v local.get $tp f32.load offset=8 f32.ge i32.or'
+    : 'local.get $v f32.const 0 f32.ne';
+  return {
+    name,
+    params: [['$src', 'i32'], ['$bits', 'i32'], ['$mask', 'i32'], ['$pixels', 'i32'], ['$c', 'i32'], ['$words', 'i32'], ['$flag', 'i32'], ['$thr', 'i32']],
+    locals: [['$p', 'i32'], ['$ch', 'i32'], ['$word', 'i32'], ['$mword', 'i32'], ['$zero', 'i32'], ['$v', 'f32'], ['$dst', 'i32'], ['$mdst', 'i32'],
+      ['$tp', 'i32'], ['$nz', 'i32']],
+    body: `
   i32.const 0 local.set $p
   block $pdone loop $pixel
     local.get $p local.get $pixels i32.ge_u br_if $pdone
     local.get $bits local.get $p local.get $words i32.mul i32.const 2 i32.shl i32.add local.set $dst
     local.get $mask local.get $p local.get $words i32.mul i32.const 2 i32.shl i32.add local.set $mdst
+    local.get $thr local.set $tp
     i32.const 0 local.set $ch
     i32.const 0 local.set $word
     i32.const 0 local.set $mword
     block $cdone loop $channel
       local.get $ch local.get $c i32.ge_u br_if $cdone
       local.get $src f32.load local.set $v
+      ${thresholded ? 'local.get $v local.get $tp f32.load f32.mul local.set $v' : ''}
       ;; shl takes its count mod 32: channel ch lands on bit ch & 31
-      local.get $word local.get $v f32.const 0 f32.lt local.get $ch i32.shl i32.or local.set $word
-      ${masked ? `local.get $mword local.get $v f32.const 0 f32.ne local.get $ch i32.shl i32.or local.set $mword
-      local.get $zero local.get $v f32.const 0 f32.eq i32.or local.set $zero` : ''}
+      local.get $word ${neg} local.get $ch i32.shl i32.or local.set $word
+      ${masked ? `${nonZero} local.set $nz
+      local.get $mword local.get $nz local.get $ch i32.shl i32.or local.set $mword
+      local.get $zero local.get $nz i32.eqz i32.or local.set $zero` : ''}
       local.get $src i32.const 4 i32.add local.set $src
+      local.get $tp i32.const 12 i32.add local.set $tp
       local.get $ch i32.const 1 i32.add local.set $ch
       ;; a full word, or the last channel: store and start the next word
       local.get $ch i32.const 31 i32.and i32.eqz local.get $ch local.get $c i32.eq i32.or
@@ -180,12 +192,15 @@ const packFunc = (name: string, masked: boolean): WasmFunc => ({
     br $pixel
   end end
   ${masked ? 'local.get $flag local.get $flag i32.load local.get $zero i32.or i32.store' : ''}`,
-});
+  };
+};
+
+const PACKS = ['pack', 'packMasked', 'packThr', 'packThrMasked'] as const;
 
 type Fn = (...args: number[]) => void;
 
 /** Byte offsets of one call's buffers (8-byte aligned; nothing at 0, which means "none"). */
-interface Arena { src: number; x: number; m: number; f: number; alpha: number; bias: number; corr: number; flag: number; out: number; end: number }
+interface Arena { src: number; x: number; m: number; f: number; alpha: number; bias: number; corr: number; flag: number; thr: number; out: number; end: number }
 
 /** A filter bank in the kernel's interleaved layout, made once per PackedFilter. */
 interface Interleaved {
@@ -265,13 +280,13 @@ function correction(l: Interleaved, f: PackedFilter, b: Border): Int32Array {
 export class WasmEngine implements BinaryConvEngine {
   readonly name = 'wasm';
   private readonly memory = new WebAssembly.Memory({ initial: 16 });
-  private readonly fns: Record<'bdot4' | 'pack' | 'packMasked', Fn>;
+  private readonly fns: Record<'bdot4' | (typeof PACKS)[number], Fn>;
   private readonly layouts = new WeakMap<PackedFilter, Interleaved>();
 
   constructor() {
-    const module = new WebAssembly.Module(assembleModule([BDOT4, packFunc('pack', false), packFunc('packMasked', true)]));
+    const module = new WebAssembly.Module(assembleModule([BDOT4, ...PACKS.map((n) => packFunc(n, n.endsWith('Masked'), n.startsWith('packThr')))]));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
-    this.fns = instance.exports as unknown as Record<'bdot4' | 'pack' | 'packMasked', Fn>;
+    this.fns = instance.exports as unknown as Record<'bdot4' | (typeof PACKS)[number], Fn>;
   }
 
   private layout(f: PackedFilter): Interleaved {
@@ -287,7 +302,7 @@ export class WasmEngine implements BinaryConvEngine {
     const planeBytes = x.n * p.hp * p.wp * words64(x.c) * 4;
     const sizes: Array<[keyof Arena, number]> = [
       ['src', x.data.length * 4], ['x', planeBytes], ['m', planeBytes], ['f', l.bits.length * 4], ['alpha', l.alpha.length * 4],
-      ['bias', l.alpha.length * 4], ['corr', patterns * l.alpha.length * 4], ['flag', 8],
+      ['bias', l.alpha.length * 4], ['corr', patterns * l.alpha.length * 4], ['flag', 8], ['thr', 12 * x.c],
       // The last group of the last pixel may write up to 3 padding lanes past the real channels.
       ['out', (x.n * g.outH * g.outW * f.outChannels + 4) * 4],
     ];
@@ -336,10 +351,13 @@ export class WasmEngine implements BinaryConvEngine {
   private pack(x: FloatActivations, signAtZero: SignAtZero, p: Padded, a: Arena, u32: Uint32Array): boolean {
     const pixelBytes = words64(x.c) * 4;
     const mask = signAtZero === 'zero' ? a.m : 0;
+    const t = x.thresholds;
+    if (t !== undefined) new Float32Array(this.memory.buffer).set(t.table, a.thr / 4);
+    const fn = t === undefined ? (mask === 0 ? this.fns.pack : this.fns.packMasked) : (mask === 0 ? this.fns.packThr : this.fns.packThrMasked);
     for (let n = 0; n < x.n; n++) {
       for (let iy = 0; iy < x.h; iy++) {
         const dst = ((n * p.hp + iy + p.top) * p.wp + p.left) * pixelBytes;
-        (mask === 0 ? this.fns.pack : this.fns.packMasked)(a.src + (n * x.h + iy) * x.w * x.c * 4, a.x + dst, mask + dst, x.w, x.c, words64(x.c), a.flag);
+        fn(a.src + (n * x.h + iy) * x.w * x.c * 4, a.x + dst, mask + dst, x.w, x.c, words64(x.c), a.flag, a.thr);
       }
     }
     return signAtZero === 'zero' && u32[a.flag / 4] !== 0;

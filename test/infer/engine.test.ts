@@ -102,3 +102,28 @@ test('with α = 1 the packed conv equals tf.conv2d of the signed input bit for b
     }
   }
 });
+
+test('thresholded signs (a folded batch norm): wasm packs −1 / 0 / +1 exactly as the thresholds say', () => {
+  for (const zeros of [false, true]) {
+    const k: Case = { n: 2, h: 6, w: 5, c: 40, k: 3, o: 6, stride: 1, padding: 'same', zeros };
+    const { x, kernel, filter } = makeCase(k, 7);
+    const r = rng(8);
+    const table = new Float32Array(3 * k.c);
+    for (let c = 0; c < k.c; c++) {
+      const lo = r() - 0.5;
+      table.set([r() < 0.5 ? -1 : 1, lo, zeros ? lo + 0.3 * r() : lo], 3 * c);
+    }
+    // Independent of the engines: the ternary input the thresholds define, through the float64 reference.
+    const ternary = x.map((v, i) => {
+      const c = i % k.c;
+      const y = v * table[3 * c]!;
+      return y < table[3 * c + 1]! ? -1 : y >= table[3 * c + 2]! ? 1 : 0;
+    });
+    const expected = reference(ternary, kernel, filter.alpha, filter.bias, { ...k, zeros: true });
+    const g = convGeometry(k.h, k.w, k.k, k.k, k.stride, k.padding);
+    for (const engine of ENGINES) {
+      const out = engine.conv({ data: x, n: k.n, h: k.h, w: k.w, c: k.c, thresholds: { table } }, zeros ? 'zero' : 'plus_one', filter, g);
+      assert.deepEqual(out, expected, `${engine.name} zeros=${zeros}`);
+    }
+  }
+});
