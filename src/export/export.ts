@@ -5,10 +5,10 @@
  *
  * Exactness: the packed bits and α are read from the very tensor the trained model's forward
  * computes (binarizeWeightsHard on the latent kernel, on the same backend), so α is the float
- * the float path multiplies by. Batch norm stays a float32 layer: in these architectures the BN
- * next to a binary conv sits BEFORE its sign (BN → [act] → sign → conv), and the conv's output
- * also feeds a concat or residual add, so no BN is the conv's sole consumer and folding one into
- * α and a bias would change what those other consumers see (see docs/export.md).
+ * the float path multiplies by. The batch norm (and a pre-placed activation) feeding a binary
+ * layer's sign is folded into per-channel sign thresholds where that is exact (fold.ts). No batch
+ * norm FOLLOWS a binary conv as its sole consumer in these architectures (each conv's output also
+ * feeds a concat or a residual add), so none is folded into α and a bias (docs/export.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { binarizeWeightsHard } from '../binary/quantizers.ts';
 import { isQuantizedLayer, type QuantState } from '../binary/quant-state.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { PACKED_LAYOUT, packFilter } from '../infer/pack.ts';
+import { planFold } from './fold.ts';
 import {
   EXPORT_CONFIG, EXPORT_FORMAT, EXPORT_VERSION, EXPORT_WEIGHTS, MANIFEST_JSON, sha256,
   type ExportManifest, type PackedLayerEntry, type SizeRow,
@@ -77,17 +78,21 @@ function packLayer(layer: tf.layers.Layer & { quant: QuantState; latentKernel():
 interface TopologyLayer { class_name: string; config: Record<string, unknown>; [k: string]: unknown }
 
 /** The topology with each binary layer's entry replaced by a PackedBinaryLayer of the same geometry. */
-function packedTopology(topology: unknown, entries: PackedLayerEntry[], signAtZero: string): unknown {
+function packedTopology(topology: unknown, entries: PackedLayerEntry[], signAtZero: string, folded: Set<string>): unknown {
   const copy = structuredClone(topology) as { config: { layers: TopologyLayer[] } };
+  const byName = new Map(copy.config.layers.map((l) => [String(l.config.name), l]));
   for (const l of copy.config.layers) {
     const e = entries.find((p) => p.name === l.config.name);
     if (e === undefined) continue;
+    // A folded chain's first layer's inputs become the packed layer's inputs.
+    if (e.folded.length > 0) l.inbound_nodes = byName.get(e.folded[0]!)!.inbound_nodes;
     l.class_name = 'PackedBinaryLayer';
     l.config = {
       name: e.name, trainable: false, dtype: 'float32', filters: e.kernel[3], kernel_size: e.kernel[0], strides: e.strides,
       padding: e.padding, use_bias: e.bias, in_channels: e.kernel[2], sign_at_zero: signAtZero, dense: e.kind === 'dense',
     };
   }
+  copy.config.layers = copy.config.layers.filter((l) => !folded.has(String(l.config.name)));
   return copy;
 }
 
@@ -112,30 +117,40 @@ export async function exportRun(runDir: string, outDir?: string): Promise<Export
       return span;
     };
     const weightData = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData!).slice());
-    const packedNames = new Set(built.model.layers.filter(isQuantizedLayer).map((l) => `${l.name}/kernel`));
+    const binary = built.model.layers.filter(isQuantizedLayer);
+    const signAtZero = built.quant.settings.signAtZero;
+    const folds = new Map(binary.map((l) => [l.name, planFold(l, signAtZero)] as const));
+    const folded = new Set([...folds.values()].flatMap((f) => (f === null ? [] : f.layers.map((l) => l.name))));
+    const packedNames = new Set(binary.map((l) => `${l.name}/kernel`));
+    const skip = (spec: string) => packedNames.has(spec) || folded.has(layerOf(spec));
     const sizes = new Map<string, SizeRow>();
     const row = (layer: string, kind: SizeRow['kind']) => {
       const r = sizes.get(layer) ?? { layer, kind, packedBytes: 0, float32Bytes: 0 };
       sizes.set(layer, r);
       return r;
     };
-    const realSpecs = appendRealWeights(artifacts.weightSpecs!, weightData, packedNames, append, row);
+    const realSpecs = appendRealWeights(artifacts.weightSpecs!, weightData, skip, append, row);
     const realSpan = { offset: 0, bytes: offset };
     const entries: PackedLayerEntry[] = [];
-    for (const layer of built.model.layers.filter(isQuantizedLayer)) {
+    for (const layer of binary) {
       const p = packLayer(layer, run.config);
       const bits = append(new Uint8Array(p.bits.buffer));
       const alpha = append(new Uint8Array(p.alpha.buffer));
+      const fold = folds.get(layer.name) ?? null;
+      const thresholds = fold === null ? null : append(new Uint8Array(fold.table.buffer));
       const useBias = (layer as unknown as { useBias: boolean }).useBias;
       entries.push({
         name: layer.name, kind: layer.getClassName() === 'BinaryDense' ? 'dense' : 'conv', kernel: p.shape,
         strides: (layer as unknown as { strides?: number }).strides ?? 1,
         padding: (layer as unknown as { padding?: 'same' | 'valid' }).padding ?? 'valid', bits, alpha, bias: useBias,
+        thresholds, folded: fold === null ? [] : fold.layers.map((l) => l.name),
       });
       const r = row(layer.name, 'binary');
       r.kind = 'binary';
       r.packedBytes += bits.bytes + alpha.bytes;
       r.float32Bytes += 4 * p.shape.reduce((a, b) => a * b, 1);
+      // The thresholds stand in for the folded batch norm's weights: counted on its row.
+      if (fold !== null && thresholds !== null) row(fold.layers[0]!.name, 'real').packedBytes += thresholds.bytes;
     }
     const weights = concat(parts);
     const t = summarizeModel(built.model, { quant: built.quant }).totals;
@@ -146,8 +161,10 @@ export async function exportRun(runDir: string, outDir?: string): Promise<Export
       task: run.config.task, arch: run.config.model.arch,
       inputShape: built.model.inputs[0]!.shape.slice(1) as number[],
       choices: choicesOf(run.config, built.quant),
-      batchNorm: 'float32 layers, not folded (each BN precedes a sign; no BN is a binary conv\'s sole consumer)',
-      topology: packedTopology(artifacts.modelTopology, entries, run.config.model.sign_at_zero),
+      batchNorm: `${folded.size} layers (batch norms, and activations before the sign) folded into exact sign thresholds of `
+        + `${[...folds.values()].filter((f) => f !== null).length} of ${binary.length} binary layers; the rest float32 `
+        + '(no batch norm is a binary conv\'s sole consumer, so none after one is folded)',
+      topology: packedTopology(artifacts.modelTopology, entries, run.config.model.sign_at_zero, folded),
       real: { specs: realSpecs, span: realSpan },
       packed: entries,
       sizes: { layers: [...sizes.values()], packedBytes: weights.byteLength, float32Bytes, ratio: float32Bytes / weights.byteLength },
@@ -165,8 +182,8 @@ export async function exportRun(runDir: string, outDir?: string): Promise<Export
   }
 }
 
-/** Copies the non-packed weights (float32 only) and counts them in the size table. */
-function appendRealWeights(specs: tf.io.WeightsManifestEntry[], data: Uint8Array, packed: Set<string>,
+/** Copies the weights neither packed nor folded (float32 only) and counts them in the size table. */
+function appendRealWeights(specs: tf.io.WeightsManifestEntry[], data: Uint8Array, skip: (spec: string) => boolean,
   append: (b: Uint8Array) => unknown, row: (layer: string, kind: SizeRow['kind']) => SizeRow): tf.io.WeightsManifestEntry[] {
   const kept: tf.io.WeightsManifestEntry[] = [];
   let at = 0;
@@ -174,7 +191,7 @@ function appendRealWeights(specs: tf.io.WeightsManifestEntry[], data: Uint8Array
     if (spec.dtype !== 'float32' || spec.quantization) throw new DataError(`saved weight ${spec.name}: dtype ${spec.dtype} not supported by export (float32 only)`);
     const bytes = 4 * spec.shape.reduce((a, b) => a * b, 1);
     const r = row(layerOf(spec.name), 'real');
-    if (!packed.has(spec.name)) {
+    if (!skip(spec.name)) {
       append(data.slice(at, at + bytes));
       kept.push(spec);
       r.packedBytes += bytes;

@@ -33,6 +33,10 @@ export interface PackedLayerEntry {
   alpha: Span;
   /** Whether the layer has a (real, float32) bias, stored with the real weights. */
   bias: boolean;
+  /** float32 [in][s, lo, hi] sign thresholds replacing the folded layers (engine.ts SignThresholds), or null. */
+  thresholds: Span | null;
+  /** Layers folded into the thresholds (the batch norm, and a pre-placed activation), input side first. */
+  folded: string[];
 }
 
 /** One row of the size table. */

@@ -58,7 +58,8 @@ export async function loadExported(dir: string, engine: BinaryConvEngine): Promi
   for (const p of manifest.packed) {
     const layer = model.getLayer(p.name);
     if (!(layer instanceof PackedBinaryLayer)) throw new DataError(`${weightsPath}: layer ${p.name} is not a packed layer in the topology`);
-    layer.attach(new Uint32Array(slice(bytes, p.bits)), new Float32Array(slice(bytes, p.alpha)), engine);
+    layer.attach(new Uint32Array(slice(bytes, p.bits)), new Float32Array(slice(bytes, p.alpha)), engine,
+      p.thresholds === null ? undefined : { table: new Float32Array(slice(bytes, p.thresholds)) });
     layers.push(layer);
   }
   return { model, manifest, setEngine: (e) => { for (const l of layers) l.setEngine(e); } };

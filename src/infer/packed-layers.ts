@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DataError } from '../errors.ts';
-import { convGeometry, type BinaryConvEngine, type SignAtZero } from './engine.ts';
+import { convGeometry, type BinaryConvEngine, type SignAtZero, type SignThresholds } from './engine.ts';
 import type { PackedFilter } from './pack.ts';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -44,7 +44,8 @@ function signAtZeroOf(v: unknown): SignAtZero {
 }
 
 /**
- * y = α ⊙ (sign(x) ⊛ sign(W)) (+ b), the integer sum from XNOR + popcount (engine.ts).
+ * y = α ⊙ (sign(x) ⊛ sign(W)) (+ b), the integer sum from XNOR + popcount (engine.ts); with
+ * thresholds, sign(x) is sign(act(BN(x))) of the folded layers, read off per-channel thresholds.
  * Input [b, h, w, in] → [b, h', w', filters] (dense: [b, in] → [b, filters]).
  */
 export class PackedBinaryLayer extends tf.layers.Layer {
@@ -53,6 +54,7 @@ export class PackedBinaryLayer extends tf.layers.Layer {
   private bias: tf.LayerVariable | null = null;
   private filter: PackedFilter | null = null;
   private engine: BinaryConvEngine | null = null;
+  private thresholds: SignThresholds | undefined;
 
   constructor(args: PackedBinaryArgs) {
     super(args);
@@ -64,8 +66,9 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     this.built = true;
   }
 
-  /** Gives the layer its packed signs and α (from the export) and the engine to run them on. */
-  attach(bits: Uint32Array, alpha: Float32Array, engine: BinaryConvEngine): void {
+  /** Gives the layer its packed signs and α (from the export), the engine to run them on, and the thresholds of a folded batch norm. */
+  attach(bits: Uint32Array, alpha: Float32Array, engine: BinaryConvEngine, thresholds?: SignThresholds): void {
+    this.thresholds = thresholds;
     const a = this.args;
     const bias = this.bias === null ? null : (this.bias.read().dataSync() as Float32Array).slice();
     this.filter = { kh: a.kernelSize, kw: a.kernelSize, inChannels: a.inChannels, outChannels: a.filters, bits, alpha, bias };
@@ -92,7 +95,7 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     const a = this.args;
     const [n, h, w, c] = a.dense ? [x.shape[0]!, 1, 1, x.shape[1]!] : x.shape as [number, number, number, number];
     const g = convGeometry(h, w, a.kernelSize, a.kernelSize, a.strides, a.padding);
-    const view = this.engine.conv({ data: x.dataSync() as Float32Array, n, h, w, c }, a.signAtZero, this.filter, g);
+    const view = this.engine.conv({ data: x.dataSync() as Float32Array, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, this.filter, g);
     // The wasm backend copies a new tensor's values into its heap; cpu keeps the array itself, so it gets its own copy of the engine's view.
     const out = tf.getBackend() === 'wasm' ? view : view.slice();
     return a.dense ? tf.tensor2d(out, [n, a.filters]) : tf.tensor4d(out, [n, g.outH, g.outW, a.filters]);

@@ -146,6 +146,11 @@ for (const { name, config } of MATRIX) {
     assert.equal(m.choices.activation_placement, config.model.activation_placement);
     assert.equal(m.choices.weight_scale, config.binarize.weight_scale);
     if (config.model.keep_real.length === 0) assert.ok(m.packed.some((p) => p.kernel[0] === 7 && p.strides === 2 && p.bias), 'the stem is packed');
+    // Every binary layer reading a BN (all but a binary stem, which reads the image) has it folded, with a pre-placed relu.
+    for (const p of m.packed.filter((e) => e.kernel[0] !== 7)) {
+      assert.deepEqual(p.folded, config.model.activation_placement === 'pre' ? [`${p.name}_bn`, `${p.name}_act`] : [`${p.name}_bn`], p.name);
+      assert.equal(p.thresholds!.bytes, 12 * p.kernel[2]);
+    }
     const [a, b] = await bothOutputs(dir, out, m.inputShape);
     if (config.binarize.weight_scale === 'none') {
       assert.deepEqual(b, a, 'integer sums are exact in float32: the same floats');
