@@ -53,7 +53,12 @@ function monotoneActivation(l: tf.layers.Layer): boolean {
   const cfg = l.getConfig();
   if (name === 'ReLU') return cfg.maxValue == null && (cfg.threshold == null || cfg.threshold === 0);
   if (name === 'LeakyReLU') return Number(cfg.alpha) >= 0;
-  if (name === 'PReLU') return tf.tidy(() => tf.min(l.getWeights()[0]!).dataSync()[0]! >= 0);
+  if (name === 'PReLU') {
+    // One slope per channel (shared over space), else f would differ per position.
+    const alpha = l.getWeights()[0]!;
+    const channels = (l.outputShape as number[])[(l.outputShape as number[]).length - 1];
+    return alpha.size === channels && tf.tidy(() => tf.min(alpha).dataSync()[0]! >= 0);
+  }
   return false;
 }
 
@@ -74,18 +79,23 @@ function chainBefore(layer: tf.layers.Layer): tf.layers.Layer[] | null {
   return chain;
 }
 
-/** f(v) per channel, v one candidate per channel, through the chain's own layers (inference mode). */
-function evaluate(chain: tf.layers.Layer[], values: Float32Array, rank: number): Float32Array {
+/**
+ * f(v) per channel, v one candidate per channel, through the chain's own layers (inference mode),
+ * on an input of the layer's own spatial shape (layers such as a space-shared PReLU insist on
+ * it) holding v at every position; position 0 is read.
+ */
+function evaluate(chain: tf.layers.Layer[], values: Float32Array, shape: number[]): Float32Array {
   return tf.tidy(() => {
-    const shape = rank === 2 ? [1, values.length] : [1, 1, 1, values.length];
-    let t = tf.tensor(values, shape);
+    const c = values.length;
+    const positions = shape.slice(1, -1).reduce((a, d) => a * d, 1);
+    let t = tf.tile(tf.tensor(values, [1, c]), [positions, 1]).reshape([1, ...shape.slice(1)]);
     for (const l of chain) t = l.apply(t, { training: false }) as tf.Tensor;
-    return t.dataSync() as Float32Array;
+    return (t.reshape([positions, c]).slice([0, 0], [1, c]).dataSync() as Float32Array).slice();
   });
 }
 
 /** Per channel, the smallest key k with pred(f(s·float(k))) (K_MAX + 1 when none), by bisection. */
-function boundary(chain: tf.layers.Layer[], s: Float32Array, rank: number, pred: (f: number) => boolean): number[] {
+function boundary(chain: tf.layers.Layer[], s: Float32Array, shape: number[], pred: (f: number) => boolean): number[] {
   const c = s.length;
   const lo = new Array<number>(c).fill(K_MIN);
   const hi = new Array<number>(c).fill(K_MAX + 1);
@@ -98,7 +108,7 @@ function boundary(chain: tf.layers.Layer[], s: Float32Array, rank: number, pred:
       probe[i] = s[i]! * floatOf(Math.min(mid, K_MAX));
     }
     if (!open) return lo;
-    const f = evaluate(chain, probe, rank);
+    const f = evaluate(chain, probe, shape);
     for (let i = 0; i < c; i++) {
       if (lo[i]! >= hi[i]!) continue;
       const mid = Math.floor((lo[i]! + hi[i]!) / 2);
@@ -109,7 +119,7 @@ function boundary(chain: tf.layers.Layer[], s: Float32Array, rank: number, pred:
 }
 
 /** A key as a threshold: ±∞ past the finite range; null when +0 would be needed but −0 sides differently. */
-function threshold(chain: tf.layers.Layer[], k: number, s: number, c: number, channel: number, rank: number, pred: (f: number) => boolean): number | null {
+function threshold(chain: tf.layers.Layer[], k: number, s: number, c: number, channel: number, shape: number[], pred: (f: number) => boolean): number | null {
   if (k > K_MAX) return Infinity;
   if (k === K_MIN) return -Infinity;
   const t = floatOf(k);
@@ -117,7 +127,7 @@ function threshold(chain: tf.layers.Layer[], k: number, s: number, c: number, ch
     // y < +0 is false for y = −0, so −0 must be on +0's side.
     const probe = new Float32Array(c);
     probe[channel] = s * -0;
-    if (!pred(evaluate(chain, probe, rank)[channel]!)) return null;
+    if (!pred(evaluate(chain, probe, shape)[channel]!)) return null;
   }
   return t;
 }
@@ -126,22 +136,22 @@ function threshold(chain: tf.layers.Layer[], k: number, s: number, c: number, ch
 export function planFold(layer: tf.layers.Layer, signAtZero: SignAtZero): Fold | null {
   const chain = chainBefore(layer);
   if (chain === null) return null;
-  const inShape = (chain[0]!.inboundNodes[0]!.inputTensors[0]!.shape) as number[];
-  const rank = inShape.length;
-  const c = inShape[rank - 1]!;
+  const inShape = (chain[0]!.inboundNodes[0]!.inputTensors[0]!.shape as Array<number | null>).map((d) => d ?? 1);
+  
+  const c = inShape[inShape.length - 1]!;
   // Direction per channel: f increasing or decreasing (constant channels count as increasing).
   const big = new Float32Array(c).fill(1e30);
-  const fPlus = evaluate(chain, big, rank);
-  const fMinus = evaluate(chain, big.map((v) => -v), rank);
+  const fPlus = evaluate(chain, big, inShape);
+  const fMinus = evaluate(chain, big.map((v) => -v), inShape);
   const s = Float32Array.from({ length: c }, (_, i) => (fPlus[i]! < fMinus[i]! ? -1 : 1));
   const notNegative = (f: number) => f >= 0;
   const positive = (f: number) => f > 0;
-  const loKeys = boundary(chain, s, rank, notNegative);
-  const hiKeys = signAtZero === 'zero' ? boundary(chain, s, rank, positive) : loKeys;
+  const loKeys = boundary(chain, s, inShape, notNegative);
+  const hiKeys = signAtZero === 'zero' ? boundary(chain, s, inShape, positive) : loKeys;
   const table = new Float32Array(3 * c);
   for (let i = 0; i < c; i++) {
-    const lo = threshold(chain, loKeys[i]!, s[i]!, c, i, rank, notNegative);
-    const hi = signAtZero === 'zero' ? threshold(chain, hiKeys[i]!, s[i]!, c, i, rank, positive) : lo;
+    const lo = threshold(chain, loKeys[i]!, s[i]!, c, i, inShape, notNegative);
+    const hi = signAtZero === 'zero' ? threshold(chain, hiKeys[i]!, s[i]!, c, i, inShape, positive) : lo;
     if (lo === null || hi === null) return null;
     table.set([s[i]!, lo, hi], 3 * i);
   }

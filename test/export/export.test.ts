@@ -128,6 +128,12 @@ for (const placement of ['post', 'pre'] as const) {
     MATRIX.push({ name: `resnet18 ${placement} ${sign} α=channel`, config: tinyClassifier('resnet18', edit('channel')) });
   }
 }
+MATRIX.push({ name: 'pose pre prelu zero α=none (the BN and the PReLU fold into thresholds)', config: tinyPose((c) => {
+  c.model.activation_placement = 'pre';
+  c.model.activation = 'prelu';
+  c.model.sign_at_zero = 'zero';
+  c.binarize.weight_scale = 'none';
+}) });
 MATRIX.push({ name: 'pose with a binary stem (7x7 s2, 3 channels, bias) α=none', config: tinyPose((c) => {
   c.model.keep_real = [];
   c.binarize.weight_scale = 'none';
@@ -148,6 +154,7 @@ for (const { name, config } of MATRIX) {
     if (config.model.keep_real.length === 0) assert.ok(m.packed.some((p) => p.kernel[0] === 7 && p.strides === 2 && p.bias), 'the stem is packed');
     // Every binary layer reading a BN (all but a binary stem, which reads the image) has it folded, with a pre-placed relu.
     for (const p of m.packed.filter((e) => e.kernel[0] !== 7)) {
+      // 3 training steps keep every PReLU slope near its 0.25 init, so all are foldable.
       assert.deepEqual(p.folded, config.model.activation_placement === 'pre' ? [`${p.name}_bn`, `${p.name}_act`] : [`${p.name}_bn`], p.name);
       assert.equal(p.thresholds!.bytes, 12 * p.kernel[2]);
     }
