@@ -1,7 +1,7 @@
 /**
  * The WebAssembly binary-convolution engine: XNOR + i64.popcnt over the packed layout of pack.ts,
  * assembled from source by the repository's own assembler (src/backend/wasm-asm.ts), so no
- * toolchain is needed and the same module runs in any WebAssembly host (a browser included).
+ * toolchain is needed; the module needs nothing but WebAssembly (its own memory, no imports but that).
  *
  * Per call: the float input is copied into the engine's own memory and signed + packed there
  * (`pack`) into planes zero-padded the way the conv pads; JS walks the output rows in runs of
