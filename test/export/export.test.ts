@@ -176,3 +176,15 @@ for (const { name, config } of MATRIX) {
     }
   });
 }
+
+test('a run whose binary layers evaluate smoothly (progressive, eval_hard_sign false) is refused with one line, exit 2', async () => {
+  const dir = await trainedRun(tinyPose((c) => {
+    c.progressive.enabled = true;
+    c.progressive.eval_hard_sign = false;
+  }));
+  await assert.rejects(exportRun(dir, join(dir, 'exp')), (err: Error & { exitCode?: number }) => {
+    assert.equal(err.exitCode, 2);
+    assert.match(err.message, /evaluates with smooth features and smooth weights, not sign × sign .*eval_hard_sign=false/);
+    return true;
+  });
+});
