@@ -28,9 +28,10 @@ const shared = <T>(y: Argv<T>) => withPlanOptions(y)
 
 export const summaryCommand: CommandModule<object, ModelArgs> = {
   command: 'summary <config>',
-  describe: 'per-layer shapes, 1-bit and 32-bit parameters, memory, MACs and the binary share (one table per distinct model)',
+  describe: 'per-layer shapes, 1-bit and 32-bit parameters, memory, MACs, OPs and the binary share (one table per distinct model); given an export folder, its bytes on disk',
   builder: (y) => shared(y) as unknown as Argv<ModelArgs>,
   handler: async (argv) => {
+    if (await summarizeExport(argv)) return;
     const runs = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
     await selectBackend(argv.backend);
@@ -56,10 +57,25 @@ export const summaryCommand: CommandModule<object, ModelArgs> = {
   },
 };
 
+/** `summary <export-dir>`: an export's bytes on disk, size table and OPs. Returns false when the path is no export. */
+async function summarizeExport(argv: ModelArgs): Promise<boolean> {
+  const { existsSync, readdirSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { MANIFEST_JSON, formatExportSummary } = await import('../export/manifest.ts');
+  if (!existsSync(join(argv.config, MANIFEST_JSON))) return false;
+  const { readManifest } = await import('../infer/load.ts');
+  const m = readManifest(argv.config);
+  const files = readdirSync(argv.config).sort().map((name) => ({ name, bytes: statSync(join(argv.config, name)).size }));
+  process.stdout.write(argv.json ? `${JSON.stringify({ files, sizes: m.sizes, ops: m.ops, choices: m.choices }, null, 2)}\n` : formatExportSummary(m, files));
+  return true;
+}
+
 interface BenchArgs extends ModelArgs {
   steps: number;
   warmup: number;
   profile: boolean;
+  inference: boolean;
+  engine: string[];
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -69,11 +85,22 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('steps', { type: 'number', default: 10, describe: 'timed steps' })
     .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
     .option('profile', { type: 'boolean', default: false, describe: 'add a per-kernel profile of one more step' })
+    .option('inference', { type: 'boolean', default: false, describe: 'time packed (XNOR-popcount) against float inference instead: per binary conv shape and whole model at batch 1 and 32' })
+    .option('engine', { type: 'string', default: 'wasm', describe: 'with --inference: binary conv engines, comma-separated (wasm, js)',
+      coerce: (v: string | string[]) => ([] as string[]).concat(v).flatMap((e) => e.split(',')).filter(Boolean) })
+    .example('$0 bench configs/bench/hourglass-ref.yaml --inference', 'packed against float inference')
     .example('$0 bench configs/bench/hourglass-ref.yaml --backend wasm', 'the reference workload') as unknown as Argv<BenchArgs>,
   handler: async (argv) => {
     const [first] = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
     await selectBackend(argv.backend);
+    if (argv.inference) {
+      const { benchInference, formatInferenceBench } = await import('../infer/bench.ts');
+      const { createEngine } = await import('../infer/engines.ts');
+      const result = await benchInference(first!.config, { engines: argv.engine.map((e) => createEngine(e)) });
+      process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatInferenceBench(result)}`);
+      return;
+    }
     const { benchTrainingStep, formatBench } = await import('../train/bench.ts');
     const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup, profile: argv.profile });
     process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatBench(result)}`);

@@ -1,6 +1,6 @@
 /** Models: build from a run config, load, summarize. Imports tfjs (and registers the binary layers). */
 export { DEFAULT_NUM_JOINTS, buildModel, loadModel, type Arch, type BinaryModel, type BuildOptions } from './build.ts';
-export { formatSummary, summarizeModel, type LayerSummary, type ModelSummary, type SummarizeOptions } from './summary.ts';
+export { BOPS_PER_OP, formatSummary, summarizeModel, type LayerSummary, type ModelSummary, type SummarizeOptions } from './summary.ts';
 export { BN_EPSILON, BN_MOMENTUM, BuildContext, hpmBlock, hpmWidths } from './builder.ts';
 export { HOURGLASS_FIRST, checkHourglassShape, hourglass, stackedHourglass, type HourglassArgs } from './hourglass.ts';
 export {

@@ -5,7 +5,10 @@
  * MACs. It reads the quantization state as it is now, so a real-first stage reports 0 % binary.
  * Conventions, as Larq's: a binarized kernel counts as 1-bit (α is derived from it and not
  * counted); a MAC is binary only when both its input and its kernel are; only conv and dense
- * layers count MACs; sizes are bytes with 1 kB = 1024 B.
+ * layers count MACs; sizes are bytes with 1 kB = 1024 B. OPs follow the binary-network papers
+ * (Bi-Real Net, Liu et al. 2018; Real-to-Binary, Martinez et al. 2020): OPs = FLOPs + BOPs / 64,
+ * where FLOPs counts real multiply-accumulates (their ResNet-18 has 1.8·10⁹ FLOPs, its MAC count)
+ * and BOPs binary ones, since one 64-bit XNOR + popcount does 64.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { isQuantizedLayer, type QuantState } from '../binary/quant-state.ts';
@@ -50,6 +53,12 @@ export interface ModelSummary {
     macsBinary: number;
     /** macsBinary / macs (0 when there are no MACs). */
     binaryMacRatio: number;
+    /** FLOPs in the binary-network papers' convention: real multiply-accumulates (= macs − macsBinary). */
+    flops: number;
+    /** BOPs: binary multiply-accumulates (= macsBinary; one XNOR + popcount bit each). */
+    bops: number;
+    /** OPs = FLOPs + BOPs / 64 (Bi-Real Net, Real-to-Binary, ReActNet): a 64-bit XNOR-popcount does 64 BOPs. */
+    ops: number;
   };
 }
 
@@ -59,6 +68,9 @@ export interface SummarizeOptions {
   /** Extra choices to print, e.g. { activation_placement: 'post' } from the run config. */
   choices?: Record<string, string>;
 }
+
+/** Binary operations one real operation stands for in OPs (a 64-bit XNOR + popcount). */
+export const BOPS_PER_OP = 64;
 
 const size = (shape: readonly (number | null)[]): number => shape.reduce<number>((a, d) => a * (d ?? 1), 1);
 
@@ -149,6 +161,9 @@ export function summarizeModel(model: tf.LayersModel, opts: SummarizeOptions = {
       macs,
       macsBinary,
       binaryMacRatio: macs === 0 ? 0 : macsBinary / macs,
+      flops: macs - macsBinary,
+      bops: macsBinary,
+      ops: macs - macsBinary + macsBinary / BOPS_PER_OP,
     },
   };
 }
@@ -180,6 +195,9 @@ export function formatSummary(s: ModelSummary): string {
     ['Compression ratio', t.compressionRatio.toFixed(2)],
     ['MACs per image', int(t.macs)],
     ['Binary MACs', `${(100 * t.binaryMacRatio).toFixed(2)} %`],
+    ['FLOPs (real MACs)', int(t.flops)],
+    ['BOPs (binary MACs)', int(t.bops)],
+    [`OPs (FLOPs + BOPs/${BOPS_PER_OP})`, int(t.ops)],
   ];
   const keyWidth = Math.max(...totals.map(([k]) => k.length), ...Object.keys(s.choices).map((k) => k.length));
   for (const [k, v] of totals) out.push(`${k.padEnd(keyWidth)}  ${v}`);

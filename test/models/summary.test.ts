@@ -49,6 +49,8 @@ describe('summarizeModel', () => {
     assert.equal(s.totals.float32Bytes, 328);
     assert.ok(Math.abs(s.totals.compressionRatio - 328 / 49) < 1e-12);
     assert.ok(Math.abs(s.totals.binaryMacRatio - 4608 / (4608 + 512)) < 1e-12);
+    // OPs = FLOPs + BOPs/64: 512 real MACs + 4608 binary MACs / 64 = 512 + 72.
+    assert.deepEqual([s.totals.flops, s.totals.bops, s.totals.ops], [512, 4608, 584]);
     quant.dispose();
   });
 

@@ -1,0 +1,94 @@
+/**
+ * `bnn-ablate export <run-dir>`: a finished run as packed sign bits (src/export), and
+ * `bnn-ablate evaluate <exported-dir>`: that export scored on the run's validation data by the
+ * XNOR-popcount engine (src/infer), beside the trained model's metrics.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { BACKEND_CHOICES, type BackendRequest } from '../backend/names.ts';
+import { RunFailedError } from '../errors.ts';
+import { ENGINE_NAMES } from '../infer/engines.ts';
+import { withPlanOptions, type PlanFlags } from './plan.ts';
+
+/** --backend without a default: these commands default to the backend the run trained on, whose floats the export must match. */
+const backendFlag = {
+  describe: 'compute backend of the real layers; default: the one the run trained on (its meta.json), else auto',
+  choices: BACKEND_CHOICES,
+  type: 'string',
+} as const;
+
+async function useBackend(requested: string | undefined, recorded: string | null): Promise<string> {
+  const { selectBackend } = await import('../backend/index.ts');
+  const request = (requested ?? recorded ?? 'auto') as BackendRequest;
+  return (await selectBackend((BACKEND_CHOICES as readonly string[]).includes(request) ? request : 'auto')).name;
+}
+
+interface ExportArgs {
+  runDir: string;
+  out?: string;
+  json: boolean;
+  backend?: string;
+}
+
+export const exportCommand: CommandModule<object, ExportArgs> = {
+  command: 'export <run-dir>',
+  describe: 'write a finished run as packed sign bits + α (binary layers) and float32 (real layers), with a manifest and a size table',
+  builder: (y) => y
+    .positional('run-dir', { type: 'string', demandOption: true, describe: 'a finished run folder (results/<experiment>/<id>)' })
+    .option('out', { type: 'string', requiresArg: true, describe: 'output folder (default <run-dir>/export)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print {packedBytes, float32Bytes, ratio}' })
+    .option('backend', backendFlag) as unknown as Argv<ExportArgs>,
+  handler: async (argv) => {
+    const { exportRun, runBackend } = await import('../export/export.ts');
+    const { formatSizeTable } = await import('../export/manifest.ts');
+    await useBackend(argv.backend, runBackend(argv.runDir));
+    const m = await exportRun(argv.runDir, argv.out);
+    const s = m.sizes;
+    if (argv.json) {
+      process.stdout.write(`${JSON.stringify({ packedBytes: s.packedBytes, float32Bytes: s.float32Bytes, ratio: s.ratio })}\n`);
+    } else {
+      process.stdout.write(`# ${m.source.runId}: ${m.packed.length} binary layers packed (${m.layout})\n${formatSizeTable(s)}`);
+    }
+  },
+};
+
+interface EvaluateArgs extends PlanFlags {
+  exportDir: string;
+  json: boolean;
+  backend?: string;
+  engine: string;
+}
+
+export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
+  command: 'evaluate <export-dir>',
+  describe: 'score an exported (packed) model on its run\'s validation data and compare with the trained model\'s metrics',
+  builder: (y) => withPlanOptions(y)
+    .positional('export-dir', { type: 'string', demandOption: true, describe: 'a folder written by `bnn-ablate export`' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the metrics and the comparison as JSON' })
+    .option('engine', { choices: ENGINE_NAMES, default: 'wasm', describe: 'binary convolution engine' })
+    .option('backend', backendFlag) as unknown as Argv<EvaluateArgs>,
+  handler: async (argv) => {
+    const { readManifest } = await import('../infer/load.ts');
+    const { evaluateExport } = await import('../infer/evaluate.ts');
+    const { createEngine } = await import('../infer/engines.ts');
+    const manifest = readManifest(argv.exportDir);
+    const backend = await useBackend(argv.backend, manifest.source.backend);
+    const r = await evaluateExport(argv.exportDir, { sets: argv.set ?? [], engine: createEngine(argv.engine) });
+    if (argv.json) {
+      process.stdout.write(`${JSON.stringify({ ...r, backend }, null, 2)}\n`);
+      if (r.predictionsIdentical === false) process.exitCode = 1;
+      return;
+    }
+    const lines = [`# ${manifest.source.runId} (export, engine ${r.engine}, backend ${backend})`];
+    for (const [k, v] of Object.entries(r.metrics)) {
+      const t = r.trained?.[k];
+      lines.push(`${k.padEnd(16)} ${JSON.stringify(v)}${t === undefined ? '' : `   trained: ${JSON.stringify(t)}`}`);
+    }
+    const verdict = r.identical === null ? 'not compared (no trained metrics, or --set changed the data)'
+      : r.identical ? 'identical to the trained model'
+        : r.predictionsIdentical ? `predictions identical; val_loss differs by ${r.valLossRelDiff!.toExponential(2)} (relative: float α rounds differently)`
+          : `DIFFERS from the trained model in ${r.differing.join(', ')}`;
+    lines.push(verdict);
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (r.predictionsIdentical === false) throw new RunFailedError(`${argv.exportDir}: the export's predictions differ from the trained model's (${r.differing.join(', ')})`);
+  },
+};

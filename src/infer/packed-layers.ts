@@ -1,0 +1,118 @@
+/**
+ * tfjs layers that stand in for BinaryConv2D / BinaryDense in an exported model: same config
+ * (filters, kernel, stride, padding, bias), no latent kernel, and a call that hands the input to
+ * a BinaryConvEngine on the packed filter. The real layers of the exported model stay ordinary
+ * tfjs layers running the same kernels as the trained model, so wherever the float path is exact
+ * the two networks compute the same floats.
+ *
+ * Register with `registerPackedLayers()` (an explicit call, once, before loading an export).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DataError } from '../errors.ts';
+import { convGeometry, type BinaryConvEngine, type SignAtZero, type SignThresholds } from './engine.ts';
+import type { PackedFilter } from './pack.ts';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type Kwargs = Parameters<tf.layers.Layer['call']>[1];
+
+/** Arguments of a packed binary layer (saved in the export's topology). */
+export interface PackedBinaryArgs extends LayerArgs {
+  /** Output channels (units of a dense layer). */
+  filters: number;
+  /** Side of the square kernel; 1 for a dense layer. */
+  kernelSize: number;
+  /** Stride in both spatial dimensions. */
+  strides: number;
+  /** tf.conv2d padding of the trained layer. */
+  padding: 'same' | 'valid';
+  /** Whether a real bias follows α·Σ. */
+  useBias: boolean;
+  /** Input channels (features of a dense layer). */
+  inChannels: number;
+  /** sign(0) of the run's features: plus_one or zero (model.sign_at_zero). */
+  signAtZero: SignAtZero;
+  /** true: stands in for BinaryDense ([b, in] → [b, units], computed as a 1×1 conv on a 1×1 image). */
+  dense: boolean;
+}
+
+/** tfjs may rewrite snake_case string values to camelCase on a round trip ('plus_one' → 'plusOne'). */
+function signAtZeroOf(v: unknown): SignAtZero {
+  const s = String(v).replace(/[_-]/g, '').toLowerCase();
+  if (s === 'plusone') return 'plus_one';
+  if (s === 'zero') return 'zero';
+  throw new DataError(`exported layer: sign_at_zero '${String(v)}' is not plus_one or zero`);
+}
+
+/**
+ * y = α ⊙ (sign(x) ⊛ sign(W)) (+ b), the integer sum from XNOR + popcount (engine.ts); with
+ * thresholds, sign(x) is sign(act(BN(x))) of the folded layers, read off per-channel thresholds.
+ * Input [b, h, w, in] → [b, h', w', filters] (dense: [b, in] → [b, filters]).
+ */
+export class PackedBinaryLayer extends tf.layers.Layer {
+  static className = 'PackedBinaryLayer';
+  readonly args: PackedBinaryArgs;
+  private bias: tf.LayerVariable | null = null;
+  private filter: PackedFilter | null = null;
+  private engine: BinaryConvEngine | null = null;
+  private thresholds: SignThresholds | undefined;
+
+  constructor(args: PackedBinaryArgs) {
+    super(args);
+    this.args = { ...args, signAtZero: signAtZeroOf(args.signAtZero), padding: args.padding === 'valid' ? 'valid' : 'same' };
+  }
+
+  override build(): void {
+    if (this.args.useBias) this.bias = this.addWeight('bias', [this.args.filters], 'float32', tf.initializers.zeros(), undefined, false);
+    this.built = true;
+  }
+
+  /** Gives the layer its packed signs and α (from the export), the engine to run them on, and the thresholds of a folded batch norm. */
+  attach(bits: Uint32Array, alpha: Float32Array, engine: BinaryConvEngine, thresholds?: SignThresholds): void {
+    this.thresholds = thresholds;
+    const a = this.args;
+    const bias = this.bias === null ? null : (this.bias.read().dataSync() as Float32Array).slice();
+    this.filter = { kh: a.kernelSize, kw: a.kernelSize, inChannels: a.inChannels, outChannels: a.filters, bits, alpha, bias };
+    this.engine = engine;
+  }
+
+  setEngine(engine: BinaryConvEngine): void {
+    this.engine = engine;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const a = this.args;
+    if (a.dense) return [shape[0]!, a.filters];
+    const [n, h, w] = shape;
+    const out = (d: number | null) => d == null ? null
+      : a.padding === 'same' ? Math.ceil(d / a.strides) : Math.floor((d - a.kernelSize) / a.strides) + 1;
+    return [n!, out(h!), out(w!), a.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs)!;
+    if (this.filter === null || this.engine === null) throw new Error(`${this.name}: packed weights not attached (load exports with loadExported)`);
+    const a = this.args;
+    const [n, h, w, c] = a.dense ? [x.shape[0]!, 1, 1, x.shape[1]!] : x.shape as [number, number, number, number];
+    const g = convGeometry(h, w, a.kernelSize, a.kernelSize, a.strides, a.padding);
+    const view = this.engine.conv({ data: x.dataSync() as Float32Array, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, this.filter, g);
+    // The wasm backend copies a new tensor's values into its heap; cpu keeps the array itself, so it gets its own copy of the engine's view.
+    const out = tf.getBackend() === 'wasm' ? view : view.slice();
+    return a.dense ? tf.tensor2d(out, [n, a.filters]) : tf.tensor4d(out, [n, g.outH, g.outW, a.filters]);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const a = this.args;
+    return { ...super.getConfig(), filters: a.filters, kernelSize: a.kernelSize, strides: a.strides, padding: a.padding,
+      useBias: a.useBias, inChannels: a.inChannels, signAtZero: a.signAtZero, dense: a.dense };
+  }
+}
+
+let registered = false;
+
+/** Registers PackedBinaryLayer with tfjs serialization (idempotent). */
+export function registerPackedLayers(): void {
+  if (registered) return;
+  tf.serialization.registerClass(PackedBinaryLayer);
+  registered = true;
+}
