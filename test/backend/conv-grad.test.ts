@@ -10,7 +10,9 @@ import {
   uninstallKernelOverrides,
 } from '../../src/backend/index.ts';
 import { setIm2colMaxFloats } from '../../src/backend/conv-grad.ts';
-import { type ConvCase, dot, randomValues, referenceConv, relError, sizeOf } from './helpers.ts';
+import { type ConvCase, dot, nativeSkip, randomValues, referenceConv, relError, sizeOf } from './helpers.ts';
+
+const NATIVE_SKIP = await nativeSkip();
 
 /**
  * Every stride, padding mode and kernel size ResNet-18 / AlexNet / HourGlass use, plus the awkward
@@ -91,12 +93,17 @@ test('the reference gradients agree with central finite differences (float64)', 
   }
 });
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  test(`${backend}: tf.conv2d gradients go through the fast kernels and match the reference`, async () => {
+for (const backend of ['cpu', 'wasm', 'native'] as const) {
+  const skip = backend === 'native' ? NATIVE_SKIP : undefined;
+  test(`${backend}: tf.conv2d gradients go through the fast kernels and match the reference`, { skip }, async () => {
     await selectBackend(backend);
     const before = overrideCallCounts();
     for (const [i, c] of CASES.entries()) {
       const { x, w, r, ref } = inputs(c, 500 + i);
+      if (backend === 'native') {
+        const y = tf.tidy(() => tf.conv2d(tf.tensor4d(Float32Array.from(x), c.x), tf.tensor4d(Float32Array.from(w), c.filter), c.strides, c.pad).dataSync());
+        assert.ok(relError(y, ref.y) <= 1e-5, `${label(c)}: native forward`);
+      }
       const g = tfGrads(c, x, w, r, ref.outShape);
       const ex = relError(g.dx, ref.dx);
       const ew = relError(g.dw, ref.dw);
@@ -106,9 +113,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const after = overrideCallCounts();
     const filterKey = `${backend}_Conv2DBackpropFilter`;
     assert.equal((after[filterKey] ?? 0) - (before[filterKey] ?? 0), CASES.length, 'fast filter kernel ran once per case');
-    if (backend === 'wasm') {
-      const inputKey = 'wasm_Conv2DBackpropInput';
+    if (backend !== 'cpu') {
+      const inputKey = `${backend}_Conv2DBackpropInput`;
       assert.equal((after[inputKey] ?? 0) - (before[inputKey] ?? 0), CASES.length, 'fast input kernel ran once per case');
+    }
+    if (backend === 'native') {
+      const fwdKey = 'native_Conv2D';
+      assert.equal((after[fwdKey] ?? 0) - (before[fwdKey] ?? 0), 2 * CASES.length, 'oneDNN forward ran for every conv');
     }
   });
 }

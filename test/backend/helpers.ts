@@ -106,3 +106,13 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
+
+/**
+ * Why the `native` backend cannot be tested here (no oneDNN, addon not built), or undefined when
+ * it can; node:test's `skip` prints it.
+ */
+export async function nativeSkip(): Promise<string | undefined> {
+  const { loadOneDnn } = await import('../../src/backend/onednn.ts');
+  const r = loadOneDnn();
+  return r.ok ? undefined : `native backend unavailable: ${r.reason}`;
+}

@@ -2,14 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { overrideCallCounts, selectBackend } from '../../src/backend/index.ts';
-import { relError } from './helpers.ts';
+import { nativeSkip, relError } from './helpers.ts';
 import { type StepRecord, trainTinyLayersModel, trainTinyNet } from './tiny-net.ts';
 
 const STEPS = 2;
 const runs: Record<string, StepRecord[]> = {};
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  test(`${backend}: a training step using every op the models need runs and is deterministic`, async () => {
+const NATIVE_SKIP = await nativeSkip();
+
+for (const backend of ['cpu', 'wasm', 'native'] as const) {
+  const skip = backend === 'native' ? NATIVE_SKIP : undefined;
+  test(`${backend}: a training step using every op the models need runs and is deterministic`, { skip }, async () => {
     await selectBackend(backend);
     const before = overrideCallCounts()[`${backend}_Conv2DBackpropFilter`] ?? 0;
     const first = trainTinyNet(STEPS);
@@ -35,18 +38,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-test('wasm and cpu gradients agree on every parameter at every step', () => {
-  const cpu = runs.cpu;
-  const wasm = runs.wasm;
-  assert.ok(cpu && wasm, 'both backend runs completed');
-  for (let s = 0; s < STEPS; s++) {
-    assert.ok(Math.abs(cpu[s]!.loss - wasm[s]!.loss) <= 1e-5 * Math.abs(cpu[s]!.loss), `step ${s} loss`);
-    for (const name of Object.keys(cpu[s]!.grads)) {
-      const e = relError(wasm[s]!.grads[name]!, cpu[s]!.grads[name]!);
-      assert.ok(e <= 1e-4, `step ${s}: ${name} gradient differs between wasm and cpu (relative error ${e})`);
+for (const other of ['wasm', 'native'] as const) {
+  test(`${other} and cpu gradients agree on every parameter at every step`, { skip: other === 'native' ? NATIVE_SKIP : undefined }, () => {
+    const cpu = runs.cpu;
+    const got = runs[other];
+    assert.ok(cpu && got, 'both backend runs completed');
+    for (let s = 0; s < STEPS; s++) {
+      assert.ok(Math.abs(cpu[s]!.loss - got[s]!.loss) <= 1e-5 * Math.abs(cpu[s]!.loss), `step ${s} loss`);
+      for (const name of Object.keys(cpu[s]!.grads)) {
+        const e = relError(got[s]!.grads[name]!, cpu[s]!.grads[name]!);
+        assert.ok(e <= 1e-4, `step ${s}: ${name} gradient differs between ${other} and cpu (relative error ${e})`);
+      }
     }
-  }
-});
+  });
+}
 
 test('tf.layers conv/batch-norm/pool/upsample/dense model trains identically on wasm and cpu', async () => {
   const weights: Record<string, Float32Array[]> = {};
