@@ -1,7 +1,7 @@
 /** `bnn-ablate summary` and `bnn-ablate bench`: look at a model's size, and time its training step. */
 import type { Argv, CommandModule } from 'yargs';
 import type { RunConfig } from '../config/schema.ts';
-import { RunFailedError } from '../errors.ts';
+import { RunFailedError, UsageError } from '../errors.ts';
 import { backendOption, type BackendOptionArgs } from './backends.ts';
 import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
 
@@ -60,6 +60,7 @@ interface BenchArgs extends ModelArgs {
   steps: number;
   warmup: number;
   profile: boolean;
+  threads?: number;
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -69,11 +70,13 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('steps', { type: 'number', default: 10, describe: 'timed steps' })
     .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
     .option('profile', { type: 'boolean', default: false, describe: 'add a per-kernel profile of one more step' })
+    .option('threads', { type: 'number', requiresArg: true, describe: 'compute threads on native (default: every core)' })
     .example('$0 bench configs/bench/hourglass-ref.yaml --backend wasm', 'the reference workload') as unknown as Argv<BenchArgs>,
   handler: async (argv) => {
     const [first] = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
-    await selectBackend(argv.backend);
+    if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
+    await selectBackend(argv.backend, { threads: argv.threads });
     const { benchTrainingStep, formatBench } = await import('../train/bench.ts');
     const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup, profile: argv.profile });
     process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatBench(result)}`);
