@@ -46,7 +46,7 @@ async function runOne(mode: string): Promise<void> {
   const backend = await selectBackend(engine as BackendRequest, { threads });
   const config = loadPlans(args.config)[0]!.runs[0]!.config;
   const result = await benchTrainingStep(config, {
-    steps: Number(args.steps), warmup: Number(args.warmup), profile: args.profile, label: `${backend.name} (${backend.detail})`,
+    steps: Number(args.steps), warmup: Number(args.warmup), profile: args.profile, label: backend.name, detail: backend.detail,
   });
   process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `# ${args.config}\n${formatBench(result)}`);
 }
@@ -73,7 +73,7 @@ function measure(mode: string): Row {
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as BenchResult;
   return {
     mode, ms: r.medianMs, cpuMs: r.medianCpuMs, rssMb: r.peakRssMb, tensors: `${r.tensorsBefore}/${r.tensorsAfter}`,
-    reorders: r.oneDnn?.reordersPerStep, note: r.backend,
+    reorders: r.oneDnn?.reordersPerStep, note: `${r.backend} (${r.detail ?? ''})`,
   };
 }
 

@@ -78,8 +78,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
     const backend = await selectBackend(argv.backend, { threads: argv.threads });
     const { benchTrainingStep, formatBench } = await import('../train/bench.ts');
-    const label = `${backend.name} (${backend.detail})`;
-    const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup, profile: argv.profile, label });
+    const result = await benchTrainingStep(first!.config, {
+      steps: argv.steps, warmup: argv.warmup, profile: argv.profile, label: backend.name, detail: backend.detail,
+    });
     process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatBench(result)}`);
     if (result.tensorsAfter !== result.tensorsBefore) throw new RunFailedError(`tensor leak: ${result.tensorsBefore} tensors before the timed steps, ${result.tensorsAfter} after`);
   },

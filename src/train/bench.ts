@@ -13,6 +13,8 @@ export interface BenchOptions {
   profile?: boolean;
   /** The backend's name for the report (native runs on tfjs's 'wasm'); default tf.getBackend(). */
   label?: string;
+  /** One line about the backend (SelectedBackend.detail), printed under its name. */
+  detail?: string;
 }
 
 export interface KernelProfile {
@@ -23,6 +25,7 @@ export interface KernelProfile {
 
 export interface BenchResult {
   backend: string;
+  detail?: string;
   batchSize: number;
   steps: number;
   /** Per timed step, ms. */
@@ -95,6 +98,7 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
     const flopsPerStep = 3 * 2 * summary.totals.macs * batch.size;
     return {
       backend: options.label ?? tf.getBackend(),
+      ...(options.detail ? { detail: options.detail } : {}),
       batchSize: batch.size,
       steps: options.steps,
       timesMs,
@@ -137,7 +141,7 @@ function median(xs: number[]): number {
 
 export function formatBench(r: BenchResult): string {
   return [
-    `backend            ${r.backend}`,
+    `backend            ${r.backend}${r.detail ? ` (${r.detail})` : ''}`,
     `batch              ${r.batchSize}`,
     `parameters         ${r.params.toLocaleString('en-US')}`,
     `GFLOP per step     ${(r.flopsPerStep / 1e9).toFixed(2)}  (2 x forward MACs x 3 for forward + backward)`,
