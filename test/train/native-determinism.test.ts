@@ -26,7 +26,7 @@ async function finalOf(threads: number): Promise<Record<string, unknown>> {
     const losses: number[] = [];
     const out = await train({ config, runDir: dir, hooks: { onProgress: (p) => losses.push(p.loss) } });
     assert.equal(out.status, 'done');
-    return { ...(out as { final: Record<string, unknown> }).final, losses };
+    return { ...(out as unknown as { final: Record<string, unknown> }).final, losses };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
