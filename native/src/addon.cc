@@ -5,7 +5,7 @@
 namespace bnn {
 namespace {
 
-const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports};
+const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports};
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export* list : kLists) {

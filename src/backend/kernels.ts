@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv-grad.ts';
 import { jsKernelFunc, type JsKernel } from './js-kernel.ts';
+import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from './binary-kernels.ts';
 import { NATIVE_IMPLS, nativeCallCounts } from './onednn-kernels.ts';
 import { avgPoolBackprop, maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
 // Side effects: register the fused kernels (and the Prelu gradient that uses one) on cpu and wasm.
@@ -44,7 +45,7 @@ const WASM_OVERRIDES = [
  */
 const PROFILES: Record<string, { backend: string; kernels: readonly string[] }> = {
   wasm: { backend: 'wasm', kernels: WASM_OVERRIDES },
-  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul] },
+  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul, BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD] },
   cpu: { backend: 'cpu', kernels: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
 };
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from './binary-kernels.ts';
 import { type ConvGeometryArray, oneDnn } from './onednn.ts';
 
 /**
@@ -141,12 +142,39 @@ const batchMatMul: NativeFactory = (fallback) => counted(tf.BatchMatMul, fallbac
   return c;
 });
 
-/** The native kernels, by the kernel they replace on the wasm backend. */
+const SCALES: Record<string, number> = { channel: 0, tensor: 1, none: 2 };
+
+/** α·sign(W) per output channel (binary-kernels.ts's twin, bit-identical; native/src/binarize.cc). */
+const binarizeWeights: NativeFactory = (fallback) => counted(BINARIZE_WEIGHTS, fallback, ({ inputs, attrs, backend }) => {
+  const { w } = inputs as { w: tf.TensorInfo };
+  const scale = SCALES[String((attrs as { scale?: unknown }).scale)];
+  if (!usable(w) || scale === undefined) return undefined;
+  const b = wasmOf(backend);
+  const out = b.makeOutput([...w.shape], 'float32');
+  oneDnn().binarizeWeights(heapOf(b), offset(b, w), offset(b, out), size(w.shape), w.shape.at(-1)!, scale);
+  return out;
+});
+
+const binarizeWeightsGrad: NativeFactory = (fallback) => counted(BINARIZE_WEIGHTS_GRAD, fallback, ({ inputs, attrs, backend }) => {
+  const { dy, w } = inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
+  const a = attrs as { scale?: unknown; gradient?: unknown };
+  const scale = SCALES[String(a.scale)];
+  if (!usable(dy, w) || scale === undefined) return undefined;
+  const b = wasmOf(backend);
+  const dw = b.makeOutput([...w.shape], 'float32');
+  oneDnn().binarizeWeightsGrad(heapOf(b), offset(b, dy), offset(b, w), offset(b, dw), size(w.shape), w.shape.at(-1)!,
+    scale, a.gradient !== 'ste');
+  return dw;
+});
+
+/** The native kernels, by the kernel they replace on the wasm backend (tfjs's or our own). */
 export const NATIVE_IMPLS: Record<string, NativeFactory> = {
   [tf.Conv2D]: conv2d,
   [tf.Conv2DBackpropInput]: backpropInput,
   [tf.Conv2DBackpropFilter]: backpropFilter,
   [tf.BatchMatMul]: batchMatMul,
+  [BINARIZE_WEIGHTS]: binarizeWeights,
+  [BINARIZE_WEIGHTS_GRAD]: binarizeWeightsGrad,
 };
 
 /** How often each native kernel ran in oneDNN, and how often it handed a call to its fallback. */

@@ -46,6 +46,9 @@ export interface OneDnnAddon {
   convBackwardWeights(heap: ArrayBuffer, g: ConvGeometryArray, x: number, dw: number, dy: number): void;
   /** 0 forward, 1 input gradient, 2 filter gradient: the implementation oneDNN picked. */
   convImpl(kind: 0 | 1 | 2, g: ConvGeometryArray): string;
+  /** scale: 0 channel, 1 tensor, 2 none (binary-kernels.ts's BnnBinarizeWeights and its gradient). */
+  binarizeWeights(heap: ArrayBuffer, w: number, out: number, n: number, cols: number, scale: number): void;
+  binarizeWeightsGrad(heap: ArrayBuffer, dy: number, w: number, dw: number, n: number, cols: number, scale: number, clip: boolean): void;
   batchMatMul(heap: ArrayBuffer, a: number, b: number, c: number, batchA: number, batchB: number,
     m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
 }

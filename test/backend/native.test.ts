@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { overrideCallCounts, probeBackends, selectBackend } from '../../src/backend/index.ts';
+import { fusedBinarizeWeights, overrideCallCounts, probeBackends, selectBackend } from '../../src/backend/index.ts';
+import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from '../../src/backend/binary-kernels.ts';
 import { convGeometry, nativeCallCounts } from '../../src/backend/onednn-kernels.ts';
 import { oneDnnStats, setOneDnnThreads } from '../../src/backend/onednn.ts';
 import { nativeSkip, randomValues, relError, sizeOf } from './helpers.ts';
@@ -77,6 +78,38 @@ test('native: BatchMatMul matches float64 for transposes, batches and broadcasti
     got.dispose();
   }
   assert.equal((nativeCallCounts().native[tf.BatchMatMul] ?? 0) - before, MATMULS.length, 'every product ran in oneDNN');
+});
+
+test('native: α·sign(W) and its gradient are bit-identical to the wasm kernels, every scale and surrogate', { skip: SKIP }, async () => {
+  // The wasm (JS) kernels are checked against the tfjs-op graph in fused-kernels.test.ts; equal
+  // bits carry that over. Shapes: conv filters, a dense matrix, a column count not a multiple of 4.
+  const cases = [[3, 3, 4, 5], [6, 7], [1, 1, 8, 3], [3, 3, 64, 32]];
+  const run = () => {
+    const out: Float32Array[] = [];
+    for (const [i, shape] of cases.entries()) {
+      const w = tf.tensor(Float32Array.from(randomValues(sizeOf(shape), 90 + i).map((v) => 1.5 * v)), shape);
+      const r = tf.tensor(Float32Array.from(randomValues(sizeOf(shape), 95 + i)), shape);
+      for (const scale of ['channel', 'tensor', 'none'] as const) {
+        for (const gradient of ['clipped_ste', 'ste'] as const) {
+          const f = (t: tf.Tensor) => fusedBinarizeWeights(t, scale, gradient);
+          out.push(tf.tidy(() => f(w).dataSync() as Float32Array));
+          out.push(tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), r)))(w).dataSync() as Float32Array));
+        }
+      }
+      tf.dispose([w, r]);
+    }
+    return out;
+  };
+  await selectBackend('wasm');
+  const want = run();
+  await selectBackend('native', { threads: 1 });
+  const before = nativeCallCounts().native;
+  const got = run();
+  const after = nativeCallCounts().native;
+  for (const [k, g] of got.entries()) assert.equal(differing(g, want[k]!), 0, `output ${k}: bit-identical to wasm`);
+  const ran = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+  assert.equal(ran(BINARIZE_WEIGHTS), cases.length * 6 * 2, 'forward ran natively (also inside each gradient)');
+  assert.equal(ran(BINARIZE_WEIGHTS_GRAD), cases.length * 6, 'gradient ran natively');
 });
 
 test('native: a transposed product differs from the plain one (the comparison can fail)', { skip: SKIP }, async () => {
