@@ -39,9 +39,9 @@ const WASM_OVERRIDES = [
 
 /**
  * The one list of overrides, per profile. A profile patches one tfjs backend: `native` is the
- * wasm backend with the wasm fixes plus oneDNN kernels (onednn-kernels.ts) for the convolutions,
- * their gradients and BatchMatMul, each falling back to what `wasm` runs for cases oneDNN does
- * not cover. Installing a profile removes the other profile's overrides on the same backend.
+ * wasm backend with the wasm fixes plus native kernels (onednn-kernels.ts): oneDNN for the
+ * convolutions, their gradients and BatchMatMul, C++ for the weight binarization and its gradient,
+ * each falling back to what `wasm` runs for cases they do not cover. Installing a profile removes the other profile's overrides on the same backend.
  */
 const PROFILES: Record<string, { backend: string; kernels: readonly string[] }> = {
   wasm: { backend: 'wasm', kernels: WASM_OVERRIDES },
