@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv-grad.ts';
 import { jsKernelFunc, type JsKernel } from './js-kernel.ts';
+import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from './binary-kernels.ts';
+import { NATIVE_IMPLS, nativeCallCounts } from './onednn-kernels.ts';
 import { avgPoolBackprop, maxPoolBackpropOps, maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
 // Side effects: register the fused kernels (and the Prelu gradient that uses one) on cpu and wasm.
 import './bn-kernel.ts';
@@ -34,14 +36,28 @@ import './prelu-grad.ts';
  *   differently from cpu. All three get op-built versions (WEBGPU_IMPLS: no typed arrays and no
  *   synchronous reads there). Its convolution gradients are its own (GPU kernels, correct).
  */
-const OVERRIDES: Record<string, readonly string[]> = {
-  wasm: [
-    tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad,
-    tf.OneHot, tf.UnsortedSegmentSum, tf.Identity,
-  ],
-  cpu: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
-  webgpu: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
+const WASM_OVERRIDES = [
+  tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad,
+  tf.OneHot, tf.UnsortedSegmentSum, tf.Identity,
+];
+
+/**
+ * The one list of overrides, per profile. A profile patches one tfjs backend: `native` is the
+ * wasm backend with the wasm fixes plus native kernels (onednn-kernels.ts): oneDNN for the
+ * convolutions, their gradients and BatchMatMul, C++ for the weight binarization and its gradient,
+ * each falling back to what `wasm` runs for cases they do not cover. Installing a profile removes
+ * the other profile's overrides on the same backend. `webgpu` gets op-built versions where its
+ * own kernels are wrong (WEBGPU_IMPLS).
+ */
+const PROFILES: Record<string, { backend: string; kernels: readonly string[] }> = {
+  wasm: { backend: 'wasm', kernels: WASM_OVERRIDES },
+  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul, BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD] },
+  cpu: { backend: 'cpu', kernels: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
+  webgpu: { backend: 'webgpu', kernels: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
 };
+
+/** Which profile is installed on each tfjs backend. */
+const active = new Map<string, string>();
 
 const stock = new Map<string, tf.KernelConfig | undefined>();
 const calls: Record<string, number> = {};
@@ -149,24 +165,36 @@ const WEBGPU_IMPLS: Record<string, KernelFactory> = {
 };
 const BACKEND_IMPLS: Record<string, Record<string, KernelFactory>> = { webgpu: WEBGPU_IMPLS };
 
+/** The kernel function `profile` registers for `kernelName`, given the stock kernel. */
+function implFor(profile: string, backendName: string, kernelName: string, original: tf.KernelConfig | undefined): tf.KernelFunc {
+  const wasmImpl = (BACKEND_IMPLS[backendName]?.[kernelName] ?? IMPLS[kernelName])?.(backendName);
+  const native = profile === 'native' ? NATIVE_IMPLS[kernelName] : undefined;
+  if (!native) return wasmImpl!;
+  const fallback = wasmImpl ?? original?.kernelFunc;
+  if (!fallback) throw new Error(`no ${kernelName} kernel on ${backendName} to fall back to`);
+  return native(fallback);
+}
+
 /**
- * Registers the overrides for `backendName` ('cpu', 'wasm' or 'webgpu'; others are left alone). Idempotent.
- * Must run after the backend's package registered its own kernels (at its import), otherwise
- * those would overwrite these.
+ * Registers the overrides of `profile` ('cpu', 'wasm', 'native' or 'webgpu'; others are left
+ * alone). Idempotent. Must run after the backend's package registered its own kernels (at its
+ * import), otherwise those would overwrite these.
  */
-export function installKernelOverrides(backendName: string): boolean {
-  const names = OVERRIDES[backendName];
-  if (!names) return false;
-  for (const kernelName of names) {
-    const key = `${backendName}_${kernelName}`;
+export function installKernelOverrides(profile: string): boolean {
+  const p = PROFILES[profile];
+  if (!p) return false;
+  const current = active.get(p.backend);
+  if (current !== undefined && current !== profile) uninstallKernelOverrides(current);
+  for (const kernelName of p.kernels) {
+    const key = `${p.backend}_${kernelName}`;
     if (stock.has(key)) continue;
-    const existing = tf.getKernel(kernelName, backendName);
+    const existing = tf.getKernel(kernelName, p.backend);
     stock.set(key, existing);
     // Unregister first: registering over an existing kernel prints a warning.
-    if (existing) tf.unregisterKernel(kernelName, backendName);
-    const impl = BACKEND_IMPLS[backendName]?.[kernelName] ?? IMPLS[kernelName]!;
-    tf.registerKernel({ kernelName, backendName, kernelFunc: impl(backendName) });
+    if (existing) tf.unregisterKernel(kernelName, p.backend);
+    tf.registerKernel({ kernelName, backendName: p.backend, kernelFunc: implFor(profile, p.backend, kernelName, existing) });
   }
+  active.set(p.backend, profile);
   return true;
 }
 
@@ -174,21 +202,26 @@ export function installKernelOverrides(backendName: string): boolean {
  * Puts the stock kernels back, all of them or only `only`; tests and the benchmark compare
  * against them.
  */
-export function uninstallKernelOverrides(backendName: string, only?: readonly string[]): void {
-  for (const kernelName of OVERRIDES[backendName] ?? []) {
+export function uninstallKernelOverrides(profile: string, only?: readonly string[]): void {
+  const p = PROFILES[profile];
+  if (!p || active.get(p.backend) !== profile) return;
+  for (const kernelName of p.kernels) {
     if (only && !only.includes(kernelName)) continue;
-    const key = `${backendName}_${kernelName}`;
+    const key = `${p.backend}_${kernelName}`;
     if (!stock.has(key)) continue;
     const original = stock.get(key);
     stock.delete(key);
-    tf.unregisterKernel(kernelName, backendName);
+    tf.unregisterKernel(kernelName, p.backend);
     if (original) tf.registerKernel(original);
   }
+  if (p.kernels.every((k) => !stock.has(`${p.backend}_${k}`))) active.delete(p.backend);
 }
 
-/** Which kernels are overridden on `backendName` right now. */
-export function kernelOverrides(backendName: string): string[] {
-  return (OVERRIDES[backendName] ?? []).filter((k) => stock.has(`${backendName}_${k}`));
+/** Which kernels `profile` overrides right now (none where another profile is installed). */
+export function kernelOverrides(profile: string): string[] {
+  const p = PROFILES[profile];
+  if (!p || active.get(p.backend) !== profile) return [];
+  return p.kernels.filter((k) => stock.has(`${p.backend}_${k}`));
 }
 
 /** Whether convolution training on `backendName` runs through the forward-conv gradients. */
@@ -196,7 +229,11 @@ export function hasFastConvGradients(backendName: string): boolean {
   return kernelOverrides(backendName).includes(tf.Conv2DBackpropFilter);
 }
 
-/** How often each override ran, keyed `${backend}_${kernel}`; lets tests prove the path was taken. */
+/**
+ * How often each override ran, keyed `${backend}_${kernel}` (oneDNN kernels: `native_${kernel}`);
+ * lets tests prove the path was taken.
+ */
 export function overrideCallCounts(): Readonly<Record<string, number>> {
-  return { ...calls };
+  const native = Object.fromEntries(Object.entries(nativeCallCounts().native).map(([k, v]) => [`native_${k}`, v]));
+  return { ...calls, ...native };
 }

@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.ts';
 import { hasFastConvGradients, installKernelOverrides } from './kernels.ts';
 import { type Importer, loadNative, NATIVE_PACKAGES } from './native.ts';
+import { loadOneDnn, setOneDnnThreads } from './onednn.ts';
 import { installBannerFilter, muteCpuBanner } from './quiet.ts';
 import { initWasm, wasmDetails } from './wasm.ts';
 import { tryWebGpu, type WebGpuAdapterInfo } from './webgpu.ts';
@@ -24,6 +26,13 @@ export interface SelectedBackend {
   detail: string;
   /** Whether convolution gradients run through forward convolutions (see kernels.ts). */
   fastConvGradients: boolean;
+  /** Threads the backend computes with (wasm and cpu: always 1). */
+  threads: number;
+}
+
+export interface SelectOptions {
+  /** Threads for backends that have a pool (native): default OMP_NUM_THREADS, else every core. */
+  threads?: number;
 }
 
 export interface BackendProbe {
@@ -57,6 +66,7 @@ const DESCRIPTION: Record<BackendName, string> = {
   gpu: 'TensorFlow C++ with CUDA (@tensorflow/tfjs-node-gpu; needs CUDA 11.2 + cuDNN 8.1, which predate Hopper)',
   node: 'TensorFlow C++ on the CPU (@tensorflow/tfjs-node)',
   webgpu: 'WebGPU through Dawn (@tensorflow/tfjs-backend-webgpu + webgpu)',
+  native: 'oneDNN kernels on the wasm heap (native/, needs libdnnl-dev)',
   wasm: 'WebAssembly (@tensorflow/tfjs-backend-wasm)',
   cpu: 'plain JavaScript (@tensorflow/tfjs-backend-cpu)',
 };
@@ -103,18 +113,54 @@ async function tryNative(name: 'gpu' | 'node'): Promise<Attempt> {
       versions: { ...coreVersions(), [pkg.replace('@tensorflow/', '')]: loaded.version },
       detail: `${DESCRIPTION[name]}${via}, native kernels`,
       fastConvGradients: false,
+      threads: Number(process.env.TF_NUM_INTRAOP_THREADS ?? 0) || availableParallelism(),
+    },
+  };
+}
+
+async function startWasm(): Promise<string | undefined> {
+  let ok: boolean;
+  try {
+    ok = await initWasm();
+  } catch (err) {
+    return `wasm set-up failed: ${firstLine((err as Error).message)}`;
+  }
+  return ok ? undefined : 'the WebAssembly module failed to initialise';
+}
+
+/** The default thread count: what the runner put in OMP_NUM_THREADS, else every core. */
+function defaultThreads(): number {
+  const env = Number(process.env.OMP_NUM_THREADS);
+  return Number.isInteger(env) && env >= 1 ? env : availableParallelism();
+}
+
+/** wasm with oneDNN kernel overrides (onednn-kernels.ts): the addon first, so wasm is not touched without it. */
+async function tryOneDnn(threads: number): Promise<Attempt> {
+  const loaded = loadOneDnn(threads);
+  if (!loaded.ok) return loaded;
+  const failed = await startWasm();
+  if (failed) return { ok: false, reason: failed };
+  installKernelOverrides('native');
+  const got = setOneDnnThreads(threads);
+  const d = await wasmDetails();
+  const { version, isa } = loaded.info;
+  return {
+    ok: true,
+    backend: {
+      name: 'native',
+      tfjsBackend: 'wasm',
+      version,
+      versions: { ...coreVersions(), 'tfjs-backend-wasm': d.version, onednn: version },
+      detail: `oneDNN ${version} (${isa}), ${got} thread${got === 1 ? '' : 's'}, convolutions and matmuls in place on the wasm heap`,
+      fastConvGradients: true,
+      threads: got,
     },
   };
 }
 
 async function tryWasm(): Promise<Attempt> {
-  let ok: boolean;
-  try {
-    ok = await initWasm();
-  } catch (err) {
-    return { ok: false, reason: `wasm set-up failed: ${firstLine((err as Error).message)}` };
-  }
-  if (!ok) return { ok: false, reason: 'the WebAssembly module failed to initialise' };
+  const failed = await startWasm();
+  if (failed) return { ok: false, reason: failed };
   installKernelOverrides('wasm');
   const d = await wasmDetails();
   return {
@@ -126,6 +172,7 @@ async function tryWasm(): Promise<Attempt> {
       versions: { ...coreVersions(), 'tfjs-backend-wasm': d.version },
       detail: `${d.simd ? 'SIMD' : 'no SIMD'}, ${d.threads} thread${d.threads === 1 ? '' : 's'}, fast conv gradients`,
       fastConvGradients: hasFastConvGradients('wasm'),
+      threads: d.threads,
     },
   };
 }
@@ -144,17 +191,20 @@ async function tryCpu(): Promise<Attempt> {
       versions: { ...coreVersions(), 'tfjs-backend-cpu': version },
       detail: 'single-threaded JavaScript, fast conv filter gradients',
       fastConvGradients: hasFastConvGradients('cpu'),
+      threads: 1,
     },
   };
 }
 
-function attempt(name: BackendName): Promise<Attempt> {
+function attempt(name: BackendName, threads: number): Promise<Attempt> {
   switch (name) {
     case 'gpu':
     case 'node':
       return tryNative(name);
     case 'webgpu':
       return tryWebGpu();
+    case 'native':
+      return tryOneDnn(threads);
     case 'wasm':
       return tryWasm();
     case 'cpu':
@@ -165,23 +215,25 @@ function attempt(name: BackendName): Promise<Attempt> {
 /**
  * Initialises tfjs on the requested backend and makes it current. Call once per process, before
  * building models (calling again switches backends; tensors made earlier stay on the old one).
- * `auto` tries gpu -> node -> webgpu -> wasm -> cpu and takes the first that works (a software
- * WebGPU adapter works but is passed over). A forced backend that is
- * unavailable throws BackendError with a one-line reason.
+ * `auto` tries gpu -> node -> webgpu -> native -> wasm -> cpu and takes the first that works (a
+ * software WebGPU adapter works but is passed over). A forced backend that is unavailable throws
+ * BackendError with a one-line reason.
  */
-export async function selectBackend(request: BackendRequest): Promise<SelectedBackend> {
+export async function selectBackend(request: BackendRequest, options: SelectOptions = {}): Promise<SelectedBackend> {
   installBannerFilter();
+  const threads = options.threads ?? defaultThreads();
+  if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`threads must be a positive integer, got ${threads}`);
   if (request !== 'auto') {
     if (!(BACKEND_NAMES as readonly string[]).includes(request)) {
       throw new BackendError(`unknown backend '${String(request)}' (choose one of ${BACKEND_CHOICES.join(', ')})`);
     }
-    const r = await attempt(request);
+    const r = await attempt(request, threads);
     if (!r.ok) throw new BackendError(`backend '${request}' is not available: ${r.reason}`);
     return { ...r.backend, reason: `--backend ${request}` };
   }
   const skipped: string[] = [];
   for (const name of BACKEND_NAMES) {
-    const r = await attempt(name);
+    const r = await attempt(name, threads);
     if (r.ok && !r.autoSkip) {
       const why = skipped.length === 0 ? 'first choice' : `skipped ${skipped.join('; ')}`;
       return { ...r.backend, reason: `auto: ${why}` };
@@ -198,9 +250,10 @@ export async function selectBackend(request: BackendRequest): Promise<SelectedBa
  */
 export async function probeBackends(): Promise<ProbeReport> {
   installBannerFilter();
+  const threads = defaultThreads();
   const backends: BackendProbe[] = [];
   for (const name of BACKEND_NAMES) {
-    const r = await attempt(name);
+    const r = await attempt(name, threads);
     backends.push(
       r.ok
         ? {
@@ -211,7 +264,7 @@ export async function probeBackends(): Promise<ProbeReport> {
     );
   }
   const auto = backends.find((b) => b.available && !b.autoSkip)?.name ?? 'cpu';
-  const active = await attempt(auto);
+  const active = await attempt(auto, threads);
   if (!active.ok) throw new BackendError(`backend '${auto}' stopped working while probing: ${active.reason}`);
   return { backends, auto };
 }

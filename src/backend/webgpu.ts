@@ -259,6 +259,8 @@ export async function tryWebGpu(): Promise<Attempt> {
       versions: { 'tfjs-core': tf.version_core, 'tfjs-backend-webgpu': r.version },
       detail: `${formatAdapter(r.adapter)}${software ? '; auto skips it' : ''}`,
       fastConvGradients: false,
+      // The GPU's parallelism is its own; `threads` counts CPU compute threads.
+      threads: 1,
     },
     adapter: r.adapter,
     ...(software && { autoSkip: software }),

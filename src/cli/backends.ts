@@ -8,7 +8,7 @@ import type { ProbeReport } from '../backend/index.ts';
  */
 export const backendOption = {
   backend: {
-    describe: 'compute backend; auto tries gpu, node, webgpu, wasm, cpu in that order',
+    describe: 'compute backend; auto tries gpu, node, webgpu, native, wasm, cpu in that order',
     choices: BACKEND_CHOICES,
     default: 'auto' as BackendRequest,
     type: 'string',

@@ -1,7 +1,7 @@
 /** `bnn-ablate summary` and `bnn-ablate bench`: look at a model's size, and time its training step. */
 import type { Argv, CommandModule } from 'yargs';
 import type { RunConfig } from '../config/schema.ts';
-import { RunFailedError } from '../errors.ts';
+import { RunFailedError, UsageError } from '../errors.ts';
 import { backendOption, type BackendOptionArgs } from './backends.ts';
 import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
 
@@ -76,6 +76,7 @@ interface BenchArgs extends ModelArgs {
   profile: boolean;
   inference: boolean;
   engine: string[];
+  threads?: number;
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -88,12 +89,14 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('inference', { type: 'boolean', default: false, describe: 'time packed (XNOR-popcount) against float inference instead: per binary conv shape and whole model at batch 1 and 32' })
     .option('engine', { type: 'string', default: 'wasm', describe: 'with --inference: binary conv engines, comma-separated (wasm, js)',
       coerce: (v: string | string[]) => ([] as string[]).concat(v).flatMap((e) => e.split(',')).filter(Boolean) })
+    .option('threads', { type: 'number', requiresArg: true, describe: 'compute threads on native (default: every core)' })
     .example('$0 bench configs/bench/hourglass-ref.yaml --inference', 'packed against float inference')
     .example('$0 bench configs/bench/hourglass-ref.yaml --backend wasm', 'the reference workload') as unknown as Argv<BenchArgs>,
   handler: async (argv) => {
     const [first] = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
-    await selectBackend(argv.backend);
+    if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
+    const backend = await selectBackend(argv.backend, { threads: argv.threads });
     if (argv.inference) {
       const { benchInference, formatInferenceBench } = await import('../infer/bench.ts');
       const { createEngine } = await import('../infer/engines.ts');
@@ -102,7 +105,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       return;
     }
     const { benchTrainingStep, formatBench } = await import('../train/bench.ts');
-    const result = await benchTrainingStep(first!.config, { steps: argv.steps, warmup: argv.warmup, profile: argv.profile });
+    const result = await benchTrainingStep(first!.config, {
+      steps: argv.steps, warmup: argv.warmup, profile: argv.profile, label: backend.name, detail: backend.detail,
+    });
     process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatBench(result)}`);
     if (result.tensorsAfter !== result.tensorsBefore) throw new RunFailedError(`tensor leak: ${result.tensorsBefore} tensors before the timed steps, ${result.tensorsAfter} after`);
   },

@@ -9,6 +9,7 @@ import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
 interface RunArgs extends PlanFlags, BackendOptionArgs {
   experiments: string[];
   jobs?: number;
+  threads?: number;
   failFast: boolean;
   only?: string;
   force: boolean;
@@ -48,6 +49,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .positional('experiments', { type: 'string', array: true, demandOption: true, describe: 'experiment YAML files (or suites)' })
     .options(backendOption)
     .option('jobs', { type: 'number', describe: 'runs in parallel (default: cores on cpu/wasm, 1 on gpu/node); with --executor slurm, at most N tasks of each job array at once' })
+    .option('threads', { type: 'number', requiresArg: true, describe: 'compute threads per run on native (and node) backends (default: a run\'s train.threads, else cores / jobs); jobs x threads never exceeds the cores' })
     .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the grid at the first failed run' })
     .option('only', { type: 'string', describe: 'train only matching runs (and their teachers): an id prefix or key=value[,key=value]' })
     .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan' })
@@ -63,6 +65,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (argv.only) plans = selectRuns(plans, argv.only);
     for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
     if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
+    if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
     if (argv.executor === 'slurm') {
       if (argv.failFast) throw new UsageError('--fail-fast applies to --executor local (Slurm runs every layer; a student of a failed teacher fails with the reason)');
       const { runSlurm, formatSubmissions } = await import('../runner/slurm.ts');
@@ -82,10 +85,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
 
     // The parent resolves `auto` once so every worker uses the same backend and the pool size fits it.
     const { selectBackend } = await import('../backend/index.ts');
-    const backend = await selectBackend(argv.backend);
-    const cpuLike = backend.name === 'wasm' || backend.name === 'cpu';
+    const backend = await selectBackend(argv.backend, { threads: 1 });
+    const cpuLike = backend.name === 'wasm' || backend.name === 'cpu' || backend.name === 'native';
     const runCount = plans.reduce((n, p) => n + p.runs.length, 0);
-    const jobs = argv.jobs ?? Math.max(1, Math.min(cpuLike ? availableParallelism() : 1, runCount));
+    const configured = Math.max(0, ...plans.flatMap((p) => p.runs.map((r) => r.config.train.threads ?? 0)));
+    const { jobs, threads } = shareCores(availableParallelism(), runCount, cpuLike, argv.jobs, argv.threads ?? (configured || undefined));
 
     const { runLocal } = await import('../runner/local.ts');
     const { createDisplay } = await import('../runner/progress.ts');
@@ -93,10 +97,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const onSignal = () => stop.abort();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    process.stderr.write(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}\n`);
+    process.stderr.write(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}${backend.name === 'native' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : ''}\n`);
     try {
       const summary = await runLocal(plans, {
-        resultsRoot: resolve(argv.results), jobs, backend: backend.name, failFast: argv.failFast, force: argv.force,
+        resultsRoot: resolve(argv.results), jobs, threads, backend: backend.name, failFast: argv.failFast, force: argv.force,
         preset: argv.preset ?? null, sets: argv.set ?? [], display: createDisplay(), stopSignal: stop.signal,
       });
       const lines = [
@@ -113,6 +117,22 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
   },
 };
+
+/**
+ * Parallel jobs and threads per job on `cores`: jobs x threads <= cores. Default jobs: one per
+ * core on the CPU backends, 1 on gpu/node (which thread themselves); default threads: cores /
+ * jobs. Given threads without jobs, as many jobs as fit. Both given and too many: a usage error.
+ */
+export function shareCores(cores: number, runs: number, cpuLike: boolean, jobs?: number, threads?: number): { jobs: number; threads: number } {
+  const capped = (n: number) => Math.max(1, Math.min(n, runs));
+  if (jobs !== undefined && threads !== undefined) {
+    if (jobs * threads > cores) throw new UsageError(`--jobs ${jobs} x --threads ${threads} = ${jobs * threads} exceeds the ${cores} cores here`);
+    return { jobs, threads };
+  }
+  if (threads !== undefined) return { jobs: capped(Math.floor(cores / Math.min(threads, cores))), threads: Math.min(threads, cores) };
+  const j = jobs ?? capped(cpuLike ? cores : 1);
+  return { jobs: j, threads: Math.max(1, Math.floor(cores / j)) };
+}
 
 interface RunOneArgs extends BackendOptionArgs {
   runDir: string;

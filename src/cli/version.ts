@@ -13,6 +13,7 @@ const BACKEND_PACKAGES: Record<BackendName, string> = {
   gpu: '@tensorflow/tfjs-node-gpu',
   node: '@tensorflow/tfjs-node',
   webgpu: '@tensorflow/tfjs-backend-webgpu',
+  native: 'bnn-ablate-native',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };

@@ -94,6 +94,7 @@ export const SCHEMA = {
     eval_every: leaf({ default: 250, type: 'integer', min: 1, doc: 'evaluate every N steps (and at the end)' }),
     checkpoint_every: leaf({ default: 500, type: 'integer', min: 1, doc: 'checkpoint every N steps (and at the end)' }),
     tensorboard: leaf({ default: true, type: 'boolean', doc: 'write TensorBoard event files to <run>/tb/ (scalars and latent-weight histograms at each evaluation)' }),
+    threads: leaf({ default: null as number | null, type: 'integer', min: 1, nullable: true, doc: 'compute threads of a run on the native backend (and tfjs-node); null: cores / parallel jobs locally, --cpus-per-task on Slurm; wasm and cpu always use 1' }),
   },
 
   distill: {

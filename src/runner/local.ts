@@ -73,6 +73,8 @@ export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation
 export interface LocalRunOptions {
   resultsRoot: string;
   jobs: number;
+  /** Threads per worker (OMP_NUM_THREADS etc.); default 1 when jobs > 1, else the worker's own default. */
+  threads?: number;
   backend: BackendName;
   failFast: boolean;
   force: boolean;
@@ -143,7 +145,7 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
   const launch = (task: Task) => {
     display.runStart(task);
     const runDir = task.store.runDir(task.id);
-    const env = { ...process.env, ...(options.jobs > 1 ? SINGLE_THREAD_ENV : {}) };
+    const env = { ...process.env, ...threadEnv(options.threads ?? (options.jobs > 1 ? 1 : undefined)) };
     const child = (options.spawnWorker ?? spawnWorker)(runDir, options.backend, env);
     children.add(child);
     child.on('message', (m: WorkerMessage) => display.message(task, m));
@@ -200,8 +202,15 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
   return summary;
 }
 
-/** When several workers share the cores, keep each native backend to one thread (no oversubscription). */
-const SINGLE_THREAD_ENV = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: '1' };
+/**
+ * Each worker's thread count (oneDNN's OpenMP pool, TensorFlow's intra-op pool), so that jobs x
+ * threads stays within the cores; a run's own train.threads still wins in the worker.
+ */
+function threadEnv(threads: number | undefined): Record<string, string> {
+  if (threads === undefined) return {};
+  const n = String(threads);
+  return { TF_NUM_INTRAOP_THREADS: n, TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: n };
+}
 
 function spawnWorker(runDir: string, backend: BackendName, env: NodeJS.ProcessEnv): ChildProcess {
   const log = openSync(join(runDir, WORKER_LOG), 'a');

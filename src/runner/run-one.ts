@@ -42,8 +42,9 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
     // Loaded here, not at the top: the parent process imports this module without tfjs.
     const { selectBackend } = await import('../backend/index.ts');
     const { train } = await import('../train/trainer.ts');
-    const backend = await selectBackend(options.backend);
-    store.markRunning(id, { name: backend.name, version: backend.version, ...backend.versions });
+    // train.threads, else what the runner (or Slurm's --cpus-per-task) put in OMP_NUM_THREADS.
+    const backend = await selectBackend(options.backend, { threads: config.train.threads ?? undefined });
+    store.markRunning(id, { name: backend.name, version: backend.version, ...backend.versions, threads: backend.threads, detail: backend.detail });
     report({ type: 'started', id, backend: backend.name });
     let lastReport = 0;
     const metric = config.task === 'pose' ? 'pckh' : 'top1';

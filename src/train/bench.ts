@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from '../config/schema.ts';
+import { oneDnnStats } from '../backend/onednn.ts';
 import { createDataset } from '../data/index.ts';
 import { buildModel, summarizeModel } from '../models/index.ts';
 import { createOptimizer } from './optimizers.ts';
@@ -10,6 +11,10 @@ export interface BenchOptions {
   warmup: number;
   /** Also profile one extra step per kernel (tf.profile; it slows that step). */
   profile?: boolean;
+  /** The backend's name for the report (native runs on tfjs's 'wasm'); default tf.getBackend(). */
+  label?: string;
+  /** One line about the backend (SelectedBackend.detail), printed under its name. */
+  detail?: string;
 }
 
 export interface KernelProfile {
@@ -20,6 +25,7 @@ export interface KernelProfile {
 
 export interface BenchResult {
   backend: string;
+  detail?: string;
   batchSize: number;
   steps: number;
   /** Per timed step, ms. */
@@ -40,6 +46,11 @@ export interface BenchResult {
   tensorsBefore: number;
   tensorsAfter: number;
   peakRssMb: number;
+  /**
+   * native backend: oneDNN layout reorders (NHWC/HWIO <-> blocked) per timed step, their MB, and
+   * primitives created during the timed steps (0 once every shape is cached).
+   */
+  oneDnn?: { reordersPerStep: number; reorderMbPerStep: number; primitivesCreated: number };
   /** Per kernel, slowest first; composite kernels include the kernels they run. */
   profile?: KernelProfile[];
 }
@@ -63,6 +74,7 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
     const step = makeTrainStep(config, dataset, built, optimizer);
     for (let i = 0; i < options.warmup; i++) await step(batch);
     const tensorsBefore = tf.memory().numTensors;
+    const dnn0 = oneDnnStats();
     const timesMs: number[] = [];
     const cpuMs: number[] = [];
     for (let i = 0; i < options.steps; i++) {
@@ -74,12 +86,19 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
       cpuMs.push((cpu.user + cpu.system) / 1000);
     }
     const tensorsAfter = tf.memory().numTensors;
+    const dnn1 = oneDnnStats();
+    const oneDnn = dnn0 && dnn1 && tf.getBackend() === 'wasm' && dnn1.primitives + dnn1.cacheHits > dnn0.primitives + dnn0.cacheHits
+      ? { reordersPerStep: (dnn1.reorders - dnn0.reorders) / options.steps,
+        reorderMbPerStep: (dnn1.reorderBytes - dnn0.reorderBytes) / options.steps / 2 ** 20,
+        primitivesCreated: dnn1.primitives - dnn0.primitives }
+      : undefined;
     const profile = options.profile ? await profileStep(() => step(batch)) : undefined;
     const medianMs = median(timesMs);
     const summary = summarizeModel(built.model, { quant: built.quant });
     const flopsPerStep = 3 * 2 * summary.totals.macs * batch.size;
     return {
-      backend: tf.getBackend(),
+      backend: options.label ?? tf.getBackend(),
+      ...(options.detail ? { detail: options.detail } : {}),
       batchSize: batch.size,
       steps: options.steps,
       timesMs,
@@ -93,6 +112,7 @@ export async function benchTrainingStep(config: RunConfig, options: BenchOptions
       tensorsBefore,
       tensorsAfter,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      ...(oneDnn ? { oneDnn } : {}),
       ...(profile ? { profile } : {}),
     };
   } finally {
@@ -121,7 +141,7 @@ function median(xs: number[]): number {
 
 export function formatBench(r: BenchResult): string {
   return [
-    `backend            ${r.backend}`,
+    `backend            ${r.backend}${r.detail ? ` (${r.detail})` : ''}`,
     `batch              ${r.batchSize}`,
     `parameters         ${r.params.toLocaleString('en-US')}`,
     `GFLOP per step     ${(r.flopsPerStep / 1e9).toFixed(2)}  (2 x forward MACs x 3 for forward + backward)`,
@@ -131,6 +151,7 @@ export function formatBench(r: BenchResult): string {
     `GFLOP/s            ${r.gflopsPerSecond.toFixed(2)}`,
     `tensors            ${r.tensorsBefore} before, ${r.tensorsAfter} after${r.tensorsAfter === r.tensorsBefore ? ' (no leak)' : '  LEAK'}`,
     `peak RSS           ${r.peakRssMb.toFixed(0)} MB`,
+    ...(r.oneDnn ? [`oneDNN reorders    ${r.oneDnn.reordersPerStep.toFixed(0)} per step (${r.oneDnn.reorderMbPerStep.toFixed(1)} MB, filters only), ${r.oneDnn.primitivesCreated} primitives created while timed`] : []),
     ...(r.profile ? ['', `profile of one step (kernel, ms, calls; composite kernels include what they run):`,
       ...r.profile.slice(0, 30).map((k) => `  ${k.kernel.padEnd(28)}${k.ms.toFixed(1).padStart(9)}${String(k.calls).padStart(7)}`)] : []),
   ].join('\n') + '\n';

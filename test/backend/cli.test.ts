@@ -24,7 +24,7 @@ async function capture(fn: () => Promise<unknown>): Promise<string> {
 test('`backends --json` prints every backend and the auto choice', async () => {
   const out = await capture(() => yargs(['backends', '--json']).command(backendsCommand).strict().parseAsync());
   const report = JSON.parse(out) as ProbeReport;
-  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'webgpu', 'wasm', 'cpu']);
+  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'webgpu', 'native', 'wasm', 'cpu']);
   const cpu = report.backends.find((b) => b.name === 'cpu')!;
   assert.equal(cpu.available, true);
   assert.equal(report.auto, report.backends.find((b) => b.available && !b.autoSkip)!.name);
@@ -37,7 +37,7 @@ test('`backends` prints an aligned table ending with the auto choice', async () 
   const out = await capture(() => yargs(['backends']).command(backendsCommand).strict().parseAsync());
   const lines = out.trimEnd().split('\n');
   assert.match(lines[0]!, /^BACKEND\s+AVAILABLE\s+VERSION\s+DETAILS$/);
-  assert.match(lines.at(-1)!, /^auto picks: (gpu|node|webgpu|wasm|cpu)$/);
+  assert.match(lines.at(-1)!, /^auto picks: (gpu|node|webgpu|native|wasm|cpu)$/);
   assert.match(out, /^cpu\s+yes\s+\d+\.\d+\.\d+\s+/m);
 });
 

@@ -100,6 +100,10 @@ for (const backend of KERNEL_BACKENDS) {
     const before = overrideCallCounts();
     for (const [i, c] of CASES.entries()) {
       const { x, w, r, ref } = inputs(c, 500 + i);
+      if (backend === 'native') {
+        const [y] = await readAll([tf.conv2d(tf.tensor4d(Float32Array.from(x), c.x), tf.tensor4d(Float32Array.from(w), c.filter), c.strides, c.pad)]);
+        assert.ok(relError(y!, ref.y) <= 1e-5, `${label(c)}: native forward`);
+      }
       const g = await tfGrads(c, x, w, r, ref.outShape);
       const ex = relError(g.dx, ref.dx);
       const ew = relError(g.dw, ref.dw);
@@ -110,9 +114,13 @@ for (const backend of KERNEL_BACKENDS) {
     if (backend === 'webgpu') return;
     const filterKey = `${backend}_Conv2DBackpropFilter`;
     assert.equal((after[filterKey] ?? 0) - (before[filterKey] ?? 0), CASES.length, 'fast filter kernel ran once per case');
-    if (backend === 'wasm') {
-      const inputKey = 'wasm_Conv2DBackpropInput';
+    if (backend !== 'cpu') {
+      const inputKey = `${backend}_Conv2DBackpropInput`;
       assert.equal((after[inputKey] ?? 0) - (before[inputKey] ?? 0), CASES.length, 'fast input kernel ran once per case');
+    }
+    if (backend === 'native') {
+      const fwdKey = 'native_Conv2D';
+      assert.equal((after[fwdKey] ?? 0) - (before[fwdKey] ?? 0), 2 * CASES.length, 'oneDNN forward ran for every conv');
     }
   });
 }

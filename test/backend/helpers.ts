@@ -113,3 +113,13 @@ export async function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
   tf.dispose(ts);
   return out;
 }
+
+/**
+ * Why the `native` backend cannot be tested here (no oneDNN, addon not built), or undefined when
+ * it can; node:test's `skip` prints it.
+ */
+export async function nativeSkip(): Promise<string | undefined> {
+  const { loadOneDnn } = await import('../../src/backend/onednn.ts');
+  const r = loadOneDnn();
+  return r.ok ? undefined : `native backend unavailable: ${r.reason}`;
+}

@@ -45,7 +45,7 @@ test('auto takes the first available backend and says why it skipped the others'
     if (b.name === picked.name) break;
     assert.ok(picked.reason.includes(`${b.name}: ${b.autoSkip ?? b.reason}`), `reason mentions why ${b.name} was skipped`);
   }
-  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'webgpu', 'wasm', 'cpu']);
+  assert.deepEqual(report.backends.map((b) => b.name), ['gpu', 'node', 'webgpu', 'native', 'wasm', 'cpu']);
   for (const b of report.backends) {
     if (b.available) assert.ok(b.version, `${b.name} has a version`);
     else assert.ok(b.reason && !b.reason.includes('\n'), `${b.name} has a one-line reason`);
@@ -92,8 +92,11 @@ test('native packages that fail the way a broken install fails are skipped by au
   try {
     const webgpu = (await probeBackends()).backends.find((p) => p.name === 'webgpu')!;
     const b = await selectBackend('auto');
-    // Next in line after the native packages: webgpu on a machine with a GPU, else wasm.
-    assert.equal(b.name, webgpu.available && !webgpu.autoSkip ? 'webgpu' : 'wasm');
+    // Next in line after the native packages: webgpu on a machine with a GPU, then native where the
+    // oneDNN addon is built, else wasm.
+    const probe = (await probeBackends()).backends;
+    const native = probe.find((p) => p.name === 'native')?.available ? 'native' : 'wasm';
+    assert.equal(b.name, webgpu.available && !webgpu.autoSkip ? 'webgpu' : native);
     assert.match(b.reason, /gpu: @tensorflow\/tfjs-node-gpu is installed but its native addon \(tfjs_binding\.node\) is missing/);
     await assert.rejects(selectBackend('node'), /backend 'node' is not available: .*tfjs_binding\.node/);
     // An import that "succeeds" without registering a native backend is still unavailable.

@@ -36,7 +36,7 @@ for (const backend of KERNEL_BACKENDS) {
   });
 }
 
-for (const other of ['wasm', 'webgpu'] as const) {
+for (const other of ['wasm', 'native', 'webgpu'] as const) {
   test(`${other} and cpu gradients agree on every parameter at every step`, { skip: skipReason(other) }, () => {
     const cpu = runs.cpu;
     const them = runs[other];

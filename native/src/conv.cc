@@ -1,0 +1,192 @@
+// 2-D convolution and both its gradients as oneDNN primitives, on tfjs's own layouts in place:
+// activations NHWC (oneDNN "nhwc", which its AVX-512 kernels read directly) and filters
+// [kh, kw, ci, co] (oneDNN "hwio"). The filter goes through the primitive's preferred blocked
+// layout (format_tag::any), so each call reorders it once (forward and input gradient: HWIO in;
+// filter gradient: the result out). Those reorders are counted in stats().
+//
+// Geometry (an array of 17 integers, from TypeScript's computeConv2DInfo):
+//   [n, ih, iw, ic, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight, oh, ow]
+// dh/dw are tfjs dilations (1 = none); oneDNN counts dilation from 0.
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "common.h"
+
+namespace bnn {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+enum Kind { kFwd = 0, kBwdData = 1, kBwdWeights = 2 };
+
+struct Geometry {
+  memory::dim n, ih, iw, ic, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow;
+
+  memory::desc src() const { return {{n, ic, ih, iw}, dt::f32, tag::nhwc}; }
+  memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, tag::nhwc}; }
+  memory::desc userWeights() const { return {{oc, ic, kh, kw}, dt::f32, tag::hwio}; }
+  memory::desc anyWeights() const { return {{oc, ic, kh, kw}, dt::f32, tag::any}; }
+  memory::dims strides() const { return {sh, sw}; }
+  memory::dims dilates() const { return {dh - 1, dw - 1}; }
+  memory::dims padL() const { return {pt, pl}; }
+  memory::dims padR() const { return {pb, pr}; }
+};
+
+Geometry readGeometry(const Napi::Value& v) {
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 17) {
+    throw Napi::TypeError::New(v.Env(), "conv geometry must be an array of 17 integers");
+  }
+  auto a = v.As<Napi::Array>();
+  Geometry g;
+  memory::dim* f[] = {&g.n, &g.ih, &g.iw, &g.ic, &g.oc, &g.kh, &g.kw, &g.sh, &g.sw,
+                      &g.dh, &g.dw, &g.pt, &g.pl, &g.pb, &g.pr, &g.oh, &g.ow};
+  for (uint32_t i = 0; i < 17; ++i) *f[i] = intAt(a, i);
+  return g;
+}
+
+// One cached primitive: everything that depends only on the shape, kind and thread count.
+struct Entry {
+  dnnl::primitive prim;
+  std::string impl;
+  bool reorder = false;         // the filter (or its gradient) needs a layout conversion
+  dnnl::reorder convert;        // user HWIO -> blocked (fwd, bwd data) or blocked -> HWIO (bwd weights)
+  memory blocked;               // the filter in the primitive's layout, owned here
+  memory a, b, user;            // the two activation tensors and the HWIO filter, handles set per call
+};
+
+std::map<std::vector<int64_t>, std::unique_ptr<Entry>>& cache() {
+  static std::map<std::vector<int64_t>, std::unique_ptr<Entry>> c;
+  return c;
+}
+
+dnnl::convolution_forward::primitive_desc forwardPd(const Geometry& g) {
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                    g.src(), g.anyWeights(), g.dst(), g.strides(), g.dilates(), g.padL(), g.padR());
+  return {d, cpuEngine()};
+}
+
+// Builds the primitive for `kind` and the filter reorder between HWIO and its preferred layout.
+std::unique_ptr<Entry> build(Kind kind, const Geometry& g) {
+  auto e = std::make_unique<Entry>();
+  dnnl::engine& eng = cpuEngine();
+  auto fwd = forwardPd(g);
+  memory::desc want;
+  if (kind == kFwd) {
+    want = fwd.weights_desc();
+    e->prim = dnnl::convolution_forward(fwd);
+    e->impl = fwd.impl_info_str();
+  } else if (kind == kBwdData) {
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
+                                            g.strides(), g.dilates(), g.padL(), g.padR());
+    dnnl::convolution_backward_data::primitive_desc pd(d, eng, fwd);
+    want = pd.weights_desc();
+    e->prim = dnnl::convolution_backward_data(pd);
+    e->impl = pd.impl_info_str();
+  } else {
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
+                                               g.strides(), g.dilates(), g.padL(), g.padR());
+    dnnl::convolution_backward_weights::primitive_desc pd(d, eng, fwd);
+    want = pd.diff_weights_desc();
+    e->prim = dnnl::convolution_backward_weights(pd);
+    e->impl = pd.impl_info_str();
+  }
+  e->a = memory(g.src(), eng, DNNL_MEMORY_NONE);
+  e->b = memory(g.dst(), eng, DNNL_MEMORY_NONE);
+  e->user = memory(g.userWeights(), eng, DNNL_MEMORY_NONE);
+  e->reorder = want != g.userWeights();
+  if (e->reorder) {
+    e->blocked = memory(want, eng);
+    e->convert = kind == kBwdWeights ? dnnl::reorder(e->blocked, e->user) : dnnl::reorder(e->user, e->blocked);
+  }
+  stats().primitives++;
+  return e;
+}
+
+Entry& lookup(Napi::Env env, Kind kind, const Geometry& g) {
+  std::vector<int64_t> key = {kind, currentThreads(), g.n, g.ih, g.iw, g.ic, g.oc, g.kh, g.kw, g.sh, g.sw,
+                              g.dh, g.dw, g.pt, g.pl, g.pb, g.pr, g.oh, g.ow};
+  auto& c = cache();
+  auto it = c.find(key);
+  if (it != c.end()) {
+    stats().cacheHits++;
+    return *it->second;
+  }
+  try {
+    return *(c[key] = build(kind, g));
+  } catch (const dnnl::error& e) {
+    c.erase(key);
+    throwDnnl(env, "convolution primitive", e);
+  }
+}
+
+void countReorder(const Entry& e) {
+  stats().reorders++;
+  stats().reorderBytes += e.blocked.get_desc().get_size();
+}
+
+// run(kind, heap, geometry, a, filter, b): the pointers are
+//   fwd:         a = x (in),  filter = w (in),  b = y (out)
+//   bwd data:    a = dx (out), filter = w (in), b = dy (in)
+//   bwd weights: a = x (in),  filter = dw (out), b = dy (in)
+Napi::Value run(const Napi::CallbackInfo& info, Kind kind) {
+  Napi::Env env = info.Env();
+  Heap heap(info[0]);
+  Geometry g = readGeometry(info[1]);
+  float* a = heap.at(info[2], static_cast<uint64_t>(g.n * g.ih * g.iw * g.ic));
+  float* f = heap.at(info[3], static_cast<uint64_t>(g.kh * g.kw * g.ic * g.oc));
+  float* b = heap.at(info[4], static_cast<uint64_t>(g.n * g.oh * g.ow * g.oc));
+  Entry& e = lookup(env, kind, g);
+  e.a.set_data_handle(a);
+  e.b.set_data_handle(b);
+  e.user.set_data_handle(f);
+  dnnl::stream& s = cpuStream();
+  const memory& w = e.reorder ? e.blocked : e.user;
+  try {
+    if (e.reorder && kind != kBwdWeights) {
+      e.convert.execute(s, e.user, e.blocked);
+      countReorder(e);
+    }
+    if (kind == kFwd) {
+      e.prim.execute(s, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, e.b}});
+    } else if (kind == kBwdData) {
+      e.prim.execute(s, {{DNNL_ARG_DIFF_SRC, e.a}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, e.b}});
+    } else {
+      e.prim.execute(s, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, e.b}});
+      if (e.reorder) {
+        e.convert.execute(s, e.blocked, e.user);
+        countReorder(e);
+      }
+    }
+    s.wait();
+  } catch (const dnnl::error& err) {
+    throwDnnl(env, "convolution", err);
+  }
+  return env.Undefined();
+}
+
+Napi::Value ConvForward(const Napi::CallbackInfo& info) { return run(info, kFwd); }
+Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) { return run(info, kBwdData); }
+Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) { return run(info, kBwdWeights); }
+
+// convImpl(kind, geometry): the implementation oneDNN chose (e.g. "jit:avx512_core"), for the profile.
+Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
+  int kind = info[0].As<Napi::Number>().Int32Value();
+  if (kind < 0 || kind > 2) throw Napi::RangeError::New(info.Env(), "kind must be 0, 1 or 2");
+  Geometry g = readGeometry(info[1]);
+  return Napi::String::New(info.Env(), lookup(info.Env(), static_cast<Kind>(kind), g).impl);
+}
+
+}  // namespace
+
+const Export kConvExports[] = {
+    {"convForward", ConvForward},
+    {"convBackwardData", ConvBackwardData},
+    {"convBackwardWeights", ConvBackwardWeights},
+    {"convImpl", ConvImpl},
+    {nullptr, nullptr},
+};
+
+}  // namespace bnn
