@@ -86,7 +86,7 @@ export async function imageSize(input: Buffer | string): Promise<{ width: number
  * The output square's footprint in the original image, as an integer box clamped to the image,
  * plus how many original pixels one output pixel spans (for the pre-shrink).
  */
-function footprint(toOriginal: Affine, outW: number, outH: number, width: number, height: number) {
+export function footprint(toOriginal: Affine, outW: number, outH: number, width: number, height: number) {
   const corners = [[-0.5, -0.5], [outW - 0.5, -0.5], [-0.5, outH - 0.5], [outW - 0.5, outH - 0.5]].map(([x, y]) => applyAffine(toOriginal, x, y));
   const xs = corners.map((c) => c[0]), ys = corners.map((c) => c[1]);
   const left = Math.max(0, Math.floor(Math.min(...xs)) - 1), top = Math.max(0, Math.floor(Math.min(...ys)) - 1);
@@ -124,25 +124,41 @@ export async function warpCrop(input: Buffer, toOriginal: Affine, outW: number, 
   const box = footprint(toOriginal, outW, outH, width, height);
   const region = new Float32Array(outW * outH * 3); // 0 = black outside the image
   if (box.width > 0 && box.height > 0) {
-    // Shrink the whole image by an integer factor ≈ stride (shrink-on-load for JPEG), keeping at
-    // least about one source pixel per output pixel, then cut the footprint out of it.
-    const f = Math.max(1, Math.floor(box.stride));
-    const rw = Math.max(1, Math.round(width / f)), rh = Math.max(1, Math.round(height / f));
-    const sx = width / rw, sy = height / rh;
-    const l = Math.max(0, Math.floor(box.left / sx)), t = Math.max(0, Math.floor(box.top / sy));
-    const r = Math.min(rw, Math.ceil((box.left + box.width) / sx)), b = Math.min(rh, Math.ceil((box.top + box.height) / sy));
-    let img = sharp(input, { failOn: 'error' });
-    if (rw !== width || rh !== height) img = img.resize(rw, rh, { fit: 'fill' });
-    const { data, info } = await img.extract({ left: l, top: t, width: Math.max(1, r - l), height: Math.max(1, b - t) })
-      .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    const src: RawImage = { data, width: info.width, height: info.height, channels: 3 };
-    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
-    // Original pixel X ↔ shrunk pixel u: X = (u + ½)·sx − ½ (pixel-centre aligned resize).
-    const toSrc = composeAffine([1 / sx, 0, 0.5 / sx - 0.5 - l, 0, 1 / sy, 0.5 / sy - 0.5 - t], toOriginal);
-    bilinear(src, toSrc, outW, outH, region);
+    const decoded = await decodeRegion(input, box, box.stride, { width, height });
+    bilinear(decoded.image, composeAffine(decoded.fromOriginal, toOriginal), outW, outH, region);
   }
   normalizeInto(region, outW * outH, target);
   return { width, height };
+}
+
+/** A decoded part of an image and the map from original pixels to its pixels. */
+export interface DecodedRegion {
+  image: RawImage;
+  /** Original pixel → region pixel. */
+  fromOriginal: Affine;
+}
+
+/**
+ * Decodes `box` (original pixels, inside the image) shrunk by about `stride` original pixels per
+ * output pixel: the whole image is shrunk by the integer factor floor(stride) (shrink-on-load for
+ * JPEG, anti-aliased), then the box is cut out of it; `exact` shrinks by `stride` itself (smaller
+ * results, for caches). stride ≤ 1 keeps full resolution.
+ */
+export async function decodeRegion(input: Buffer, box: Box, stride: number, size: { width: number; height: number }, exact = false): Promise<DecodedRegion> {
+  const { width, height } = size;
+  const f = Math.max(1, exact ? stride : Math.floor(stride));
+  const rw = Math.max(1, Math.round(width / f)), rh = Math.max(1, Math.round(height / f));
+  const sx = width / rw, sy = height / rh;
+  const l = Math.max(0, Math.floor(box.left / sx)), t = Math.max(0, Math.floor(box.top / sy));
+  const r = Math.min(rw, Math.ceil((box.left + box.width) / sx)), b = Math.min(rh, Math.ceil((box.top + box.height) / sy));
+  let img = sharp(input, { failOn: 'error' });
+  if (rw !== width || rh !== height) img = img.resize(rw, rh, { fit: 'fill' });
+  const { data, info } = await img.extract({ left: l, top: t, width: Math.max(1, r - l), height: Math.max(1, b - t) })
+    .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
+  // Original pixel X ↔ shrunk pixel u: X = (u + ½)·sx − ½ (pixel-centre aligned resize).
+  const fromOriginal: Affine = [1 / sx, 0, 0.5 / sx - 0.5 - l, 0, 1 / sy, 0.5 / sy - 0.5 - t];
+  return { image: { data, width: info.width, height: info.height, channels: 3 }, fromOriginal };
 }
 
 /** Bilinear sampling of `src` at toSrc(x, y) for every output pixel; 0 outside. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DataError } from '../../src/errors.ts';
-import { ImagenetDataset, randomResizedCrop, type ImagenetOptions } from '../../src/data/imagenet.ts';
+import { ImagenetDataset, randomResizedCrop, type ImagenetOptions } from '../../src/data/image-folder.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/data/image-io.ts';
 import { Rng } from '../../src/data/random.ts';
 import type { ClassificationBatch } from '../../src/data/types.ts';
