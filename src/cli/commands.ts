@@ -3,6 +3,7 @@ import { planCommand } from './plan.ts';
 import { backendsCommand } from './backends.ts';
 import { dataCommand } from './data.ts';
 import { pckhCommand } from './pckh.ts';
+import { pckCommand } from './pck.ts';
 import { reportCommand } from './report.ts';
 import { checkCommand } from './check.ts';
 import { runCommand, runOneCommand } from './run.ts';
@@ -11,4 +12,4 @@ import { benchCommand, summaryCommand } from './model.ts';
 
 /** Every command, one file each under src/cli/. Add a command by adding its module here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, statusCommand, summaryCommand, benchCommand, backendsCommand, pckhCommand, dataCommand, reportCommand, checkCommand];
+export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, statusCommand, summaryCommand, benchCommand, backendsCommand, pckhCommand, pckCommand, dataCommand, reportCommand, checkCommand];
