@@ -289,7 +289,7 @@ function assemble(samples: Sample[], o: CocoKeypointsOptions, K: number): PoseBa
     batch.visible.set(s.visible, i * K);
     batch.bboxes!.set(s.bbox, i * 4);
     batch.toOriginal.set(s.toOriginal, i * 6);
-    encodeSampleHeatmaps(s.inputJoints, 0, s.weights, 0, { inputSize: S, heatmapSize: H, sigma: o.sigma }, batch.heatmaps, i * H * H * K);
+    encodeSampleHeatmaps(s.inputJoints, 0, s.weights, 0, { inputSize: S, heatmapSize: H, sigma: o.sigma, numJoints: K }, batch.heatmaps, i * H * H * K);
   });
   return batch;
 }
