@@ -31,7 +31,7 @@ import { DataError } from '../errors.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { loadCocoFile, resolvePattern, type CocoFile, type CocoRecord } from './coco/annotations.ts';
 import { encodeSampleHeatmaps } from './heatmaps.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, applyAffine, bilinear, composeAffine, cropToOutput, decodeRegion, imageSize, invertAffine, normalizeInto, type Affine, type DecodedRegion } from './image-io.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, applyAffine, bilinearNormalized, composeAffine, cropToOutput, decodeRegion, imageSize, invertAffine, type Affine, type DecodedRegion } from './image-io.ts';
 import { flipPermutation, makeKeypointSet, parseFlipPairs, type KeypointSet } from './keypoints.ts';
 import type { BadRecord } from './mpii/annotations.ts';
 import { mapAhead } from './prefetch.ts';
@@ -107,6 +107,8 @@ export class CocoKeypointsDataset implements Dataset {
   private readonly cache = new Map<Sized, DecodedRegion>();
   private readonly broken = new Set<Sized>();
   private readonly perm: number[];
+  /** Per-sample scratch (sample() is synchronous, so one suffices). */
+  private readonly inputJoints: Float64Array;
   /** Image files decoded so far (cache fills); a test and bench hook. */
   decodes = 0;
 
@@ -116,6 +118,7 @@ export class CocoKeypointsDataset implements Dataset {
     this.numJoints = keypoints.names.length;
     this.normalization = { mean: [...(options.mean ?? IMAGENET_MEAN)], std: [...(options.std ?? IMAGENET_STD)] };
     this.perm = flipPermutation(keypoints);
+    this.inputJoints = new Float64Array(2 * this.numJoints);
     this.filtered = filtered;
   }
 
@@ -162,12 +165,11 @@ export class CocoKeypointsDataset implements Dataset {
   }
 
   private async batch(list: Sized[], idx: number[], options: BatchOptions, augment: boolean): Promise<PoseBatch> {
-    const samples = await Promise.all(idx.map(async (i) => {
+    const regions = await Promise.all(idx.map(async (i) => {
       const r = list[i]!;
       if (this.broken.has(r)) return null;
-      let region: DecodedRegion;
       try {
-        region = await this.region(r);
+        return await this.region(r);
       } catch (err) {
         const message = `corrupt or unreadable image (${(err as Error).message.split('\n')[0]})`;
         if (!this.options.skipBadRecords) throw new DataError(`coco-keypoints: ${describe(r)}: ${message} (set data.skip_bad_records to skip such records)`);
@@ -175,9 +177,17 @@ export class CocoKeypointsDataset implements Dataset {
         this.skipped.push({ file: r.file, index: r.index, message });
         return null;
       }
-      return this.sample(r, region, new Rng(hashSeed(options.seed, options.epoch, r.index, 0x636f636f)), augment);
     }));
-    return assemble(samples.filter((s): s is Sample => s !== null), this.options, this.numJoints);
+    // From here on everything is synchronous: pixels come from the cache, straight into the batch.
+    const keep = idx.filter((_, k) => regions[k] !== null);
+    const batch = emptyBatch(keep.length, this.options, this.numJoints);
+    let slot = 0;
+    idx.forEach((i, k) => {
+      const region = regions[k];
+      if (!region) return;
+      this.sample(list[i]!, region, new Rng(hashSeed(options.seed, options.epoch, list[i]!.index, 0x636f636f)), augment, batch, slot++);
+    });
+    return batch;
   }
 
   /** The cached decoded neighbourhood of a record (decoded on first use). */
@@ -198,9 +208,9 @@ export class CocoKeypointsDataset implements Dataset {
     return region;
   }
 
-  /** One person → input, targets and bookkeeping (synchronous: pixels come from the cache). */
-  private sample(r: Sized, region: DecodedRegion, rng: Rng, augment: boolean): Sample {
-    const S = this.options.inputSize, K = this.numJoints;
+  /** One person → input, targets and bookkeeping, written into slot `i` of `batch`. */
+  private sample(r: Sized, region: DecodedRegion, rng: Rng, augment: boolean, batch: PoseBatch, i: number): void {
+    const S = this.options.inputSize, K = this.numJoints, H = this.options.heatmapSize;
     const base = baseCrop(r, this.options.bboxMargin);
     let scale = base.scale, rotation = 0, flip = false, gain = [1, 1, 1];
     if (augment) {
@@ -211,23 +221,23 @@ export class CocoKeypointsDataset implements Dataset {
     }
     const toInput = cropToOutput({ center: base.center, scale, rotation, flip, size: S });
     const toOriginal = invertAffine(toInput);
-    const pixels = new Float32Array(S * S * 3);
-    bilinear(region.image, composeAffine(region.fromOriginal, toOriginal), S, S, pixels);
-    const image = new Float32Array(S * S * 3);
-    normalizeInto(pixels, S * S, { out: image, offset: 0, mean: this.normalization.mean, std: this.normalization.std, gain });
-    const joints = new Float32Array(K * 2), inputJoints = new Float32Array(K * 2), visible = new Uint8Array(K), weights = new Float32Array(K);
-    const H = this.options.heatmapSize, reach = 3 * this.options.sigma;
+    // Black outside the cached region (= outside the image, which the region covers).
+    bilinearNormalized(region.image, composeAffine(region.fromOriginal, toOriginal), S, S, { out: batch.images, offset: i * S * S * 3, mean: this.normalization.mean, std: this.normalization.std, gain });
+    const inputJoints = this.inputJoints, reach = 3 * this.options.sigma;
     for (let j = 0; j < K; j++) {
       const src = flip ? this.perm[j]! : j; // after a mirror, the left joint is the original right one
-      const x = r.joints[2 * src]!, y = r.joints[2 * src + 1]!;
-      joints[2 * j] = x; joints[2 * j + 1] = y;
-      visible[j] = r.v[src]! > 0 ? 1 : 0;
+      const x = r.joints[2 * src]!, y = r.joints[2 * src + 1]!, k = i * K + j;
+      batch.joints[2 * k] = x; batch.joints[2 * k + 1] = y;
+      const vis = r.v[src]! > 0 ? 1 : 0;
+      batch.visible[k] = vis;
       const [ix, iy] = applyAffine(toInput, x, y);
       inputJoints[2 * j] = ix; inputJoints[2 * j + 1] = iy;
       const hx = ((ix + 0.5) * H) / S - 0.5, hy = ((iy + 0.5) * H) / S - 0.5;
-      weights[j] = visible[j] && hx > -reach && hy > -reach && hx < H - 1 + reach && hy < H - 1 + reach ? 1 : 0;
+      batch.weights[k] = vis && hx > -reach && hy > -reach && hx < H - 1 + reach && hy < H - 1 + reach ? 1 : 0;
     }
-    return { image, joints, inputJoints, visible, weights, bbox: r.bbox, toOriginal };
+    batch.bboxes!.set(r.bbox, i * 4);
+    batch.toOriginal.set(toOriginal, i * 6);
+    encodeSampleHeatmaps(inputJoints, 0, batch.weights, i * K, { inputSize: S, heatmapSize: H, sigma: this.options.sigma, numJoints: K }, batch.heatmaps, i * H * H * K);
   }
 
   stats(): { train: number; val: number; skipped: number; filtered: number; cached: number } {
@@ -259,39 +269,19 @@ async function checkImage(o: CocoKeypointsOptions, r: CocoRecord, skipped: BadRe
   return null;
 }
 
-interface Sample {
-  image: Float32Array;
-  joints: Float32Array;
-  inputJoints: Float32Array;
-  visible: Uint8Array;
-  weights: Float32Array;
-  bbox: readonly number[];
-  toOriginal: Affine;
-}
-
 async function* nonEmpty(source: AsyncIterable<PoseBatch>): AsyncGenerator<PoseBatch> {
   for await (const b of source) if (b.size > 0) yield b;
 }
 
-function assemble(samples: Sample[], o: CocoKeypointsOptions, K: number): PoseBatch {
-  const n = samples.length, S = o.inputSize, H = o.heatmapSize;
-  const batch: PoseBatch = {
+function emptyBatch(n: number, o: CocoKeypointsOptions, K: number): PoseBatch {
+  const S = o.inputSize, H = o.heatmapSize;
+  return {
     kind: 'pose', size: n,
     images: new Float32Array(n * S * S * 3), heatmaps: new Float32Array(n * H * H * K),
     weights: new Float32Array(n * K), joints: new Float32Array(n * K * 2),
     visible: new Uint8Array(n * K), headBoxes: new Float32Array(n * 4).fill(Number.NaN),
     bboxes: new Float32Array(n * 4), toOriginal: new Float32Array(n * 6),
   };
-  samples.forEach((s, i) => {
-    batch.images.set(s.image, i * S * S * 3);
-    batch.weights.set(s.weights, i * K);
-    batch.joints.set(s.joints, i * K * 2);
-    batch.visible.set(s.visible, i * K);
-    batch.bboxes!.set(s.bbox, i * 4);
-    batch.toOriginal.set(s.toOriginal, i * 6);
-    encodeSampleHeatmaps(s.inputJoints, 0, s.weights, 0, { inputSize: S, heatmapSize: H, sigma: o.sigma, numJoints: K }, batch.heatmaps, i * H * H * K);
-  });
-  return batch;
 }
 
 export function openCocoKeypoints(config: RunConfig): Promise<CocoKeypointsDataset> {

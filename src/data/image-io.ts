@@ -190,6 +190,45 @@ export function bilinear(src: RawImage, toSrc: Affine, outW: number, outH: numbe
   }
 }
 
+/**
+ * bilinear() and normalizeInto() in one pass, for cached crops: samples `src` at toSrc(x, y) for
+ * every output pixel (black outside) and writes (min(1, v/255·gain) − mean) / std straight into
+ * `target`, with no intermediate image. Same values as the two calls in sequence.
+ */
+export function bilinearNormalized(src: RawImage, toSrc: Affine, outW: number, outH: number, target: WarpTarget): void {
+  const { data, width: W, height: H } = src;
+  const [a, b, c, d, e, f] = toSrc;
+  const mean = target.mean ?? [0, 0, 0], std = target.std ?? [1, 1, 1], gain = target.gain ?? [1, 1, 1];
+  const s0 = gain[0]! / 255, s1 = gain[1]! / 255, s2 = gain[2]! / 255;
+  const i0 = 1 / std[0]!, i1 = 1 / std[1]!, i2 = 1 / std[2]!, m0 = mean[0]!, m1 = mean[1]!, m2 = mean[2]!;
+  const out = target.out;
+  const at = (x: number, y: number, ch: number) => (x < 0 || y < 0 || x >= W || y >= H ? 0 : data[(y * W + x) * 3 + ch]!);
+  const W3 = W * 3;
+  for (let y = 0, o = target.offset; y < outH; y++) {
+    let u = b * y + c, v = e * y + f;
+    for (let x = 0; x < outW; x++, o += 3, u += a, v += d) {
+      let r = 0, g = 0, bl = 0;
+      if (u > -1 && v > -1 && u < W && v < H) {
+        const x0 = Math.floor(u), y0 = Math.floor(v), wx = u - x0, wy = v - y0;
+        const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+          const p = (y0 * W + x0) * 3, q = p + W3;
+          r = data[p]! * w00 + data[p + 3]! * w01 + data[q]! * w10 + data[q + 3]! * w11;
+          g = data[p + 1]! * w00 + data[p + 4]! * w01 + data[q + 1]! * w10 + data[q + 4]! * w11;
+          bl = data[p + 2]! * w00 + data[p + 5]! * w01 + data[q + 2]! * w10 + data[q + 5]! * w11;
+        } else {
+          r = at(x0, y0, 0) * w00 + at(x0 + 1, y0, 0) * w01 + at(x0, y0 + 1, 0) * w10 + at(x0 + 1, y0 + 1, 0) * w11;
+          g = at(x0, y0, 1) * w00 + at(x0 + 1, y0, 1) * w01 + at(x0, y0 + 1, 1) * w10 + at(x0 + 1, y0 + 1, 1) * w11;
+          bl = at(x0, y0, 2) * w00 + at(x0 + 1, y0, 2) * w01 + at(x0, y0 + 1, 2) * w10 + at(x0 + 1, y0 + 1, 2) * w11;
+        }
+      }
+      out[o] = (Math.min(1, r * s0) - m0) * i0;
+      out[o + 1] = (Math.min(1, g * s1) - m1) * i1;
+      out[o + 2] = (Math.min(1, bl * s2) - m2) * i2;
+    }
+  }
+}
+
 /** Axis-aligned crop box in original pixels (integers inside the image). */
 export interface Box {
   left: number;
