@@ -25,7 +25,7 @@
  *
  * Images are normalised with data.mean / data.std, default ImageNet's (as mpii).
  */
-import { access, readFile } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DataError } from '../errors.ts';
 import type { RunConfig } from '../config/schema.ts';
@@ -253,13 +253,30 @@ function labelFor(names: readonly string[]): string {
   return `${names.length}-keypoint`;
 }
 
-/** Existence and header checks at open; a problem is a DataError or a counted skip. */
+/** Leading bytes of the formats sharp reads here: JPEG, PNG, GIF, WebP (RIFF), TIFF, BMP. */
+const MAGIC = [[0xff, 0xd8, 0xff], [0x89, 0x50, 0x4e, 0x47], [0x47, 0x49, 0x46], [0x52, 0x49, 0x46, 0x46], [0x49, 0x49, 0x2a, 0x00], [0x4d, 0x4d, 0x00, 0x2a], [0x42, 0x4d]];
+
+/** The image's size: from the COCO `images` entry after a magic-byte check (cheap), else its header. */
+async function sizeOf(file: string, r: CocoRecord): Promise<{ width: number; height: number }> {
+  if (!r.imageWidth || !r.imageHeight) return imageSize(file);
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    if (!MAGIC.some((m) => m.length <= bytesRead && m.every((b, i) => head[i] === b))) throw new Error('not a JPEG, PNG, GIF, WebP, TIFF or BMP file');
+  } finally {
+    await fh.close();
+  }
+  return { width: r.imageWidth, height: r.imageHeight };
+}
+
+/** Existence and format checks at open; a problem is a DataError or a counted skip. */
 async function checkImage(o: CocoKeypointsOptions, r: CocoRecord, skipped: BadRecord[]): Promise<Sized | null> {
   let message: string;
   try {
     const file = join(o.root, o.images, r.image);
     await access(file); // a clear ENOENT (sharp says only "Input file is missing")
-    return { ...r, ...(await imageSize(file)) };
+    return { ...r, ...(await sizeOf(file, r)) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     message = code === 'ENOENT' ? 'image file is missing' : `not a readable image (${code ?? (err as Error).message.split('\n')[0]})`;

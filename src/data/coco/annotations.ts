@@ -32,6 +32,9 @@ export interface CocoRecord {
   imageId: number;
   /** Image file name relative to the image folder. */
   image: string;
+  /** Image size from the `images` entry, when it gives one. */
+  imageWidth?: number;
+  imageHeight?: number;
   /** x, y, w, h in image pixels. */
   bbox: [number, number, number, number];
   /** [K, 2] keypoint (x, y); meaningless where v = 0. */
@@ -81,25 +84,32 @@ export function keypointCategory(json: Record<string, unknown>, file: string): C
   return { id: c.id as number, names: names as string[], skeleton };
 }
 
-function imageTable(json: Record<string, unknown>, file: string): Map<number, string> {
+interface ImageEntry {
+  name: string;
+  width?: number;
+  height?: number;
+}
+
+function imageTable(json: Record<string, unknown>, file: string): Map<number, ImageEntry> {
   const images = json.images;
   if (!Array.isArray(images)) throw new DataError(`${file}: 'images' is missing or not an array`);
-  const out = new Map<number, string>();
+  const out = new Map<number, ImageEntry>();
   images.forEach((im: unknown, i: number) => {
     if (!isObj(im) || !isNum(im.id) || typeof im.file_name !== 'string' || !im.file_name) throw new DataError(`${file}: images[${i}] needs a numeric id and a file_name`);
-    out.set(im.id, im.file_name);
+    const sized = Number.isInteger(im.width) && Number.isInteger(im.height) && (im.width as number) > 0 && (im.height as number) > 0;
+    out.set(im.id, { name: im.file_name, ...(sized ? { width: im.width as number, height: im.height as number } : {}) });
   });
   return out;
 }
 
 /** One annotation → record, null when filtered, or a RecordProblem. */
-function parseAnnotation(a: unknown, index: number, file: string, cat: CocoCategory, images: Map<number, string>): CocoRecord | null {
+function parseAnnotation(a: unknown, index: number, file: string, cat: CocoCategory, images: Map<number, ImageEntry>): CocoRecord | null {
   if (!isObj(a)) problem('not an object');
   const r = a as Record<string, unknown>;
   if (r.category_id !== cat.id) return null; // another category: not a person of this set
   if (r.iscrowd === 1) return null;
   if (!isNum(r.image_id)) problem("'image_id' is missing or not a number");
-  const image = images.get(r.image_id as number) ?? problem(`image_id ${r.image_id} is not in 'images'`);
+  const entry = images.get(r.image_id as number) ?? problem(`image_id ${r.image_id} is not in 'images'`);
   const kp = r.keypoints;
   const K = cat.names.length;
   if (!Array.isArray(kp)) problem("'keypoints' is missing or not an array");
@@ -116,7 +126,7 @@ function parseAnnotation(a: unknown, index: number, file: string, cat: CocoCateg
     joints[2 * j] = x as number; joints[2 * j + 1] = y as number; v[j] = vis as number;
   }
   if (!v.some((x) => x > 0)) return null;
-  return { file, index, annotationId: isNum(r.id) ? r.id : null, imageId: r.image_id as number, image, bbox: [bx!, by!, bw!, bh!], joints, v };
+  return { file, index, annotationId: isNum(r.id) ? r.id : null, imageId: r.image_id as number, image: entry.name, imageWidth: entry.width, imageHeight: entry.height, bbox: [bx!, by!, bw!, bh!], joints, v };
 }
 
 /** Parses one COCO keypoints file. */
