@@ -49,6 +49,7 @@ export interface Cifar10Options {
 export function cifar10OptionsFromConfig(config: RunConfig): Cifar10Options {
   const d = config.data;
   if (!d.root) throw new DataError('cifar10: set data.root to the cifar-10-batches-bin folder (data_batch_1.bin … test_batch.bin)');
+  if (d.crop === 'resized') throw new DataError("cifar10: data.crop 'resized' is for large photographs; cifar10 takes 'padded' (or 'auto')");
   if (d.input_size !== SIDE) throw new DataError(`cifar10: data.input_size must be ${SIDE} (the images are 32x32), got ${d.input_size}`);
   return { root: resolve(d.root), trainSize: d.train_size, valSize: d.val_size, augment: d.augment, padding: d.crop_padding, skipBadRecords: d.skip_bad_records, mean: d.mean ?? undefined, std: d.std ?? undefined };
 }

@@ -153,6 +153,7 @@ export class FashionMnistDataset implements Dataset {
 
 export async function openFashionMnist(config: RunConfig, channels: 1 | 3): Promise<FashionMnistDataset> {
   const d = config.data;
+  if (d.crop === 'resized') throw new DataError("fashion-mnist: data.crop 'resized' is for large photographs; fashion-mnist takes 'padded' (or 'auto')");
   if (d.mean && d.mean.length !== 1 || d.std && d.std.length !== 1) throw new DataError('fashion-mnist: data.mean and data.std take one value (grey)');
   return FashionMnistDataset.open({
     root: await fashionMnistRoot(d.root), inputSize: d.input_size, channels, trainSize: d.train_size, valSize: d.val_size,
