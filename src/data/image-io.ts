@@ -204,12 +204,24 @@ export function bilinearNormalized(src: RawImage, toSrc: Affine, outW: number, o
   const out = target.out;
   const at = (x: number, y: number, ch: number) => (x < 0 || y < 0 || x >= W || y >= H ? 0 : data[(y * W + x) * 3 + ch]!);
   const W3 = W * 3;
-  for (let y = 0, o = target.offset; y < outH; y++) {
-    let u = b * y + c, v = e * y + f;
-    for (let x = 0; x < outW; x++, o += 3, u += a, v += d) {
+  const z0 = (0 - m0) * i0, z1 = (0 - m1) * i1, z2 = (0 - m2) * i2; // black
+  for (let y = 0, row = target.offset; y < outH; y++, row += outW * 3) {
+    const u0 = b * y + c, v0 = e * y + f;
+    // Output x where the sample point lies strictly inside (−1, W) × (−1, H): an interval, since
+    // u and v are linear in x. Pixels outside it are black; only those inside are sampled.
+    let lo = 0, hi = outW - 1;
+    for (const [p0, dp, n] of [[u0, a, W], [v0, d, H]] as const) {
+      if (dp === 0) { if (!(p0 > -1 && p0 < n)) { lo = 1; hi = 0; } continue; }
+      const t1 = (-1 - p0) / dp, t2 = (n - p0) / dp;
+      const from = Math.min(t1, t2), to = Math.max(t1, t2);
+      lo = Math.max(lo, Math.floor(from) + 1); hi = Math.min(hi, Math.ceil(to) - 1);
+    }
+    for (let x = 0, o = row; x < outW; x++, o += 3) {
+      if (x < lo || x > hi) { out[o] = z0; out[o + 1] = z1; out[o + 2] = z2; continue; }
+      const u = u0 + a * x, v = v0 + d * x;
       let r = 0, g = 0, bl = 0;
       if (u > -1 && v > -1 && u < W && v < H) {
-        const x0 = Math.floor(u), y0 = Math.floor(v), wx = u - x0, wy = v - y0;
+        const x0 = u >= 0 ? u | 0 : -1, y0 = v >= 0 ? v | 0 : -1, wx = u - x0, wy = v - y0;
         const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
         if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
           const p = (y0 * W + x0) * 3, q = p + W3;
