@@ -3,6 +3,7 @@ import { planCommand } from './plan.ts';
 import { backendsCommand } from './backends.ts';
 import { dataCommand } from './data.ts';
 import { pckhCommand } from './pckh.ts';
+import { pckCommand } from './pck.ts';
 import { reportCommand } from './report.ts';
 import { powerCommand } from './power.ts';
 import { checkCommand } from './check.ts';
@@ -13,4 +14,4 @@ import { evaluateCommand, exportCommand } from './export.ts';
 
 /** Every command, one file each under src/cli/. Add a command by adding its module here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, statusCommand, summaryCommand, benchCommand, exportCommand, evaluateCommand, backendsCommand, pckhCommand, dataCommand, reportCommand, powerCommand, checkCommand];
+export const commands: CommandModule<any, any>[] = [planCommand, runCommand, runOneCommand, statusCommand, summaryCommand, benchCommand, exportCommand, evaluateCommand, backendsCommand, pckhCommand, pckCommand, dataCommand, reportCommand, powerCommand, checkCommand];

@@ -39,10 +39,32 @@ const previewCommand: CommandModule<object, PreviewArgs> = {
   },
 };
 
-/** `bnn-ablate data <subcommand>`: look at datasets. */
+interface UnpackArgs {
+  source: string;
+  dest: string;
+  only?: string[];
+}
+
+const unpackCommand: CommandModule<object, UnpackArgs> = {
+  command: 'unpack <source>',
+  describe: 'extract shared dataset archives (one folder per dataset) into data/: idempotent, atomic',
+  builder: (y) => y
+    .positional('source', { type: 'string', demandOption: true, describe: 'folder with one subfolder per dataset, e.g. ../shared/data' })
+    .option('dest', { type: 'string', default: 'data', describe: 'where the datasets go (git-ignored data/ by default)' })
+    .option('only', { type: 'string', array: true, describe: 'dataset folder names to unpack (default: all)' })
+    .example('$0 data unpack ../shared/data', 'data/lspet, data/cifar10, data/fashion-mnist, data/pose-fixtures'),
+  handler: async (args) => {
+    const { unpackAll } = await import('../data/unpack.ts');
+    for (const r of await unpackAll(args.source, args.dest, args.only)) {
+      process.stdout.write(`${r.name}: ${r.action} (${path.relative(process.cwd(), r.dest) || r.dest}${r.action === 'unpacked' ? `, ${r.seconds.toFixed(1)} s` : ''})\n`);
+    }
+  },
+};
+
+/** `bnn-ablate data <subcommand>`: look at and prepare datasets. */
 export const dataCommand: CommandModule<object, object> = {
   command: 'data <command>',
-  describe: 'inspect datasets (preview)',
-  builder: (y: Argv) => y.command(previewCommand).demandCommand(1, 'name a data subcommand (preview)'),
+  describe: 'inspect and prepare datasets (preview, unpack)',
+  builder: (y: Argv) => y.command(previewCommand).command(unpackCommand).demandCommand(1, 'name a data subcommand (preview, unpack)'),
   handler: () => {},
 };

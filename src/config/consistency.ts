@@ -6,8 +6,8 @@
 import type { RunConfig } from './schema.ts';
 
 const TASKS: Record<string, { arch: readonly string[]; data: readonly string[] }> = {
-  pose: { arch: ['hourglass'], data: ['synthetic-pose', 'mpii'] },
-  classification: { arch: ['alexnet', 'resnet18'], data: ['mnist', 'imagenet'] },
+  pose: { arch: ['hourglass'], data: ['synthetic-pose', 'mpii', 'coco-keypoints'] },
+  classification: { arch: ['alexnet', 'resnet18'], data: ['mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'imagenet'] },
 };
 
 /** The first inconsistency found, as a message; undefined when the config hangs together. */

@@ -67,8 +67,17 @@ export const SCHEMA = {
   },
 
   data: {
-    name: leaf({ default: 'synthetic-pose', type: 'string', choices: ['synthetic-pose', 'mpii', 'mnist', 'imagenet'], doc: 'dataset; synthetic-pose needs no download' }),
-    root: leaf({ default: null as string | null, type: 'string', nullable: true, doc: 'dataset folder for mpii / imagenet (relative to the working directory)' }),
+    name: leaf({ default: 'synthetic-pose', type: 'string', choices: ['synthetic-pose', 'mpii', 'coco-keypoints', 'mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'imagenet'], doc: 'dataset; synthetic-pose and mnist need no download; imagenet is image-folder with ImageNet\'s name' }),
+    root: leaf({ default: null as string | null, type: 'string', nullable: true, doc: 'dataset folder (relative to the working directory); fashion-mnist falls back to /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist) when unset' }),
+    train_annotations: leaf({ default: 'annotations/*_train.json', type: 'string', doc: 'coco-keypoints: training COCO keypoints file relative to data.root (\'*\' in the file name: exactly one match)' }),
+    val_annotations: leaf({ default: 'annotations/*_val.json', type: 'string', doc: 'coco-keypoints: validation COCO keypoints file relative to data.root' }),
+    images: leaf({ default: 'images', type: 'string', doc: 'coco-keypoints: image folder relative to data.root (file_name is relative to it)' }),
+    bbox_margin: leaf({ default: 1.25, type: 'number', min: 1, doc: 'coco-keypoints: crop side = margin x the longer bbox side, centred on the bbox (mmpose\'s padding 1.25)' }),
+    flip_pairs: leaf({ default: [] as string[], type: 'string[]', doc: 'coco-keypoints: "left:right" keypoint-name pairs swapped by a flip; empty derives them from left_/right_, l_/r_ names' }),
+    mean: leaf({ default: null as number[] | null, type: 'number[]', nullable: true, doc: 'per-channel mean of pixel/255 subtracted from inputs; null: the set\'s usual (ImageNet for photos and image folders, CIFAR-10\'s for cifar10, Fashion-MNIST\'s)' }),
+    std: leaf({ default: null as number[] | null, type: 'number[]', nullable: true, doc: 'per-channel std dividing inputs; null: the set\'s usual (see data.mean)' }),
+    crop: leaf({ default: 'auto', type: 'string', choices: ['auto', 'resized', 'padded'], doc: 'classification training crop: resized = RandomResizedCrop (ImageNet), padded = pad by crop_padding and take a random input-size crop (CIFAR); auto: padded for cifar10 / fashion-mnist, resized for image folders' }),
+    crop_padding: leaf({ default: 4, type: 'integer', min: 0, doc: 'padded crop: zero padding on each side in input pixels (CIFAR literature: 4)' }),
     input_size: leaf({ default: 64, type: 'integer', min: 16, doc: 'network input side in pixels (paper pose: 256)' }),
     heatmap_size: leaf({ default: 16, type: 'integer', min: 4, doc: 'heatmap side (paper: 64); input_size / 4' }),
     heatmap_sigma: leaf({ default: 1, type: 'number', min: 0.1, doc: 'Gaussian sigma of target heatmaps, in heatmap pixels' }),
@@ -106,6 +115,8 @@ export const SCHEMA = {
   eval: {
     batch_size: leaf({ default: 32, type: 'integer', min: 1, doc: 'images per evaluation batch' }),
     pckh_threshold: leaf({ default: 0.5, type: 'number', min: 0, doc: 'PCKh threshold (MPII: 0.5)' }),
+    pck_normalizer: leaf({ default: 'auto', type: 'string', choices: ['auto', 'torso', 'head', 'bbox'], doc: 'coco-keypoints PCK reference length: torso = |l_shoulder - r_hip| (LSP), head = |neck - head_top|, bbox = longer bbox side; auto: torso where the set has those keypoints, else bbox. MPII always uses its head boxes' }),
+    pck_alpha: leaf({ default: 0.2, type: 'number', min: 0, doc: 'coco-keypoints PCK threshold as a fraction of the reference length (LSP: 0.2)' }),
   },
 } as const;
 

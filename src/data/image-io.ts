@@ -86,7 +86,7 @@ export async function imageSize(input: Buffer | string): Promise<{ width: number
  * The output square's footprint in the original image, as an integer box clamped to the image,
  * plus how many original pixels one output pixel spans (for the pre-shrink).
  */
-function footprint(toOriginal: Affine, outW: number, outH: number, width: number, height: number) {
+export function footprint(toOriginal: Affine, outW: number, outH: number, width: number, height: number) {
   const corners = [[-0.5, -0.5], [outW - 0.5, -0.5], [-0.5, outH - 0.5], [outW - 0.5, outH - 0.5]].map(([x, y]) => applyAffine(toOriginal, x, y));
   const xs = corners.map((c) => c[0]), ys = corners.map((c) => c[1]);
   const left = Math.max(0, Math.floor(Math.min(...xs)) - 1), top = Math.max(0, Math.floor(Math.min(...ys)) - 1);
@@ -124,25 +124,41 @@ export async function warpCrop(input: Buffer, toOriginal: Affine, outW: number, 
   const box = footprint(toOriginal, outW, outH, width, height);
   const region = new Float32Array(outW * outH * 3); // 0 = black outside the image
   if (box.width > 0 && box.height > 0) {
-    // Shrink the whole image by an integer factor ≈ stride (shrink-on-load for JPEG), keeping at
-    // least about one source pixel per output pixel, then cut the footprint out of it.
-    const f = Math.max(1, Math.floor(box.stride));
-    const rw = Math.max(1, Math.round(width / f)), rh = Math.max(1, Math.round(height / f));
-    const sx = width / rw, sy = height / rh;
-    const l = Math.max(0, Math.floor(box.left / sx)), t = Math.max(0, Math.floor(box.top / sy));
-    const r = Math.min(rw, Math.ceil((box.left + box.width) / sx)), b = Math.min(rh, Math.ceil((box.top + box.height) / sy));
-    let img = sharp(input, { failOn: 'error' });
-    if (rw !== width || rh !== height) img = img.resize(rw, rh, { fit: 'fill' });
-    const { data, info } = await img.extract({ left: l, top: t, width: Math.max(1, r - l), height: Math.max(1, b - t) })
-      .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    const src: RawImage = { data, width: info.width, height: info.height, channels: 3 };
-    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
-    // Original pixel X ↔ shrunk pixel u: X = (u + ½)·sx − ½ (pixel-centre aligned resize).
-    const toSrc = composeAffine([1 / sx, 0, 0.5 / sx - 0.5 - l, 0, 1 / sy, 0.5 / sy - 0.5 - t], toOriginal);
-    bilinear(src, toSrc, outW, outH, region);
+    const decoded = await decodeRegion(input, box, box.stride, { width, height });
+    bilinear(decoded.image, composeAffine(decoded.fromOriginal, toOriginal), outW, outH, region);
   }
   normalizeInto(region, outW * outH, target);
   return { width, height };
+}
+
+/** A decoded part of an image and the map from original pixels to its pixels. */
+export interface DecodedRegion {
+  image: RawImage;
+  /** Original pixel → region pixel. */
+  fromOriginal: Affine;
+}
+
+/**
+ * Decodes `box` (original pixels, inside the image) shrunk by about `stride` original pixels per
+ * output pixel: the whole image is shrunk by the integer factor floor(stride) (shrink-on-load for
+ * JPEG, anti-aliased), then the box is cut out of it; `exact` shrinks by `stride` itself (smaller
+ * results, for caches). stride ≤ 1 keeps full resolution.
+ */
+export async function decodeRegion(input: Buffer, box: Box, stride: number, size: { width: number; height: number }, exact = false): Promise<DecodedRegion> {
+  const { width, height } = size;
+  const f = Math.max(1, exact ? stride : Math.floor(stride));
+  const rw = Math.max(1, Math.round(width / f)), rh = Math.max(1, Math.round(height / f));
+  const sx = width / rw, sy = height / rh;
+  const l = Math.max(0, Math.floor(box.left / sx)), t = Math.max(0, Math.floor(box.top / sy));
+  const r = Math.min(rw, Math.ceil((box.left + box.width) / sx)), b = Math.min(rh, Math.ceil((box.top + box.height) / sy));
+  let img = sharp(input, { failOn: 'error' });
+  if (rw !== width || rh !== height) img = img.resize(rw, rh, { fit: 'fill' });
+  const { data, info } = await img.extract({ left: l, top: t, width: Math.max(1, r - l), height: Math.max(1, b - t) })
+    .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
+  // Original pixel X ↔ shrunk pixel u: X = (u + ½)·sx − ½ (pixel-centre aligned resize).
+  const fromOriginal: Affine = [1 / sx, 0, 0.5 / sx - 0.5 - l, 0, 1 / sy, 0.5 / sy - 0.5 - t];
+  return { image: { data, width: info.width, height: info.height, channels: 3 }, fromOriginal };
 }
 
 /** Bilinear sampling of `src` at toSrc(x, y) for every output pixel; 0 outside. */
@@ -170,6 +186,57 @@ export function bilinear(src: RawImage, toSrc: Affine, outW: number, outH: numbe
           out[o + ch] = top * (1 - wy) + bot * wy;
         }
       }
+    }
+  }
+}
+
+/**
+ * bilinear() and normalizeInto() in one pass, for cached crops: samples `src` at toSrc(x, y) for
+ * every output pixel (black outside) and writes (min(1, v/255·gain) − mean) / std straight into
+ * `target`, with no intermediate image. Same values as the two calls in sequence.
+ */
+export function bilinearNormalized(src: RawImage, toSrc: Affine, outW: number, outH: number, target: WarpTarget): void {
+  const { data, width: W, height: H } = src;
+  const [a, b, c, d, e, f] = toSrc;
+  const mean = target.mean ?? [0, 0, 0], std = target.std ?? [1, 1, 1], gain = target.gain ?? [1, 1, 1];
+  const s0 = gain[0]! / 255, s1 = gain[1]! / 255, s2 = gain[2]! / 255;
+  const i0 = 1 / std[0]!, i1 = 1 / std[1]!, i2 = 1 / std[2]!, m0 = mean[0]!, m1 = mean[1]!, m2 = mean[2]!;
+  const out = target.out;
+  const at = (x: number, y: number, ch: number) => (x < 0 || y < 0 || x >= W || y >= H ? 0 : data[(y * W + x) * 3 + ch]!);
+  const W3 = W * 3;
+  const z0 = (0 - m0) * i0, z1 = (0 - m1) * i1, z2 = (0 - m2) * i2; // black
+  for (let y = 0, row = target.offset; y < outH; y++, row += outW * 3) {
+    const u0 = b * y + c, v0 = e * y + f;
+    // Output x where the sample point lies strictly inside (−1, W) × (−1, H): an interval, since
+    // u and v are linear in x. Pixels outside it are black; only those inside are sampled.
+    let lo = 0, hi = outW - 1;
+    for (const [p0, dp, n] of [[u0, a, W], [v0, d, H]] as const) {
+      if (dp === 0) { if (!(p0 > -1 && p0 < n)) { lo = 1; hi = 0; } continue; }
+      const t1 = (-1 - p0) / dp, t2 = (n - p0) / dp;
+      const from = Math.min(t1, t2), to = Math.max(t1, t2);
+      lo = Math.max(lo, Math.floor(from) + 1); hi = Math.min(hi, Math.ceil(to) - 1);
+    }
+    for (let x = 0, o = row; x < outW; x++, o += 3) {
+      if (x < lo || x > hi) { out[o] = z0; out[o + 1] = z1; out[o + 2] = z2; continue; }
+      const u = u0 + a * x, v = v0 + d * x;
+      let r = 0, g = 0, bl = 0;
+      if (u > -1 && v > -1 && u < W && v < H) {
+        const x0 = u >= 0 ? u | 0 : -1, y0 = v >= 0 ? v | 0 : -1, wx = u - x0, wy = v - y0;
+        const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+          const p = (y0 * W + x0) * 3, q = p + W3;
+          r = data[p]! * w00 + data[p + 3]! * w01 + data[q]! * w10 + data[q + 3]! * w11;
+          g = data[p + 1]! * w00 + data[p + 4]! * w01 + data[q + 1]! * w10 + data[q + 4]! * w11;
+          bl = data[p + 2]! * w00 + data[p + 5]! * w01 + data[q + 2]! * w10 + data[q + 5]! * w11;
+        } else {
+          r = at(x0, y0, 0) * w00 + at(x0 + 1, y0, 0) * w01 + at(x0, y0 + 1, 0) * w10 + at(x0 + 1, y0 + 1, 0) * w11;
+          g = at(x0, y0, 1) * w00 + at(x0 + 1, y0, 1) * w01 + at(x0, y0 + 1, 1) * w10 + at(x0 + 1, y0 + 1, 1) * w11;
+          bl = at(x0, y0, 2) * w00 + at(x0 + 1, y0, 2) * w01 + at(x0, y0 + 1, 2) * w10 + at(x0 + 1, y0 + 1, 2) * w11;
+        }
+      }
+      out[o] = (Math.min(1, r * s0) - m0) * i0;
+      out[o + 1] = (Math.min(1, g * s1) - m1) * i1;
+      out[o + 2] = (Math.min(1, bl * s2) - m2) * i2;
     }
   }
 }

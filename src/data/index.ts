@@ -17,10 +17,10 @@ export interface CreateDatasetOptions {
 
 /**
  * Channels of the network input for a run config, known without loading the data (model
- * summaries need it): mnist is grey unless asked for 3; every other set is RGB.
+ * summaries need it): mnist and fashion-mnist are grey unless asked for 3; every other set is RGB.
  */
 export function inputChannels(config: RunConfig, opts: CreateDatasetOptions = {}): 1 | 3 {
-  return config.data.name === 'mnist' ? opts.channels ?? 1 : 3;
+  return config.data.name === 'mnist' || config.data.name === 'fashion-mnist' ? opts.channels ?? 1 : 3;
 }
 
 /** The dataset a run config names, ready to yield batches. */
@@ -45,11 +45,24 @@ export async function createDataset(config: RunConfig, opts: CreateDatasetOption
       const { openMpii } = await import('./mpii.ts');
       return openMpii(config);
     }
+    case 'coco-keypoints': {
+      const { openCocoKeypoints } = await import('./coco-keypoints.ts');
+      return openCocoKeypoints(config);
+    }
+    case 'image-folder':
     case 'imagenet': {
-      const { openImagenet } = await import('./imagenet.ts');
-      return openImagenet(config);
+      const { openImageFolder } = await import('./image-folder.ts');
+      return openImageFolder(config);
+    }
+    case 'cifar10': {
+      const { openCifar10 } = await import('./cifar10.ts');
+      return openCifar10(config);
+    }
+    case 'fashion-mnist': {
+      const { openFashionMnist } = await import('./fashion-mnist.ts');
+      return openFashionMnist(config, inputChannels(config, opts));
     }
     default:
-      throw new DataError(`unknown data.name '${name}' (known: synthetic-pose, mpii, mnist, imagenet)`);
+      throw new DataError(`unknown data.name '${name}' (known: synthetic-pose, mpii, coco-keypoints, mnist, fashion-mnist, cifar10, image-folder, imagenet)`);
   }
 }

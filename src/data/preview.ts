@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { DataError } from '../errors.ts';
 import { fillBox, fillCapsule, fillEllipse } from './draw.ts';
 import type { Canvas, Rgb } from './draw.ts';
+import { MPII_KEYPOINTS, type KeypointSet } from './keypoints.ts';
 import type { Batch, Dataset, PoseBatch, Split } from './types.ts';
 
 export interface ContactSheet {
@@ -29,6 +30,8 @@ export interface SheetOptions {
   columns?: number;
   /** Integer enlargement of each tile (default: about 256 px per tile, at least 1). */
   scale?: number;
+  /** Pose sets: skeleton and sides to draw (default MPII's). */
+  keypoints?: KeypointSet;
 }
 
 const RIGHT: Rgb = [255, 150, 0];
@@ -38,12 +41,11 @@ const HEAD_BOX: Rgb = [60, 255, 60];
 const OUTLINE: Rgb = [0, 0, 0];
 const GAP = 4;
 
-/** MPII bones as (joint, joint, side): −1 right, +1 left, 0 centre. */
-const BONES: ReadonlyArray<readonly [number, number, number]> = [
-  [0, 1, -1], [1, 2, -1], [2, 6, -1], [3, 6, 1], [3, 4, 1], [4, 5, 1], [6, 7, 0], [7, 8, 0], [8, 9, 0],
-  [10, 11, -1], [11, 12, -1], [12, 7, -1], [13, 7, 1], [13, 14, 1], [14, 15, 1],
-];
-const jointSide = (j: number) => ([0, 1, 2, 10, 11, 12].includes(j) ? -1 : [3, 4, 5, 13, 14, 15].includes(j) ? 1 : 0);
+/**
+ * A bone's side: the side its joints share, else the side of the one off the centre line
+ * (MPII's r_shoulder–thorax is drawn as right), else centre.
+ */
+const boneSide = (set: KeypointSet, i: number, j: number) => (set.sides[i] === set.sides[j] ? set.sides[i]! : set.sides[i] || set.sides[j] || 0);
 const sideColour = (s: number) => (s < 0 ? RIGHT : s > 0 ? LEFT : CENTRE);
 
 // 3×5 bitmaps of the digits 0–9, rows top to bottom, 3 bits per row (MSB = left).
@@ -102,7 +104,7 @@ function invertAffine(t: Float32Array, o: number): [number, number, number, numb
   return [e / det, -b / det, (b * f - c * e) / det, -d / det, a / det, (c * d - a * f) / det];
 }
 
-function drawPoseLabels(batch: PoseBatch, b: number, c: Canvas, k: number): void {
+function drawPoseLabels(batch: PoseBatch, b: number, c: Canvas, k: number, set: KeypointSet): void {
   const inv = invertAffine(batch.toOriginal, b * 6);
   // Original → input pixels → tile pixels (pixel centres at integers in both).
   const toTile = (x: number, y: number): [number, number] => {
@@ -111,11 +113,13 @@ function drawPoseLabels(batch: PoseBatch, b: number, c: Canvas, k: number): void
     return [(ix + 0.5) * k - 0.5, (iy + 0.5) * k - 0.5];
   };
   const line = Math.max(0.6, k / 5);
-  const J = 16;
+  const J = batch.weights.length / batch.size;
+  if (J !== set.names.length) throw new DataError(`preview: the batch has ${J} joints, the keypoint set ${set.label} ${set.names.length}`);
   const annotated = (j: number) => batch.weights[b * J + j]! > 0 || batch.visible[b * J + j]! > 0;
   const at = (j: number) => toTile(batch.joints[(b * J + j) * 2]!, batch.joints[(b * J + j) * 2 + 1]!);
-  for (const [i, j, side] of BONES) {
+  for (const [i, j] of set.skeleton) {
     if (!annotated(i) || !annotated(j)) continue;
+    const side = boneSide(set, i, j);
     const [p, q] = [at(i), at(j)];
     fillCapsule(c, p[0], p[1], q[0], q[1], line + 0.75, OUTLINE, 0.6);
     fillCapsule(c, p[0], p[1], q[0], q[1], line, sideColour(side));
@@ -124,7 +128,7 @@ function drawPoseLabels(batch: PoseBatch, b: number, c: Canvas, k: number): void
   for (let j = 0; j < J; j++) {
     if (!annotated(j)) continue;
     const [x, y] = at(j);
-    const rgb = sideColour(jointSide(j));
+    const rgb = sideColour(set.sides[j]!);
     fillEllipse(c, x, y, r + 1, r + 1, 1, 0, OUTLINE);
     fillEllipse(c, x, y, r, r, 1, 0, rgb);
     // Hidden joints: hollow (a dark centre inside the coloured ring).
@@ -133,6 +137,7 @@ function drawPoseLabels(batch: PoseBatch, b: number, c: Canvas, k: number): void
   // The head box last, thin and outlined (backgrounds may be green too), so that small heads'
   // boxes are not hidden under the head bone.
   const hb = batch.headBoxes.subarray(b * 4, b * 4 + 4);
+  if (!hb.every(Number.isFinite)) return; // sets without head boxes (coco-keypoints)
   const corners = [toTile(hb[0]!, hb[1]!), toTile(hb[2]!, hb[1]!), toTile(hb[2]!, hb[3]!), toTile(hb[0]!, hb[3]!)];
   for (let i = 0; i < 4; i++) {
     const [p, q] = [corners[i]!, corners[(i + 1) % 4]!];
@@ -171,7 +176,7 @@ export function contactSheet(batch: Batch, inputShape: readonly [number, number,
     // Labels are drawn into a tile-sized canvas so that shapes clip at the tile's edges.
     for (let y = 0; y < tileH; y++) tile.set(sheet.pixels.subarray(((oy + y) * width + ox) * 3, ((oy + y) * width + ox + tileW) * 3), y * tileW * 3);
     const c: Canvas = { data: tile, offset: 0, width: tileW, height: tileH };
-    if (batch.kind === 'pose') drawPoseLabels(batch, b, c, k);
+    if (batch.kind === 'pose') drawPoseLabels(batch, b, c, k, opts.keypoints ?? MPII_KEYPOINTS);
     else drawNumber(c, 2, 2, batch.labels[b]!, Math.max(1, Math.round(tileH / 40)));
     for (let y = 0; y < tileH; y++) sheet.pixels.set(tile.subarray(y * tileW * 3, (y + 1) * tileW * 3), ((oy + y) * width + ox) * 3);
   }
@@ -214,7 +219,7 @@ export async function previewDataset(dataset: Dataset, opts: PreviewOptions): Pr
     break;
   }
   if (!batch) throw new DataError(`preview: the ${opts.split} split of ${dataset.name} is empty`);
-  const sheet = contactSheet(batch, dataset.inputShape, { normalization: dataset.normalization });
+  const sheet = contactSheet(batch, dataset.inputShape, { normalization: dataset.normalization, keypoints: dataset.keypoints });
   await writePng(opts.out, sheet);
   return { file: opts.out, count: batch.size, width: sheet.width, height: sheet.height };
 }

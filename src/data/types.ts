@@ -19,16 +19,18 @@ export interface PoseBatch {
   size: number;
   /** [size, H, W, 3] network input, normalised as the dataset documents. */
   images: Float32Array;
-  /** [size, S, S, 16] Gaussian target heatmaps, peak 1. */
+  /** [size, S, S, K] Gaussian target heatmaps, peak 1 (K = Dataset.numJoints, 16 for MPII). */
   heatmaps: Float32Array;
-  /** [size, 16] loss weight per joint: 1 visible/annotated, 0 otherwise. */
+  /** [size, K] loss weight per joint: 1 visible/annotated, 0 otherwise. */
   weights: Float32Array;
-  /** [size, 16, 2] ground-truth joints (x, y) in ORIGINAL image coordinates (for PCKh). */
+  /** [size, K, 2] ground-truth joints (x, y) in ORIGINAL image coordinates (for PCKh). */
   joints: Float32Array;
-  /** [size, 16] 1 where the joint counts for PCKh (visible), else 0. */
+  /** [size, K] 1 where the joint counts for PCKh (visible), else 0. */
   visible: Uint8Array;
-  /** [size, 4] head box x1, y1, x2, y2 in original image coordinates. */
+  /** [size, 4] head box x1, y1, x2, y2 in original image coordinates (NaN where unknown). */
   headBoxes: Float32Array;
+  /** [size, 4] person box x, y, w, h in original image coordinates (COCO sets; for PCK@bbox). */
+  bboxes?: Float32Array;
   /**
    * [size, 6] affine map from network-input pixel coordinates to original image coordinates:
    * x' = a*x + b*y + c, y' = d*x + e*y + f. Identity for synthetic data.
@@ -66,6 +68,12 @@ export interface Dataset {
   /** Heatmap side for pose sets. */
   readonly heatmapSize?: number;
   readonly numClasses?: number;
+  /** Pose sets: heatmaps per sample (absent: 16, MPII's joints). */
+  readonly numJoints?: number;
+  /** Pose sets: names, skeleton and sides of the joints (absent: MPII's). */
+  readonly keypoints?: import('./keypoints.ts').KeypointSet;
+  /** Pose sets with their own metric (absent: MPII PCKh with head boxes). */
+  createScorer?(): PoseScorer;
   /**
    * How images were normalised, per channel: input = (pixel / 255 − mean) / std. Lets previews
    * (and anyone else) turn inputs back into pixels; absent means "unknown" (previews then stretch).
@@ -74,4 +82,23 @@ export interface Dataset {
   size(split: Split): number;
   /** Batches of one pass (epoch) over a split, in the order fixed by options. */
   batches(split: Split, options: BatchOptions): AsyncIterable<Batch>;
+}
+
+/** A pose set's validation score, named by its variant. */
+export interface PoseScore {
+  /** Headline (the Mean column), percent. */
+  mean: number;
+  /** Per-joint-group columns in percent (null where nothing was counted). */
+  columns: Record<string, number | null>;
+  /** What was computed, e.g. "PCK@0.2 torso (l_shoulder-r_hip), count-weighted mean over 14 joints, err <= t". */
+  variant: string;
+  threshold: number;
+  /** Persons left out because their normaliser keypoints were not annotated. */
+  leftOut: number;
+}
+
+/** Accumulates a pose set's metric over batches of decoded predictions (original coordinates). */
+export interface PoseScorer {
+  add(batch: PoseBatch, pred: ArrayLike<number>): void;
+  result(): PoseScore;
 }

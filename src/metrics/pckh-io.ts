@@ -22,7 +22,9 @@ export async function readJsonFile(file: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new DataError(`${file}: invalid JSON (${(err as Error).message})`);
+    // JSON.parse quotes the offending text, which for a binary file spans lines: keep one line.
+    const why = (err as Error).message.replace(/\s+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, 160);
+    throw new DataError(`${file}: invalid JSON (${why})`);
   }
 }
 

@@ -29,6 +29,9 @@ export interface MarkdownOptions {
 export function metricTitle(report: ExperimentReport): string {
   if (report.metric === 'top1') return 'top-1 / top-5 accuracy (%)';
   const t = report.pckhThresholds.length === 1 ? report.pckhThresholds[0] : 0.5;
+  // Sets with their own PCK (coco-keypoints) name it in the variant: "PCK@0.2 torso (...)".
+  const pck = report.pckhVariants.length === 1 && /^PCK@\S+ (\w+)/.exec(report.pckhVariants[0]!);
+  if (pck) return `PCK@${t} ${pck[1]} (%)`;
   return `PCKh@${t} (%)`;
 }
 
@@ -182,6 +185,9 @@ export function metricDefinition(report: Pick<ExperimentReport, 'task' | 'pckhVa
   if (report.task === 'classification') return '- Top-1 and top-5: accuracy in percent on the validation set.';
   const variant = report.pckhVariants.length ? report.pckhVariants.join(' / ') : 'not recorded by the runs';
   const threshold = report.pckhThresholds.length ? report.pckhThresholds.map((t) => fixed(t, 2)).join(' / ') : '0.5';
+  if (report.pckhVariants.length && report.pckhVariants.every((v) => v.startsWith('PCK@'))) {
+    return `- ${variant}. Each column averages its joints' PCK (left and right; Head: neck and head_top for LSP, nose, eyes and ears for COCO); Mean pools all joints.`;
+  }
   return `- PCKh at threshold ${threshold} head sizes; Mean over the 14 MPII joints (pelvis and thorax excluded) as ${variant}; Head is head_top only; each other column averages left and right.`;
 }
 

@@ -62,7 +62,7 @@ export interface BenchResult {
  */
 export async function benchTrainingStep(config: RunConfig, options: BenchOptions): Promise<BenchResult> {
   const dataset = await createDataset(config);
-  const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses });
+  const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses, numJoints: dataset.numJoints });
   const optimizer = createOptimizer(config.train);
   try {
     const batches = dataset.batches('train', { batchSize: config.train.batch_size, seed: config.seed, epoch: 0, shuffle: true, dropLast: false });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Batch, Dataset } from '../data/types.ts';
+import type { Batch, Dataset, PoseScorer } from '../data/types.ts';
 import { decodeHeatmaps } from '../data/heatmaps.ts';
 import { PckhAccumulator, type PckhColumn } from '../metrics/pckh.ts';
 import { AccuracyMeter } from '../metrics/accuracy.ts';
@@ -8,7 +8,7 @@ import { classificationLoss, poseLoss } from './losses.ts';
 
 /** Validation metrics in percent (PCKh, top-k) plus the validation loss. */
 export type EvalMetrics =
-  | { task: 'pose'; val_loss: number; pckh: number; pckh_columns: Record<PckhColumn, number | null>; pckh_variant: string; pckh_threshold: number }
+  | { task: 'pose'; val_loss: number; pckh: number; pckh_columns: Record<PckhColumn, number | null>; pckh_variant: string; pckh_threshold: number; pck_left_out?: number }
   | { task: 'classification'; val_loss: number; top1: number; top5: number };
 
 export interface EvalOptions {
@@ -24,6 +24,8 @@ export interface EvalOptions {
  */
 export async function evaluate(model: tf.LayersModel, dataset: Dataset, options: EvalOptions): Promise<EvalMetrics> {
   const pckh = new PckhAccumulator();
+  // Sets with their own metric (coco-keypoints: PCK@α torso / head / bbox); MPII PCKh otherwise.
+  const scorer = dataset.task === 'pose' ? dataset.createScorer?.() : undefined;
   const accuracy = new AccuracyMeter();
   let lossSum = 0;
   let seen = 0;
@@ -42,9 +44,13 @@ export async function evaluate(model: tf.LayersModel, dataset: Dataset, options:
     const output = outputValues as Float32Array;
     lossSum += loss * batch.size;
     seen += batch.size;
-    score(batch, output, dataset, pckh, accuracy);
+    score(batch, output, dataset, scorer ?? pckh, accuracy);
   }
   const valLoss = seen === 0 ? Number.NaN : lossSum / seen;
+  if (scorer) {
+    const r = scorer.result();
+    return { task: 'pose', val_loss: valLoss, pckh: r.mean, pckh_columns: r.columns as Record<PckhColumn, number | null>, pckh_variant: r.variant, pckh_threshold: r.threshold, pck_left_out: r.leftOut };
+  }
   if (dataset.task === 'pose') {
     const r = pckh.result({ threshold: options.pckhThreshold });
     const columns = Object.fromEntries(Object.entries(r.columns).map(([k, v]) => [k, Number.isFinite(v) ? v : null])) as Record<PckhColumn, number | null>;
@@ -54,14 +60,16 @@ export async function evaluate(model: tf.LayersModel, dataset: Dataset, options:
   return { task: 'classification', val_loss: valLoss, top1: 100 * a.top1, top5: 100 * a.top5 };
 }
 
-function score(batch: Batch, output: Float32Array, dataset: Dataset, pckh: PckhAccumulator, accuracy: AccuracyMeter): void {
+function score(batch: Batch, output: Float32Array, dataset: Dataset, pckh: PckhAccumulator | PoseScorer, accuracy: AccuracyMeter): void {
   if (batch.kind === 'pose') {
     const pred = decodeHeatmaps(output, {
       inputSize: dataset.inputShape[0],
       heatmapSize: dataset.heatmapSize!,
       toOriginal: batch.toOriginal,
+      numJoints: dataset.numJoints,
     });
-    pckh.add({ pred, gt: batch.joints, visible: batch.visible, headBoxes: batch.headBoxes });
+    if (pckh instanceof PckhAccumulator) pckh.add({ pred, gt: batch.joints, visible: batch.visible, headBoxes: batch.headBoxes });
+    else pckh.add(batch, pred);
   } else {
     accuracy.add(output, batch.labels, dataset.numClasses!);
   }

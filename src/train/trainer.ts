@@ -87,7 +87,7 @@ export type TrainOutcome = { status: 'done'; final: FinalRecord } | { status: 'i
 export async function train(inputs: TrainInputs): Promise<TrainOutcome> {
   const { config, hooks = {} } = inputs;
   const dataset = await createDataset(config);
-  const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses });
+  const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses, numJoints: dataset.numJoints });
   const teacher = inputs.teacherDir ? await loadTeacher(inputs.teacherDir, dataset) : undefined;
   const optimizer = createOptimizer(config.train);
   const diagnostics = BinaryDiagnostics.of(built.model, built.quant, await probeImages(dataset, config));

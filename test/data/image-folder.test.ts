@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DataError } from '../../src/errors.ts';
-import { ImagenetDataset, randomResizedCrop, type ImagenetOptions } from '../../src/data/imagenet.ts';
+import { ImagenetDataset, randomResizedCrop, type ImagenetOptions } from '../../src/data/image-folder.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/data/image-io.ts';
 import { Rng } from '../../src/data/random.ts';
 import type { ClassificationBatch } from '../../src/data/types.ts';
@@ -143,4 +143,30 @@ test('layout problems and corrupt images are DataErrors, or skipped and counted'
       assert.equal(ds.skipped.length, 1);
     }
   }
+});
+
+test('image-folder, padded crop (the CIFAR JPEG copy): test/ as val, decoded once, padded crops and flips seeded by epoch', async () => {
+  const dir = join(root, 'cifar-like');
+  for (const [name, rgb] of Object.entries(CLASSES)) {
+    for (const split of ['train', 'test']) mkdirSync(join(dir, split, name), { recursive: true });
+    for (let i = 0; i < 2; i++) await solid(join(dir, 'train', name, `${i}.jpg`), 16, 16, rgb);
+    await solid(join(dir, 'test', name, 't.jpg'), 16, 16, rgb);
+  }
+  const mean = [0.5, 0.5, 0.5], std = [0.25, 0.25, 0.25];
+  const ds = await ImagenetDataset.open({ ...opts('cifar-like'), name: 'image-folder', crop: 'padded', padding: 4, mean, std });
+  assert.equal(ds.name, 'image-folder');
+  assert.deepEqual([ds.size('train'), ds.size('val')], [6, 3]);
+  assert.deepEqual(ds.normalization, { mean, std });
+  const [v] = await all(ds, 'val', 0, 3);
+  // Val: the whole image, unpadded: every pixel is the class colour.
+  for (let i = 0; i < 3; i++) {
+    const want = CLASSES[ds.classes[v!.labels[i]!]!]!;
+    for (let p = 0; p < 256; p++) for (let c = 0; c < 3; c++) assert.ok(Math.abs((v!.images[(i * 256 + p) * 3 + c]! * 0.25 + 0.5) * 255 - want[c]!) < 12);
+  }
+  // Train: some crops are shifted (black padding shows); the same epoch repeats exactly.
+  const a = await all(ds, 'train', 1, 6), b = await all(ds, 'train', 1, 6);
+  assert.deepEqual(Array.from(a[0]!.images), Array.from(b[0]!.images));
+  let black = 0;
+  for (let p = 0; p < 6 * 256; p++) if ((a[0]!.images[p * 3]! * 0.25 + 0.5) * 255 < 1 && (a[0]!.images[p * 3 + 1]! * 0.25 + 0.5) * 255 < 1) black++;
+  assert.ok(black > 0, 'zero padding visible in shifted crops');
 });

@@ -1,7 +1,9 @@
 /**
- * The `imagenet` dataset: image folders in torchvision ImageFolder layout,
+ * `image-folder` (and `imagenet`, its alias): image folders in torchvision ImageFolder layout,
  *
- *   <root>/train/<class>/<image>   <root>/val/<class>/<image>
+ *   <root>/train/<class>/<image>   <root>/val/<class>/<image>   (or <root>/test/<class>/ when
+ *                                                                there is no val/, as the
+ *                                                                CIFAR-10 JPEG copy has)
  *
  * classes = the sorted folder names of train/ (label = rank), files sorted by name within a class.
  * Decoding, cropping, resizing and flipping run in sharp (libuv thread pool); batches are
@@ -11,7 +13,12 @@
  * then the centre-crop fallback) to input_size, then a horizontal flip with probability 0.5, from
  * a stream seeded by (options.seed, options.epoch, file). Val (and train with augment off):
  * Resize(shorter side = round(input_size·256/224)) then CenterCrop(input_size), i.e. 256 → 224 at
- * the standard size. Pixels: RGB/255, minus ImageNet mean, over ImageNet std.
+ * the standard size. Pixels: RGB/255, minus data.mean, over data.std (default ImageNet's).
+ *
+ * data.crop = padded (small images such as CIFAR): every image is decoded once, resized to
+ * input_size if it is not already, and cached as bytes; training takes a random input-size crop
+ * of the image zero-padded by data.crop_padding on each side and flips it with probability 0.5
+ * (./pad-crop.ts), val takes the image as is. No file or JPEG work after the first epoch.
  *
  * data.train_size / val_size cap a split by taking files round-robin over the classes in sorted
  * order (file 0 of every class, then file 1, …), so a small cap stays class-balanced.
@@ -21,6 +28,8 @@ import { extname, join, resolve } from 'node:path';
 import { DataError } from '../errors.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, cropResize, imageSize, resizeCenterCrop, type Box } from './image-io.ts';
+import { padCropInto } from './pad-crop.ts';
+import sharp from 'sharp';
 import { mapAhead } from './prefetch.ts';
 import { Rng, batchIndices, epochOrder, hashSeed } from './random.ts';
 import type { BatchOptions, ClassificationBatch, Dataset, Split } from './types.ts';
@@ -30,6 +39,15 @@ export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.ppm', '.bmp'
 
 export interface ImagenetOptions {
   root: string;
+  /** Dataset name reported (image-folder, or imagenet for the alias). */
+  name?: string;
+  /** Training crop: resized (RandomResizedCrop, default) or padded (CIFAR style). */
+  crop?: 'resized' | 'padded';
+  /** Padded crop: zero padding per side in input pixels. */
+  padding?: number;
+  /** Per-channel normalisation of pixel/255 (default ImageNet's). */
+  mean?: readonly number[];
+  std?: readonly number[];
   inputSize: number;
   trainSize?: number;
   valSize?: number;
@@ -43,13 +61,16 @@ export interface ImagenetOptions {
   prefetch?: number;
 }
 
-export function imagenetOptionsFromConfig(config: RunConfig): ImagenetOptions {
-  if (!config.data.root) throw new DataError('imagenet: set data.root to a folder with train/<class>/ and val/<class>/');
+export function imageFolderOptionsFromConfig(config: RunConfig): ImagenetOptions {
+  const d = config.data;
+  if (!d.root) throw new DataError(`${d.name}: set data.root to a folder with train/<class>/ and val/<class>/ (or test/<class>/)`);
   return {
-    root: resolve(config.data.root), inputSize: config.data.input_size, trainSize: config.data.train_size,
-    valSize: config.data.val_size, augment: config.data.augment, skipBadRecords: config.data.skip_bad_records,
+    root: resolve(d.root), name: d.name, inputSize: d.input_size, trainSize: d.train_size,
+    valSize: d.val_size, augment: d.augment, skipBadRecords: d.skip_bad_records,
+    crop: d.crop === 'padded' ? 'padded' : 'resized', padding: d.crop_padding, mean: d.mean ?? undefined, std: d.std ?? undefined,
   };
 }
+export const imagenetOptionsFromConfig = imageFolderOptionsFromConfig;
 
 interface Item {
   file: string;
@@ -60,7 +81,7 @@ async function subdirs(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   } catch (err) {
-    throw new DataError(`imagenet: cannot list ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new DataError(`image-folder: cannot list ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
 }
 
@@ -78,10 +99,11 @@ function roundRobin(perClass: Item[][], cap: number): Item[] {
 }
 
 async function listSplit(root: string, split: 'train' | 'val', classes: string[], cap: number): Promise<Item[]> {
-  const dir = join(root, split);
+  let dir = join(root, split);
+  if (split === 'val' && !(await subdirs(root)).includes('val') && (await subdirs(root)).includes('test')) dir = join(root, 'test');
   const present = new Set(await subdirs(dir));
   const unknown = [...present].filter((c) => !classes.includes(c));
-  if (unknown.length) throw new DataError(`imagenet: ${dir} has classes not in train/: ${unknown.slice(0, 5).join(', ')}`);
+  if (unknown.length) throw new DataError(`image-folder: ${dir} has classes not in train/: ${unknown.slice(0, 5).join(', ')}`);
   const perClass = await Promise.all(classes.map(async (name, label) => {
     if (!present.has(name)) return [];
     const files = (await readdir(join(dir, name), { withFileTypes: true }))
@@ -112,27 +134,32 @@ export function randomResizedCrop(width: number, height: number, rng: Rng, scale
 }
 
 export class ImagenetDataset implements Dataset {
-  readonly name = 'imagenet';
+  readonly name: string;
   readonly task = 'classification' as const;
   readonly inputShape: readonly [number, number, number];
   readonly numClasses: number;
+  readonly normalization: { mean: number[]; std: number[] };
+  /** Padded mode: decoded input-size bytes per file, filled on first use. */
+  private readonly cache = new Map<string, Uint8Array>();
   /** Files skipped (data.skip_bad_records) because they would not decode. */
   readonly skipped: Array<{ file: string; message: string }> = [];
   private readonly broken = new Set<string>();
 
   private constructor(readonly options: ImagenetOptions, readonly classes: readonly string[], private readonly items: Record<Split, Item[]>) {
+    this.name = options.name ?? 'imagenet';
     this.inputShape = [options.inputSize, options.inputSize, 3];
     this.numClasses = classes.length;
+    this.normalization = { mean: [...(options.mean ?? IMAGENET_MEAN)], std: [...(options.std ?? IMAGENET_STD)] };
   }
 
   static async open(options: ImagenetOptions): Promise<ImagenetDataset> {
     const classes = await subdirs(join(options.root, 'train'));
-    if (classes.length < 2) throw new DataError(`imagenet: ${join(options.root, 'train')} needs at least 2 class folders, found ${classes.length}`);
+    if (classes.length < 2) throw new DataError(`image-folder: ${join(options.root, 'train')} needs at least 2 class folders, found ${classes.length}`);
     const items = {
       train: await listSplit(options.root, 'train', classes, options.trainSize ?? Infinity),
       val: await listSplit(options.root, 'val', classes, options.valSize ?? Infinity),
     };
-    if (items.train.length === 0) throw new DataError(`imagenet: no images under ${join(options.root, 'train')}`);
+    if (items.train.length === 0) throw new DataError(`image-folder: no images under ${join(options.root, 'train')}`);
     return new ImagenetDataset(options, classes, items);
   }
 
@@ -154,7 +181,13 @@ export class ImagenetDataset implements Dataset {
       const item = list[i];
       if (this.broken.has(item.file)) return false;
       try {
-        const target = { out: images, offset: slot * px, mean: IMAGENET_MEAN, std: IMAGENET_STD };
+        const target = { out: images, offset: slot * px, mean: this.normalization.mean, std: this.normalization.std };
+        if (this.options.crop === 'padded') {
+          const bytes = await this.decoded(item.file);
+          const rng = augment ? new Rng(hashSeed(options.seed, options.epoch, i, 0x70616463)) : null;
+          padCropInto(bytes, S, 3, augment ? this.options.padding ?? 4 : 0, rng, target);
+          return true;
+        }
         const input = await readFile(item.file);
         const size = await imageSize(input);
         if (augment) {
@@ -168,7 +201,7 @@ export class ImagenetDataset implements Dataset {
         return true;
       } catch (err) {
         const message = `corrupt or unreadable image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
-        if (!this.options.skipBadRecords) throw new DataError(`imagenet: ${item.file}: ${message} (set data.skip_bad_records to skip such files)`);
+        if (!this.options.skipBadRecords) throw new DataError(`${this.name}: ${item.file}: ${message} (set data.skip_bad_records to skip such files)`);
         this.broken.add(item.file);
         this.skipped.push({ file: item.file, message });
         return false;
@@ -182,13 +215,30 @@ export class ImagenetDataset implements Dataset {
     });
     return out;
   }
+
+  /** Padded mode: the file decoded to input_size × input_size RGB bytes, once. */
+  private async decoded(file: string): Promise<Uint8Array> {
+    const hit = this.cache.get(file);
+    if (hit) return hit;
+    const S = this.options.inputSize;
+    let img = sharp(await readFile(file), { failOn: 'error' });
+    const meta = await img.metadata();
+    if (meta.width !== S || meta.height !== S) img = img.resize(S, S, { fit: 'fill' });
+    const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== S || info.height !== S) throw new Error(`decoded ${info.width}x${info.height}x${info.channels}, expected ${S}x${S}x3`);
+    const bytes = new Uint8Array(data);
+    this.cache.set(file, bytes);
+    return bytes;
+  }
 }
 
 async function* nonEmpty(source: AsyncIterable<ClassificationBatch>): AsyncGenerator<ClassificationBatch> {
   for await (const b of source) if (b.size > 0) yield b;
 }
 
-/** Opens the dataset a run config names. */
-export function openImagenet(config: RunConfig): Promise<ImagenetDataset> {
-  return ImagenetDataset.open(imagenetOptionsFromConfig(config));
+export { ImagenetDataset as ImageFolderDataset };
+
+/** Opens the dataset a run config names (image-folder or imagenet). */
+export function openImageFolder(config: RunConfig): Promise<ImagenetDataset> {
+  return ImagenetDataset.open(imageFolderOptionsFromConfig(config));
 }
