@@ -1,12 +1,7 @@
-import { createRequire } from 'node:module';
-import type yargsType from 'yargs';
+import yargs from './yargs-cjs.cts';
 import { describeError, EXIT } from '../errors.ts';
 import { commands } from './commands.ts';
 import { versionText } from './version.ts';
-
-// yargs's CommonJS build: its ESM build formats help with a fallback of cliui's that cuts lines
-// at the column, mid-word ("trains nothing\n)"); the CommonJS one wraps at word boundaries.
-const yargs = createRequire(import.meta.url)('yargs') as typeof yargsType;
 
 /** yargs picks the completion script by $SHELL; `completion zsh` and `completion bash` name it outright. */
 function completionShell(argv: string[]): void {
