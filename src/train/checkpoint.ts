@@ -3,9 +3,11 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../results/atomic.ts';
 import { fileSystemHandler } from './file-io.ts';
+import { optimizerState, restoreOptimizerState } from './optimizer-state.ts';
 
 /**
- * Checkpoints: `<dir>/step-<N>/` holds the model (TensorFlow.js format), the optimizer's slots
+ * Checkpoints: `<dir>/step-<N>/` holds the model (TensorFlow.js format), the optimizer's whole state
+ * (its slots and the scalars tfjs leaves out of them: optimizer-state.ts)
  * and the loop state; `<dir>/latest.json` names the newest complete one and is written last, so
  * a process killed while checkpointing leaves the previous checkpoint in force.
  */
@@ -31,7 +33,7 @@ export async function saveCheckpoint(dir: string, model: tf.LayersModel, optimiz
   const target = join(dir, name);
   rmSync(target, { recursive: true, force: true });
   await model.save(fileSystemHandler(target));
-  const slots = await optimizer.getWeights();
+  const slots = await optimizerState(optimizer);
   const { data, specs } = await tf.io.encodeWeights(slots);
   writeFileAtomic(join(target, OPTIMIZER_BIN), new Uint8Array(new tf.io.CompositeArrayBuffer(data).slice()));
   writeFileAtomic(join(target, OPTIMIZER_JSON), JSON.stringify({ className: optimizer.getClassName(), specs }));
@@ -56,7 +58,7 @@ export function latestCheckpoint(dir: string): string | undefined {
 }
 
 /**
- * Loads weights into `model` (built from the same config) and the optimizer's slots into
+ * Loads weights into `model` (built from the same config) and the optimizer's state into
  * `optimizer`, and returns the loop state. Slots are restored by position, which matches because
  * the caller passes the same variable list in the same order as the run that saved them.
  */
@@ -71,6 +73,9 @@ export async function restoreCheckpoint(folder: string, model: tf.LayersModel, o
   }
   const bytes = readFileSync(join(folder, OPTIMIZER_BIN));
   const slotMap = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, specs);
-  await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: slotMap[s.name]! })));
+  const saved = specs.map((s) => ({ name: s.name, tensor: slotMap[s.name]! }));
+  await restoreOptimizerState(optimizer, saved);
+  // The optimizer's variables hold their own references to these buffers.
+  tf.dispose(saved.map((s) => s.tensor));
   return JSON.parse(readFileSync(join(folder, STATE_JSON), 'utf8')) as LoopState;
 }
