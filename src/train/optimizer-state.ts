@@ -24,13 +24,15 @@ const EXTRA_SCALARS: Readonly<Record<string, readonly string[]>> = {
 };
 
 type Fields = Record<string, tf.Variable | undefined>;
+/** A saved value and its name (tfjs's NamedTensor, which the package does not export). */
+export interface NamedTensor { name: string; tensor: tf.Tensor }
 
 function extraFields(optimizer: tf.Optimizer): readonly string[] {
   return EXTRA_SCALARS[optimizer.getClassName()] ?? [];
 }
 
 /** The slots (getWeights) followed by the extra scalars, as tensors owned by the optimizer. */
-export async function optimizerState(optimizer: tf.Optimizer): Promise<tf.NamedTensor[]> {
+export async function optimizerState(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
   const slots = await optimizer.getWeights();
   const fields = optimizer as unknown as Fields;
   const extras = extraFields(optimizer).map((field) => {
@@ -45,7 +47,7 @@ export async function optimizerState(optimizer: tf.Optimizer): Promise<tf.NamedT
  * Restores what optimizerState saved into a fresh optimizer of the same class. A checkpoint
  * written before the extras were saved restores as tfjs does (pow), as it did then.
  */
-export async function restoreOptimizerState(optimizer: tf.Optimizer, saved: tf.NamedTensor[]): Promise<void> {
+export async function restoreOptimizerState(optimizer: tf.Optimizer, saved: NamedTensor[]): Promise<void> {
   const slots = saved.filter((w) => !w.name.startsWith(EXTRA_PREFIX));
   await optimizer.setWeights(slots);
   const fields = optimizer as unknown as Fields;
