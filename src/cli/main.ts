@@ -1,6 +1,7 @@
 import yargs from 'yargs';
-import { describeError, EXIT } from '../errors.ts';
+import { describeError, EXIT, UsageError } from '../errors.ts';
 import { commands } from './commands.ts';
+import { flagErrorLine } from './flag-errors.ts';
 
 /**
  * Parses argv, runs one command and returns the exit code. The only place where errors become
@@ -8,28 +9,26 @@ import { commands } from './commands.ts';
  * when BNN_ABLATE_DEBUG is set.
  */
 export async function main(argv: string[]): Promise<number> {
-  let parseFailure: string | undefined;
+  const commandNames = commands.map((c) => String(c.command ?? '').split(' ')[0]!).filter(Boolean);
   const parser = yargs(argv)
     .scriptName('bnn-ablate')
     .usage('$0 <command> [options]\n\nAblation grids for binary neural networks (arXiv 1904.05868).')
     .strict()
-    .demandCommand(1, 'name a command (see --help)')
-    .recommendCommands()
+    .demandCommand(1, 'name a command')
     .help()
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
+    // Thrown, not recorded: yargs runs the command's handler after a fail callback that returns,
+    // so a misspelled flag used to act only after the whole grid had trained.
+    .fail((msg, err, usage) => {
       if (err) throw err;
-      parseFailure = msg;
+      const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions());
+      throw new UsageError(flagErrorLine({ message: msg ?? 'bad command line', options, commands: commandNames, argv }));
     });
   for (const command of commands) parser.command(command);
   try {
     await parser.parseAsync();
-    if (parseFailure !== undefined) {
-      process.stderr.write(`bnn-ablate: ${parseFailure}\n`);
-      return EXIT.badInput;
-    }
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     const { code, message, internal } = describeError(err);
