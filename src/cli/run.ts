@@ -100,7 +100,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         preset: argv.preset ?? null, sets: argv.set ?? [], display: createDisplay(), stopSignal: stop.signal,
       });
       const lines = [
-        `${summary.done.length} done, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started`,
+        `${summary.done.length} done, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started${summary.locked.length ? `, ${summary.locked.length} left to another process training them` : ''}`,
         ...summary.failed.map((f) => `  failed ${f.experiment}/${f.id} ${f.name}: ${f.error}`),
         `results: ${summary.resultsDirs.join(', ')}`,
       ];

@@ -1,10 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../grid/index.ts';
-import { decideResume } from '../results/resume.ts';
+import { decideResume, type ResumeDecision } from '../results/resume.ts';
 import { ResultsStore } from '../results/store.ts';
+import { acquireRunLock, describeHolder, LOCK_TOKEN_ENV, type LockInfo, type RunLock } from '../results/lock.ts';
 import type { BackendName } from '../backend/names.ts';
 import type { ProgressDisplay, RunEnd, RunLabel } from './progress.ts';
 import type { WorkerMessage } from './run-one.ts';
@@ -33,6 +34,8 @@ export interface PrepareOptions {
 export interface PreparedRun extends RunLabel {
   store: ResultsStore;
   deps: string[];
+  /** This process's lock on the run (absent in a dry run); release it when done with the run. */
+  lock?: RunLock;
 }
 
 export interface Preparation {
@@ -41,6 +44,8 @@ export interface Preparation {
   skipped: number;
   /** Runs left alone because `hold` said so. */
   held: RunLabel[];
+  /** Runs another live process is training (it holds their lock): left to it. */
+  locked: Array<RunLabel & { holder: LockInfo }>;
   pending: PreparedRun[];
   resultsDirs: string[];
 }
@@ -51,23 +56,47 @@ export interface Preparation {
  * is refused (all at once) unless `force`, which replaces it.
  */
 export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation {
-  const out: Preparation = { planned: 0, skipped: 0, held: [], pending: [], resultsDirs: [] };
-  for (const plan of plans) {
+  const out: Preparation = { planned: 0, skipped: 0, held: [], locked: [], pending: [], resultsDirs: [] };
+  // Every plan's decisions first: a refusal (a folder holding another config) writes nothing.
+  const decided = plans.map((plan) => {
     const store = new ResultsStore(options.resultsRoot, plan.experiment);
-    out.resultsDirs.push(store.dir);
-    if (!options.dryRun) store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
-    for (const decision of decideResume(store, plan.runs, { force: options.force })) {
-      out.planned++;
-      if (decision.action === 'skip') { out.skipped++; continue; }
-      const run = decision.run;
-      const key = (id: string) => `${plan.experiment}/${id}`;
-      const label: RunLabel = { key: key(run.id), experiment: plan.experiment, id: run.id, name: run.name };
-      if (options.hold?.(plan.experiment, run.id)) { out.held.push(label); continue; }
-      if (!options.dryRun) store.prepare(run, { force: decision.action === 'replace' });
-      out.pending.push({ ...label, store, deps: (run.dependsOn ?? []).map(key) });
+    return { plan, store, decisions: decideResume(store, plan.runs, { force: options.force }) };
+  });
+  try {
+    for (const { plan, store, decisions } of decided) {
+      out.resultsDirs.push(store.dir);
+      if (!options.dryRun) store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
+      for (const decision of decisions) prepareOne(plan, store, decision, options, out);
     }
+  } catch (err) {
+    for (const run of out.pending) run.lock?.release();
+    throw err;
   }
   return out;
+}
+
+function prepareOne(plan: Plan, store: ResultsStore, decision: ResumeDecision, options: PrepareOptions, out: Preparation): void {
+  out.planned++;
+  if (decision.action === 'skip') { out.skipped++; return; }
+  const run = decision.run;
+  const key = (id: string) => `${plan.experiment}/${id}`;
+  const label: RunLabel = { key: key(run.id), experiment: plan.experiment, id: run.id, name: run.name };
+  if (options.hold?.(plan.experiment, run.id)) { out.held.push(label); return; }
+  let lock: RunLock | undefined;
+  if (!options.dryRun) {
+    // Locked before prepare: prepare rewrites meta.json, which a live trainer owns.
+    mkdirSync(store.runDir(run.id), { recursive: true });
+    const attempt = acquireRunLock(store.runDir(run.id));
+    if (!attempt.acquired) { out.locked.push({ ...label, holder: attempt.holder }); return; }
+    lock = attempt.lock;
+    try {
+      store.prepare(run, { force: decision.action === 'replace' });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+  out.pending.push({ ...label, store, deps: (run.dependsOn ?? []).map(key), ...(lock ? { lock } : {}) });
 }
 
 export interface LocalRunOptions {
@@ -93,6 +122,8 @@ export interface GridSummary {
   interrupted: RunLabel[];
   /** Runs never started because the grid stopped first (fail-fast or interrupt). */
   notStarted: RunLabel[];
+  /** Runs left to another live process that holds their lock. */
+  locked: Array<RunLabel & { holder: LockInfo }>;
   resultsDirs: string[];
 }
 
@@ -105,9 +136,19 @@ type Task = PreparedRun;
  */
 export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise<GridSummary> {
   const prepared = prepareRuns(plans, options);
+  try {
+    return await trainPrepared(prepared, options);
+  } finally {
+    for (const task of prepared.pending) task.lock?.release();
+  }
+}
+
+async function trainPrepared(prepared: Preparation, options: LocalRunOptions): Promise<GridSummary> {
   const summary: GridSummary = {
-    planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [], resultsDirs: prepared.resultsDirs,
+    planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [],
+    locked: prepared.locked, resultsDirs: prepared.resultsDirs,
   };
+  for (const r of prepared.locked) options.display.note?.(`${r.experiment}/${r.id} ${r.name}: trained by another process (${describeHolder(r.holder)}); left to it`);
   const queue: Task[] = prepared.pending;
   const display = options.display;
   display.gridStart(queue.length, summary.skipped);
@@ -143,7 +184,7 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
   const launch = (task: Task) => {
     display.runStart(task);
     const runDir = task.store.runDir(task.id);
-    const env = { ...process.env, ...(options.jobs > 1 ? SINGLE_THREAD_ENV : {}) };
+    const env = { ...process.env, ...(options.jobs > 1 ? SINGLE_THREAD_ENV : {}), ...(task.lock ? { [LOCK_TOKEN_ENV]: task.lock.info.token } : {}) };
     const child = (options.spawnWorker ?? spawnWorker)(runDir, options.backend, env);
     children.add(child);
     child.on('message', (m: WorkerMessage) => display.message(task, m));
@@ -151,6 +192,7 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
       child.once('exit', (code, signal) => {
         children.delete(child);
         running.delete(task.key);
+        task.lock?.release();
         const status = task.store.status(task.id);
         if (status === 'done') finish(task, 'done', summarize(task));
         else if (code === INTERRUPTED_EXIT || status === 'interrupted') finish(task, 'interrupted', 'checkpointed; rerun to resume');

@@ -4,6 +4,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { BnnError, InterruptedError, ResultsError, RunFailedError } from '../errors.ts';
 import { FILES, ResultsStore } from '../results/store.ts';
 import type { BackendRequest } from '../backend/names.ts';
+import { acquireRunLock, describeHolder, LOCK_TOKEN_ENV, readLock, type RunLock } from '../results/lock.ts';
 
 /** Messages a worker sends its parent over the IPC channel (when it has one). */
 export type WorkerMessage =
@@ -33,10 +34,32 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
   const config = store.readConfig(id) as RunConfig | undefined;
   const meta = store.readMeta(id);
   if (!config || !meta) throw new ResultsError(`${dir}: not a prepared run folder (needs ${FILES.config} and ${FILES.meta}); use 'bnn-ablate run'`);
+  const lock = lockRun(dir);
+  try {
+    await trainRun(dir, store, id, config, meta.dependsOn, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+/**
+ * The run's lock: the parent's when it passed its token (the local runner locks before it
+ * prepares), else one of our own (a cluster task, a user). A run another live process holds
+ * is refused, so no run is trained twice at once.
+ */
+function lockRun(dir: string): RunLock | undefined {
+  const token = process.env[LOCK_TOKEN_ENV];
+  if (token && readLock(dir)?.token === token) return undefined;
+  const attempt = acquireRunLock(dir);
+  if (!attempt.acquired) throw new ResultsError(`${dir}: being trained by ${describeHolder(attempt.holder)}; not started a second time`);
+  return attempt.lock;
+}
+
+async function trainRun(dir: string, store: ResultsStore, id: string, config: RunConfig, dependsOn: string[], options: RunOneOptions): Promise<void> {
   const report = options.report ?? ((m: WorkerMessage) => process.send?.(m));
 
   try {
-    const teacherDir = resolveTeacher(store, config, meta.dependsOn);
+    const teacherDir = resolveTeacher(store, config, dependsOn);
     // Loaded here, not at the top: the parent process imports this module without tfjs.
     const { selectBackend } = await import('../backend/index.ts');
     const { train } = await import('../train/trainer.ts');
@@ -48,7 +71,8 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
     const outcome = await train({
       config, runDir: dir, teacherDir, signal: options.signal,
       hooks: {
-        onResume: (step) => store.truncateMetrics(id, step),
+        // Lines after the step training starts from (0, or a checkpoint's) are logged again.
+        onStart: (step) => store.truncateMetrics(id, step),
         onEval: (record) => {
           store.appendMetrics(id, record);
           report({ type: 'eval', id, step: record.step, metric, value: Number(record[metric]) });

@@ -48,7 +48,9 @@ export interface StepProgress {
 export interface TrainHooks {
   onEval?(record: EvalRecord): void;
   onProgress?(progress: StepProgress): void;
-  /** Training continues from a checkpoint at `step`: metrics logged after it will be logged again. */
+  /** Training starts at `step` (0, or a checkpoint's): metrics logged after it will be logged again. */
+  onStart?(step: number): void;
+  /** Training continues from a checkpoint at `step`. */
   onResume?(step: number): void;
 }
 
@@ -105,6 +107,7 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
     state = await restoreCheckpoint(resumeFrom, model, optimizer);
     hooks.onResume?.(state.step);
   }
+  hooks.onStart?.(state.step);
   const sessionStart = performance.now();
   const earlierSessions = state.elapsed;
   const elapsed = () => earlierSessions + (performance.now() - sessionStart) / 1000;

@@ -68,9 +68,10 @@ test('fail-fast stops launching after the first failure', async () => {
 });
 
 test('a stop signal interrupts running workers and leaves the rest for a rerun', async () => {
-  const { plan, options, store } = setup([run('long', { ms: 30_000 }), run('next', { ms: 10 })]);
+  const { plan, options, store, events } = setup([run('long', { ms: 30_000 }), run('next', { ms: 10 })]);
   const stop = new AbortController();
-  setTimeout(() => stop.abort(), 800);
+  // Once the worker is up (it has its SIGTERM handler): a fixed delay lost the race on a loaded machine.
+  const poll = setInterval(() => { if (events().some(([k]) => k === 'start')) { clearInterval(poll); setTimeout(() => stop.abort(), 50); } }, 20);
   const summary = await runLocal([plan], options({ jobs: 1, stopSignal: stop.signal }));
   assert.deepEqual(summary.interrupted.map((r) => r.id), ['long']);
   assert.deepEqual(summary.notStarted.map((r) => r.id), ['next']);
@@ -99,4 +100,21 @@ test('a student whose teacher finished in an earlier invocation trains on the re
   assert.deepEqual(second.done.map((r) => r.id), ['s']);
   assert.deepEqual(second.notStarted, []);
   assert.equal(store.status('s'), 'done');
+});
+
+test('a second runner on the same results folder leaves runs locked by the first to it and says so', async () => {
+  const { plan, options, events, lines, store } = setup([run('a', { ms: 400 }), run('b', { ms: 10 })]);
+  const first = runLocal([plan], options({ jobs: 1 }));
+  // The first runner locked both runs while preparing (synchronously), before training either.
+  const second = await runLocal([plan], options({ jobs: 1 }));
+  assert.deepEqual(second.locked.map((r) => [r.id, r.holder.pid]), [['a', process.pid], ['b', process.pid]]);
+  assert.deepEqual(second.done, []);
+  assert.equal(lines.filter((l) => /trained by another process \(pid \d+ on this host .*\); left to it/.test(l)).length, 2);
+  const summary = await first;
+  assert.deepEqual(summary.done.map((r) => r.id), ['a', 'b']);
+  assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id), ['a', 'b'], 'each run trained once');
+  assert.equal(store.readMeta('a')?.attempts, 1);
+  assert.equal(existsSync(join(store.runDir('a'), '.lock')), false, 'locks released');
+  const third = await runLocal([plan], options());
+  assert.equal(third.skipped, 2);
 });
