@@ -63,6 +63,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (argv.only) plans = selectRuns(plans, argv.only);
     for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
     if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
+    // Before any backend or training: a results root that is a file, read-only or on a special
+    // file system is one line now, not a crash (or a hang) when the first result is written.
+    if (!argv.dryRun) {
+      const { ensureWritableFolder } = await import('../results/paths.ts');
+      ensureWritableFolder(argv.results, '--results');
+    }
     if (argv.executor === 'slurm') {
       if (argv.failFast) throw new UsageError('--fail-fast applies to --executor local (Slurm runs every layer; a student of a failed teacher fails with the reason)');
       const { runSlurm, formatSubmissions } = await import('../runner/slurm.ts');

@@ -21,8 +21,30 @@ export function checkConsistency(config: RunConfig): string | undefined {
       return `task '${config.task}' needs data.name ${task.data.join(' or ')}, got '${config.data.name}'`;
     }
   }
-  if (config.task === 'pose' && config.data.heatmap_size > config.data.input_size) {
-    return `data.heatmap_size ${config.data.heatmap_size} is larger than data.input_size ${config.data.input_size}`;
+  if (config.task === 'pose' && config.model.arch === 'hourglass') {
+    const problem = checkHourglassSizes(config);
+    if (problem) return problem;
   }
+  return checkSchedule(config);
+}
+
+/**
+ * The HourGlass's size rules (src/models/hourglass.ts builds what they describe): the stem
+ * (stride 2) and a max-pool make heatmaps of input/4, and each recursion level halves them.
+ */
+function checkHourglassSizes(config: RunConfig): string | undefined {
+  const { input_size: input, heatmap_size: heatmap } = config.data;
+  if (input % 4 !== 0) return `data.input_size ${input} is not divisible by 4 (the stem's stride 2 and a max-pool give heatmaps of input/4)`;
+  if (heatmap !== input / 4) return `data.heatmap_size ${heatmap} is not data.input_size / 4 = ${input / 4} (what the HourGlass outputs)`;
+  const unit = 2 ** config.model.depth;
+  if (heatmap % unit !== 0) {
+    return `model.depth ${config.model.depth} halves the ${heatmap}x${heatmap} heatmap ${config.model.depth} times: its side must be divisible by ${unit}`;
+  }
+  return undefined;
+}
+
+function checkSchedule(config: RunConfig): string | undefined {
+  const bad = config.train.lr_milestones.find((m) => !(m > 0 && m < 1));
+  if (bad !== undefined) return `train.lr_milestones: ${bad} is not a fraction of training in (0, 1)`;
   return undefined;
 }

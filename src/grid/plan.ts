@@ -12,8 +12,10 @@
  * So a preset can shrink what `set` fixed (steps, sizes) but never a key the grid varies, and
  * `--set` beats everything, grid keys and `seed` included (points that become identical collapse).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { applyOverrides, type Override } from '../config/assign.ts';
+import { applyOverrides, getPath, type Override } from '../config/assign.ts';
+import { canonicalJson } from '../config/canonical.ts';
 import { checkConsistency } from '../config/consistency.ts';
 import { loadExperiment, type ExperimentSpec, type SuiteSpec } from '../config/experiment.ts';
 import { loadPreset, type Preset } from '../config/presets.ts';
@@ -76,10 +78,46 @@ export function loadPlans(file: string, opts: PlanOptions = {}): Plan[] {
 export interface PlanInputs {
   preset?: Preset;
   sets: Override[];
+  /** Where relative teacher paths resolve from (the workers' working directory); default process.cwd(). */
+  cwd?: string;
 }
 
 function load(opts: PlanOptions, cwd: string): PlanInputs {
-  return { preset: opts.preset ? loadPreset(opts.preset, cwd) : undefined, sets: parseSetFlags(opts.sets ?? []) };
+  return { preset: opts.preset ? loadPreset(opts.preset, cwd) : undefined, sets: parseSetFlags(opts.sets ?? []), cwd };
+}
+
+/**
+ * report.baseline and report.reference must select at least one run of the grid: a selector that
+ * matches nothing (a value typo, a key the grid does not vary) silently dropped the Δ column.
+ */
+function checkReportRows(spec: ExperimentSpec, runs: PlannedRun[]): void {
+  const report = spec.report as Record<string, unknown> | undefined;
+  if (!report || typeof report !== 'object') return;
+  const rows = runs.filter((r) => r.params.role !== 'teacher');
+  for (const which of ['baseline', 'reference'] as const) {
+    const selector = report[which];
+    if (!selector || typeof selector !== 'object') continue;
+    const wanted = Object.entries(selector as Record<string, unknown>);
+    const hit = rows.some((r) => wanted.every(([k, v]) => canonicalJson(getPath(r.config, k) ?? null) === canonicalJson(v ?? null)));
+    if (!hit) {
+      const seen = wanted.map(([k]) => `${k} in {${[...new Set(rows.map((r) => canonicalJson(getPath(r.config, k) ?? null)))].join(', ')}}`);
+      throw new ConfigError(`report.${which} ${canonicalJson(selector)} matches no run of the grid (runs have ${seen.join('; ')})`,
+        spec.reportPos?.[which] ?? { file: spec.display });
+    }
+  }
+}
+
+/** A teacher given as a path must be a finished run folder now: every student would fail without it. */
+function checkTeacherFolders(spec: ExperimentSpec, runs: PlannedRun[], cwd: string): void {
+  for (const run of runs) {
+    const teacher = run.config.distill.teacher;
+    if (typeof teacher !== 'string') continue;
+    const dir = path.resolve(cwd, teacher);
+    const missing = ['final.json', path.join('model', 'model.json')].filter((f) => !existsSync(path.join(dir, f)));
+    if (missing.length > 0) {
+      throw new ConfigError(`run '${run.name}': distill.teacher '${teacher}' is not a finished run folder (${dir} has no ${missing.join(' or ')})`, { file: spec.display });
+    }
+  }
 }
 
 /** The last value a list of overrides gives a key, if any. */
@@ -127,6 +165,8 @@ export function buildPlan(spec: ExperimentSpec, inputs: PlanInputs): Plan {
     const problem = checkConsistency(run.config);
     if (problem) throw new ConfigError(`run '${run.name}': ${problem}`, { file: spec.display });
   }
+  checkReportRows(spec, runs);
+  checkTeacherFolders(spec, runs, inputs.cwd ?? process.cwd());
   const plan: Plan = { experiment: spec.name, file: spec.display, runs: orderRuns(runs) };
   if (spec.description !== undefined) plan.description = spec.description;
   if (spec.report !== undefined) plan.report = spec.report;

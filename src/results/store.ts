@@ -6,6 +6,7 @@ import { ResultsError } from '../errors.ts';
 import { removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { canonicalJson } from '../config/canonical.ts';
 import { runEnvironment, type RunEnvironment } from './environment.ts';
+import { isRegularFile } from './paths.ts';
 
 /**
  * One folder per run: `<root>/<experiment>/<run-id>/` holding
@@ -113,7 +114,7 @@ export class ResultsStore {
   /** The stored resolved config, or undefined when the run has none (or it does not parse). */
   readConfig(id: string): unknown {
     const path = join(this.runDir(id), FILES.config);
-    if (!existsSync(path)) return undefined;
+    if (!isRegularFile(path)) return undefined;
     try {
       return parseYaml(readFileSync(path, 'utf8'));
     } catch {
@@ -133,7 +134,7 @@ export class ResultsStore {
   /** Every evaluation record; a torn last line (writer killed mid-append) is ignored. */
   readMetrics<T = Record<string, unknown>>(id: string): T[] {
     const path = join(this.runDir(id), FILES.metrics);
-    if (!existsSync(path)) return [];
+    if (!isRegularFile(path)) return [];
     const records: T[] = [];
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       if (!line.trim()) continue;
@@ -264,7 +265,8 @@ export class ResultsStore {
 }
 
 function readJson<T>(path: string): T | undefined {
-  if (!existsSync(path)) return undefined;
+  // Not a FIFO or a device: reading one would block.
+  if (!isRegularFile(path)) return undefined;
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch {
