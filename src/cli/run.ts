@@ -59,7 +59,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (argv) => {
     const { loadPlans } = await import('../grid/index.ts');
     const { selectRuns } = await import('../runner/select-runs.ts');
-    let plans = argv.experiments.flatMap((file) => loadPlans(file, planOptionsFrom(argv)));
+    let plans = loadPlans(argv.experiments, planOptionsFrom(argv));
     if (argv.only) plans = selectRuns(plans, argv.only);
     for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
     if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);

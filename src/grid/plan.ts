@@ -23,7 +23,7 @@ import { defaultConfig, type RunConfig } from '../config/schema.ts';
 import { parseSetFlags } from '../config/set-flag.ts';
 import { displayPath } from '../config/source.ts';
 import { ConfigError } from '../errors.ts';
-import { expandPoints, pointKeys } from './expand.ts';
+import { checkGridSize, DEFAULT_MAX_RUNS, expandPoints, pointKeys } from './expand.ts';
 import { describeRuns } from './names.ts';
 import { runId } from './run-id.ts';
 import { orderRuns, resolveTeachers, type Draft } from './teachers.ts';
@@ -36,6 +36,8 @@ export interface PlanOptions {
   sets?: readonly string[];
   /** Resolves the file, the preset and display paths; default process.cwd(). */
   cwd?: string;
+  /** Refuse plans above this many runs (all experiments together); default DEFAULT_MAX_RUNS. */
+  maxRuns?: number;
 }
 
 /** Plans one experiment file (or a plain run config, as one run). A suite is an error here. */
@@ -48,13 +50,31 @@ export function loadPlan(file: string, opts: PlanOptions = {}): Plan {
   return buildPlan(spec, load(opts, cwd));
 }
 
-/** Plans an experiment, or every experiment of a suite (nested suites flattened, in order). */
-export function loadPlans(file: string, opts: PlanOptions = {}): Plan[] {
+/**
+ * Plans an experiment, or every experiment of a suite (nested suites flattened, in order), or of
+ * several files. A file reached twice (named twice on the command line, or by two suites) is
+ * planned once, with a warning: training it twice would only duplicate every run. Two files with
+ * the same `name:` are refused (their results would mix in one folder), as is a total above
+ * maxRuns.
+ */
+export function loadPlans(files: string | readonly string[], opts: PlanOptions = {}): Plan[] {
   const cwd = opts.cwd ?? process.cwd();
   const inputs = load(opts, cwd);
   const plans: Plan[] = [];
+  const byFile = new Map<string, Plan>();
   const visit = (spec: ExperimentSpec | SuiteSpec, stack: string[]) => {
-    if (spec.kind === 'experiment') { plans.push(buildPlan(spec, inputs)); return; }
+    if (spec.kind === 'experiment') {
+      const seen = byFile.get(spec.file);
+      if (seen) {
+        const note = `${spec.display} is named more than once (on the command line or in suites); planned once`;
+        if (!seen.warnings?.includes(note)) (seen.warnings ??= []).push(note);
+        return;
+      }
+      const plan = buildPlan(spec, inputs);
+      byFile.set(spec.file, plan);
+      plans.push(plan);
+      return;
+    }
     for (const entry of spec.experiments) {
       const chain = [...stack, spec.file];
       if (chain.includes(entry.file)) {
@@ -64,12 +84,18 @@ export function loadPlans(file: string, opts: PlanOptions = {}): Plan[] {
       visit(loadExperiment(entry.file, cwd, entry.pos), [...stack, spec.file]);
     }
   };
-  visit(loadExperiment(path.resolve(cwd, file), cwd), []);
+  const list = typeof files === 'string' ? [files] : files;
+  for (const file of list) visit(loadExperiment(path.resolve(cwd, file), cwd), []);
   const names = new Map<string, string>();
   for (const plan of plans) {
     const other = names.get(plan.experiment);
     if (other) throw new ConfigError(`two experiments are named '${plan.experiment}' (${other} and ${plan.file}): their results would mix`, { file: plan.file });
     names.set(plan.experiment, plan.file);
+  }
+  const total = plans.reduce((n, p) => n + p.runs.length, 0);
+  const limit = opts.maxRuns ?? DEFAULT_MAX_RUNS;
+  if (total > limit) {
+    throw new ConfigError(`${plans.length} experiments plan ${total} runs together, above the limit of ${limit}; raise --max-runs`, { file: displayPath(path.resolve(cwd, list[0] ?? '.'), cwd) });
   }
   return plans;
 }
@@ -80,10 +106,11 @@ export interface PlanInputs {
   sets: Override[];
   /** Where relative teacher paths resolve from (the workers' working directory); default process.cwd(). */
   cwd?: string;
+  maxRuns?: number;
 }
 
 function load(opts: PlanOptions, cwd: string): PlanInputs {
-  return { preset: opts.preset ? loadPreset(opts.preset, cwd) : undefined, sets: parseSetFlags(opts.sets ?? []), cwd };
+  return { preset: opts.preset ? loadPreset(opts.preset, cwd) : undefined, sets: parseSetFlags(opts.sets ?? []), cwd, maxRuns: opts.maxRuns };
 }
 
 /**
@@ -137,8 +164,9 @@ function resolveConfig(spec: ExperimentSpec, inputs: PlanInputs, point: Override
 }
 
 export function buildPlan(spec: ExperimentSpec, inputs: PlanInputs): Plan {
-  const points = expandPoints(spec);
   const seeds = inputs.preset?.seeds ?? spec.seeds ?? [undefined];
+  checkGridSize(spec, seeds.length, inputs.maxRuns ?? DEFAULT_MAX_RUNS);
+  const points = expandPoints(spec);
   const warnings: string[] = [];
   const drafts: Draft[] = [];
   const byId = new Map<string, Draft>();

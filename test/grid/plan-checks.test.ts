@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import path from 'node:path';
-import { loadPlan } from '../../src/grid/index.ts';
+import { loadPlan, loadPlans } from '../../src/grid/index.ts';
 import { throwsConfig, tree } from '../config/fixture.ts';
 
 const plan = (exp: string) => () => loadPlan('exp.yaml', { cwd: tree({ 'exp.yaml': exp }) });
@@ -54,5 +54,27 @@ describe('plan-time checks', () => {
       return; // no mkfifo here
     }
     throwsConfig(() => loadPlan('exp.yaml', { cwd }), "experiment 'exp.yaml': not a regular file");
+  });
+});
+
+describe('plan size and duplicates', () => {
+  it('refuses a grid above the limit from its axis lengths, before expanding it', () => {
+    const keys = ['train.lr', 'train.steps', 'train.batch_size', 'model.channels', 'data.train_size', 'data.val_size', 'eval.batch_size'];
+    const values = Array.from({ length: 10 }, (_, i) => i + 4).join(', ');
+    const exp = `name: big\ngrid:\n${keys.map((k) => `  ${k}: [${values}]`).join('\n')}\nseeds: [0, 1, 2]\n`;
+    const started = Date.now();
+    throwsConfig(plan(exp), 'exp.yaml:3:3: the grid is 10 × 10 × 10 × 10 × 10 × 10 × 10 × 3 seeds = 30,000,000 runs, above the limit of 10,000; narrow it or raise --max-runs');
+    assert.ok(Date.now() - started < 1000);
+    const small = `name: s\ngrid:\n  train.lr: [0.1, 0.2, 0.3]\nseeds: [0, 1]\n`;
+    throwsConfig(() => loadPlan('exp.yaml', { cwd: tree({ 'exp.yaml': small }), maxRuns: 5 }), /= 6 runs, above the limit of 5/);
+    assert.equal(loadPlan('exp.yaml', { cwd: tree({ 'exp.yaml': small }), maxRuns: 6 }).runs.length, 6);
+  });
+
+  it('plans a file named twice once (with a warning), and refuses two files with one name', () => {
+    const cwd = tree({ 'a.yaml': 'name: same\nseeds: [0]\n', 'b.yaml': 'name: same\nseeds: [1]\n', 'suite.yaml': 'experiments: [a.yaml]\n' });
+    const plans = loadPlans(['a.yaml', 'suite.yaml', './a.yaml'], { cwd });
+    assert.equal(plans.length, 1);
+    assert.match(plans[0]!.warnings!.join(' '), /a\.yaml is named more than once .*; planned once/);
+    throwsConfig(() => loadPlans(['a.yaml', 'b.yaml'], { cwd }), "b.yaml: two experiments are named 'same' (a.yaml and b.yaml): their results would mix");
   });
 });
