@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -7,6 +7,7 @@ import { removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { canonicalJson } from '../config/canonical.ts';
 import { runEnvironment, type RunEnvironment } from './environment.ts';
 import { isRegularFile } from './paths.ts';
+import { LOCK_FILE } from './lock.ts';
 
 /**
  * One folder per run: `<root>/<experiment>/<run-id>/` holding
@@ -17,7 +18,8 @@ import { isRegularFile } from './paths.ts';
  * Every file is written atomically, so a killed process never leaves a half-written one.
  */
 
-export type RunStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted';
+/** `corrupt`: a file of the run is there but unreadable (a torn write by another tool, a full disk), or a done run lacks its meta or config. */
+export type RunStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'corrupt';
 
 /** What the store needs to know of a planned run (grid/ produces these). */
 export interface RunIdentity {
@@ -103,11 +105,12 @@ export class ResultsStore {
     return readJson<ExperimentRecord>(join(this.dir, EXPERIMENT_FILE));
   }
 
-  /** Run ids with a folder here, sorted. */
+  /** Run ids with a folder here, sorted: folders holding a run's files (not plots/, not hidden ones). */
   listRunIds(): string[] {
     if (!existsSync(this.dir)) return [];
     return readdirSync(this.dir)
       .filter((name) => !name.startsWith('.') && statSync(join(this.dir, name)).isDirectory())
+      .filter((name) => [FILES.config, FILES.meta, FILES.final].some((f) => existsSync(join(this.dir, name, f))))
       .sort();
   }
 
@@ -147,8 +150,37 @@ export class ResultsStore {
     return records;
   }
 
+  /** Done: final.json parses and the run's meta and config are intact. */
   isDone(id: string): boolean {
-    return this.readFinal(id) !== undefined;
+    return this.readFinal(id) !== undefined && this.corruption(id) === undefined;
+  }
+
+  /**
+   * What is wrong with the run's files, or undefined when nothing is: a file that is there but
+   * does not parse, or a finished run without the meta or config that say what it is.
+   */
+  corruption(id: string): string | undefined {
+    const dir = this.runDir(id);
+    const present = (f: string) => existsSync(join(dir, f));
+    const final = present(FILES.final) ? this.readFinal(id) : undefined;
+    if (present(FILES.final) && final === undefined) return `${FILES.final} does not parse (a torn or foreign write)`;
+    if (present(FILES.meta) && this.readMeta(id) === undefined) return `${FILES.meta} does not parse`;
+    if (present(FILES.config) && !isMapping(this.readConfig(id))) return `${FILES.config} does not parse as a config`;
+    if (final !== undefined && !present(FILES.meta)) return `${FILES.final} is there but ${FILES.meta} is missing`;
+    if (final !== undefined && !present(FILES.config)) return `${FILES.final} is there but ${FILES.config} is missing`;
+    return undefined;
+  }
+
+  /**
+   * Moves the run's files (all but its lock) into `<experiment>/.aside/<id>.<reason>.<time>/`, so
+   * a corrupt or replaced run is retrained without destroying what was there. Returns the folder.
+   */
+  setAside(id: string, reason: string): string {
+    const dir = this.runDir(id);
+    const aside = join(this.dir, ASIDE_DIR, `${id}.${reason}.${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`);
+    mkdirSync(aside, { recursive: true });
+    for (const name of readdirSync(dir)) if (name !== LOCK_FILE) renameSync(join(dir, name), join(aside, name));
+    return aside;
   }
 
   /**
@@ -156,6 +188,7 @@ export class ResultsStore {
    * `running` run whose process on this host is gone counts as `interrupted`.
    */
   status(id: string): RunStatus | 'absent' {
+    if (this.corruption(id)) return 'corrupt';
     if (this.isDone(id)) return 'done';
     const meta = this.readMeta(id);
     if (!meta) return existsSync(this.runDir(id)) ? 'pending' : 'absent';
@@ -177,15 +210,18 @@ export class ResultsStore {
    * Creates (or re-opens) a run folder before training: writes config.yaml and a `pending` meta.
    * A folder whose stored config differs is refused unless `force`, which wipes it first.
    */
-  prepare(run: RunIdentity, options: { force?: boolean } = {}): RunMeta {
+  prepare(run: RunIdentity, options: { force?: boolean } = {}): RunMeta & { setAside?: string } {
     const dir = this.runDir(run.id);
+    let setAside: string | undefined;
     if (existsSync(dir)) {
       removeStaleTemps(dir);
       if (this.storedConfigDiffers(run.id, run.config)) {
         if (!options.force) {
-          throw new ResultsError(`${join(dir, FILES.config)}: stored config differs from the plan's for run ${run.id} (${run.name}); rerun with --force to discard it`);
+          throw new ResultsError(`${join(dir, FILES.config)}: stored config differs from the plan's for run ${run.id} (${run.name}); rerun with --force to replace it (the old files are kept in ${ASIDE_DIR}/)`);
         }
-        rmSync(dir, { recursive: true, force: true });
+        setAside = this.setAside(run.id, 'replaced');
+      } else if (this.corruption(run.id)) {
+        setAside = this.setAside(run.id, 'corrupt');
       }
     }
     mkdirSync(dir, { recursive: true });
@@ -207,7 +243,7 @@ export class ResultsStore {
       endedAt: null,
     };
     this.writeMeta(meta);
-    return meta;
+    return setAside ? { ...meta, setAside } : meta;
   }
 
   /** Marks a run started by this process (one more attempt). */
@@ -262,6 +298,13 @@ export class ResultsStore {
     writeFileAtomic(join(this.runDir(meta.id), FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
     return meta;
   }
+}
+
+/** Where corrupt and replaced runs' files are kept (hidden: listings skip it). */
+export const ASIDE_DIR = '.aside';
+
+function isMapping(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function readJson<T>(path: string): T | undefined {

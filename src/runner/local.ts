@@ -46,6 +46,8 @@ export interface Preparation {
   held: RunLabel[];
   /** Runs another live process is training (it holds their lock): left to it. */
   locked: Array<RunLabel & { holder: LockInfo }>;
+  /** Lines for the user: corrupt or replaced runs whose files were set aside. */
+  notes: string[];
   pending: PreparedRun[];
   resultsDirs: string[];
 }
@@ -56,7 +58,7 @@ export interface Preparation {
  * is refused (all at once) unless `force`, which replaces it.
  */
 export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation {
-  const out: Preparation = { planned: 0, skipped: 0, held: [], locked: [], pending: [], resultsDirs: [] };
+  const out: Preparation = { planned: 0, skipped: 0, held: [], locked: [], notes: [], pending: [], resultsDirs: [] };
   // Every plan's decisions first: a refusal (a folder holding another config) writes nothing.
   const decided = plans.map((plan) => {
     const store = new ResultsStore(options.resultsRoot, plan.experiment);
@@ -90,7 +92,9 @@ function prepareOne(plan: Plan, store: ResultsStore, decision: ResumeDecision, o
     if (!attempt.acquired) { out.locked.push({ ...label, holder: attempt.holder }); return; }
     lock = attempt.lock;
     try {
-      store.prepare(run, { force: decision.action === 'replace' });
+      const why = decision.previous === 'corrupt' ? store.corruption(run.id) : undefined;
+      const { setAside } = store.prepare(run, { force: decision.action === 'replace' });
+      if (setAside) out.notes.push(`${plan.experiment}/${run.id} ${run.name}: ${why ? `corrupt (${why})` : 'stored config differs (--force)'}; its files were moved to ${setAside}; training it again`);
     } catch (err) {
       lock.release();
       throw err;
@@ -148,6 +152,7 @@ async function trainPrepared(prepared: Preparation, options: LocalRunOptions): P
     planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [],
     locked: prepared.locked, resultsDirs: prepared.resultsDirs,
   };
+  for (const line of prepared.notes) options.display.note?.(line);
   for (const r of prepared.locked) options.display.note?.(`${r.experiment}/${r.id} ${r.name}: trained by another process (${describeHolder(r.holder)}); left to it`);
   const queue: Task[] = prepared.pending;
   const display = options.display;
