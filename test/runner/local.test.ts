@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,4 +117,14 @@ test('a second runner on the same results folder leaves runs locked by the first
   assert.equal(existsSync(join(store.runDir('a'), '.lock')), false, 'locks released');
   const third = await runLocal([plan], options());
   assert.equal(third.skipped, 2);
+});
+
+test('a corrupt run is trained again, its files set aside, and the runner says so', async () => {
+  const { plan, options, lines, store } = setup([run('a', { ms: 10 })]);
+  await runLocal([plan], options());
+  writeFileSync(join(store.runDir('a'), 'final.json'), '{"task": "po');
+  const again = await runLocal([plan], options());
+  assert.deepEqual([again.skipped, again.done.map((r) => r.id)], [0, ['a']]);
+  assert.ok(lines.some((l) => /study\/a run-a: corrupt \(final\.json does not parse.*\); its files were moved to .*\.aside\/a\.corrupt\..*; training it again/.test(l)), lines.join(''));
+  assert.equal(store.status('a'), 'done');
 });
