@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { describeError, EXIT, UsageError } from '../errors.ts';
+import { describeError, EXIT, stackWithCauses, UsageError } from '../errors.ts';
 import { commands } from './commands.ts';
 import { flagErrorLine } from './flag-errors.ts';
 
@@ -33,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const { code, message, internal } = describeError(err);
     process.stderr.write(`bnn-ablate: ${message}\n`);
-    if (internal && process.env.BNN_ABLATE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    // Debugging: every error's stack, with the original one it wraps (a worker's failure, say).
+    if (process.env.BNN_ABLATE_DEBUG && err instanceof Error && (internal || err.cause !== undefined)) process.stderr.write(`${stackWithCauses(err)}\n`);
     return code;
   }
 }

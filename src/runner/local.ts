@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../grid/index.ts';
@@ -206,6 +206,7 @@ async function trainPrepared(prepared: Preparation, options: LocalRunOptions): P
           const error = meta?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
           // A worker that died without recording why (killed, crashed) is recorded here.
           if (meta?.status !== 'failed') task.store.fail(task.id, error);
+          if (process.env.BNN_ABLATE_DEBUG) process.stderr.write(`${task.key}: end of ${join(runDir, WORKER_LOG)}:\n${logTail(join(runDir, WORKER_LOG))}\n`);
           finish(task, 'failed', error);
         }
         resolve();
@@ -256,6 +257,15 @@ function spawnWorker(runDir: string, backend: BackendName, env: NodeJS.ProcessEn
     return fork(BIN, ['run-one', runDir, '--backend', backend], { stdio: ['ignore', log, log, 'ipc'], env });
   } finally {
     closeSync(log);
+  }
+}
+
+/** The last lines of a worker log (where a failed worker's stack is), for BNN_ABLATE_DEBUG. */
+function logTail(path: string, lines = 40): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no worker.log)';
   }
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
-import { BnnError, InterruptedError, ResultsError, RunFailedError } from '../errors.ts';
+import { BnnError, InterruptedError, ResultsError, RunFailedError, stackWithCauses } from '../errors.ts';
 import { FILES, ResultsStore } from '../results/store.ts';
 import type { BackendRequest } from '../backend/names.ts';
 import { acquireRunLock, describeHolder, LOCK_TOKEN_ENV, readLock, type RunLock } from '../results/lock.ts';
@@ -94,7 +94,11 @@ async function trainRun(dir: string, store: ResultsStore, id: string, config: Ru
     if (err instanceof InterruptedError) throw err;
     const message = err instanceof BnnError ? err.message : `${(err as Error)?.message ?? err}`;
     store.fail(id, message);
-    throw err instanceof BnnError ? err : new RunFailedError(`run ${id} failed: ${message}`);
+    if (err instanceof BnnError) throw err;
+    // An unexpected error: its stack goes to stderr, which is the run's worker.log under the
+    // runner, and stays attached as `cause` for BNN_ABLATE_DEBUG.
+    process.stderr.write(`run ${id}: ${stackWithCauses(err)}\n`);
+    throw new RunFailedError(`run ${id} failed: ${message}`, { cause: err });
   }
 }
 

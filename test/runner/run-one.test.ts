@@ -37,3 +37,25 @@ test('a run another live process holds is refused before anything is written', a
   assert.equal(store.readMeta('r1')?.status, 'pending');
   if (held.acquired) held.lock.release();
 });
+
+test('an unexpected worker failure keeps its original stack: in stderr (worker.log) and as the cause', async () => {
+  const { store, dir } = tinyRun();
+  const config = store.readConfig('r1') as { train: { optimizer: string } };
+  config.train.optimizer = 'bogus'; // createOptimizer throws a plain Error: not a typed one
+  writeFileSync(join(dir, 'config.yaml'), (await import('yaml')).stringify(config));
+  const written: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  let caught: unknown;
+  try {
+    await runOne(dir, { backend: 'cpu', report: () => {} });
+  } catch (err) {
+    caught = err;
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.match(String((caught as Error).message), /^run r1 failed: unknown optimizer 'bogus'$/);
+  assert.match(String(((caught as Error).cause as Error).stack), /createOptimizer/);
+  assert.match(written.join(''), /run r1: Error: unknown optimizer 'bogus'\n\s+at createOptimizer/);
+  assert.equal(store.readMeta('r1')?.status, 'failed');
+});
