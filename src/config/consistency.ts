@@ -4,6 +4,7 @@
  * fails at planning time instead of minutes into a run.
  */
 import type { RunConfig } from './schema.ts';
+import { binarizableLayerNames, unmatchedKeepReal } from '../models/layer-names.ts';
 
 const TASKS: Record<string, { arch: readonly string[]; data: readonly string[] }> = {
   pose: { arch: ['hourglass'], data: ['synthetic-pose', 'mpii'] },
@@ -25,7 +26,17 @@ export function checkConsistency(config: RunConfig): string | undefined {
     const problem = checkHourglassSizes(config);
     if (problem) return problem;
   }
-  return checkSchedule(config);
+  return checkSchedule(config) ?? checkKeepReal(config);
+}
+
+/** The builder refuses keep_real entries that name no layer (a typo would silently do nothing); so does the plan. */
+function checkKeepReal(config: RunConfig): string | undefined {
+  if (!config.model.binary) return undefined; // every layer is real: nothing to match, as in build.ts
+  const shape = { stacks: config.model.stacks, depth: config.model.depth };
+  const unmatched = unmatchedKeepReal(config.model.arch, shape, config.model.keep_real);
+  if (unmatched.length === 0) return undefined;
+  const sample = binarizableLayerNames(config.model.arch, shape).slice(0, 5).join(', ');
+  return `model.keep_real: ${unmatched.map((u) => `'${u}'`).join(', ')} names no binarizable layer of ${config.model.arch} (e.g. ${sample}, ...; "first" and "last" are aliases; end a prefix with '*')`;
 }
 
 /**
