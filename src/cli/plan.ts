@@ -55,5 +55,10 @@ export const planCommand: CommandModule<object, PlanArgs> = {
     const plans = loadPlans(argv.experiment, planOptionsFrom(argv));
     for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
     process.stdout.write(argv.json ? `${JSON.stringify(planJson(plans), null, 2)}\n` : plans.map(formatPlan).join('\n'));
+    if (!argv.json && plans.length > 1) {
+      const total = plans.reduce((n, p) => n + p.runs.length, 0);
+      const distinct = new Set(plans.flatMap((p) => p.runs.map((r) => r.id))).size;
+      process.stdout.write(`\n${plans.length} experiments, ${total} runs, ${distinct} distinct: \`run\` trains each distinct run once and copies it into every study that plans it\n`);
+    }
   },
 };

@@ -103,10 +103,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     try {
       const summary = await runLocal(plans, {
         resultsRoot: resolve(argv.results), jobs, backend: backend.name, failFast: argv.failFast, force: argv.force,
-        preset: argv.preset ?? null, sets: argv.set ?? [], display: createDisplay(), stopSignal: stop.signal,
+        preset: argv.preset ?? null, sets: argv.set ?? [], display: createDisplay(), stopSignal: stop.signal, share: true,
       });
+      const shared = summary.done.filter((r) => (r as { copyOf?: string }).copyOf).length;
       const lines = [
-        `${summary.done.length} done, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started${summary.locked.length ? `, ${summary.locked.length} left to another process training them` : ''}`,
+        `${summary.done.length} done${shared ? ` (${shared} copied from a run another study shares)` : ''}, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started${summary.locked.length ? `, ${summary.locked.length} left to another process training them` : ''}`,
         ...summary.failed.map((f) => `  failed ${f.experiment}/${f.id} ${f.name}: ${f.error}`),
         `results: ${summary.resultsDirs.join(', ')}`,
       ];

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -51,6 +51,8 @@ export interface RunMeta extends RunEnvironment {
   attempts: number;
   startedAt: string | null;
   endedAt: string | null;
+  /** `experiment/id` whose results these are: the same config trained once for several experiments. */
+  sharedFrom?: string;
 }
 
 /** `<root>/<experiment>/experiment.json`: what the reporter needs to know of the plan. */
@@ -244,6 +246,26 @@ export class ResultsStore {
     };
     this.writeMeta(meta);
     return setAside ? { ...meta, setAside } : meta;
+  }
+
+  /**
+   * Makes this (prepared) run a copy of the same run finished in another experiment's folder
+   * `fromDir`: its metrics, model and final metrics, with meta.json saying where they came from.
+   * final.json is written last, so a copy killed half-way is not done.
+   */
+  adoptShared(id: string, fromDir: string, from: string): RunMeta {
+    const dir = this.runDir(id);
+    const source = readJson<Record<string, unknown>>(join(fromDir, FILES.final));
+    if (!source) throw new ResultsError(`${join(fromDir, FILES.final)}: missing or unreadable`);
+    const metrics = join(fromDir, FILES.metrics);
+    writeFileAtomic(join(dir, FILES.metrics), isRegularFile(metrics) ? readFileSync(metrics) : '');
+    if (existsSync(join(fromDir, FILES.model))) cpSync(join(fromDir, FILES.model), join(dir, FILES.model), { recursive: true });
+    const fromMeta = readJson<RunMeta>(join(fromDir, FILES.meta));
+    writeFileAtomic(join(dir, FILES.final), `${JSON.stringify(source, null, 2)}\n`);
+    return this.writeMeta({
+      ...this.requireMeta(id), status: 'done', error: null, sharedFrom: from, backend: fromMeta?.backend ?? null,
+      startedAt: fromMeta?.startedAt ?? null, endedAt: new Date().toISOString(),
+    });
   }
 
   /** Marks a run started by this process (one more attempt). */

@@ -26,6 +26,11 @@ export interface PrepareOptions {
   sets: string[];
   /** Plan only: decide what would run, but write no file (a dry run). */
   dryRun?: boolean;
+  /**
+   * Train a run that several experiments of this invocation plan (the same resolved config, so
+   * the same id) once, and copy its results into the other experiments' folders (local runner).
+   */
+  share?: boolean;
   /** Runs to leave untouched (e.g. still queued on the cluster): neither prepared nor returned. */
   hold?: (experiment: string, id: string) => boolean;
 }
@@ -34,6 +39,8 @@ export interface PrepareOptions {
 export interface PreparedRun extends RunLabel {
   store: ResultsStore;
   deps: string[];
+  /** With `share`: the `experiment/id` whose results this run copies instead of training (also in deps). */
+  copyOf?: string;
   /** This process's lock on the run (absent in a dry run); release it when done with the run. */
   lock?: RunLock;
 }
@@ -49,6 +56,8 @@ export interface Preparation {
   /** Lines for the user: corrupt or replaced runs whose files were set aside. */
   notes: string[];
   pending: PreparedRun[];
+  /** Every plan's store, by experiment name (dependencies may cross experiments with `share`). */
+  stores: Map<string, ResultsStore>;
   resultsDirs: string[];
 }
 
@@ -58,17 +67,24 @@ export interface Preparation {
  * is refused (all at once) unless `force`, which replaces it.
  */
 export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation {
-  const out: Preparation = { planned: 0, skipped: 0, held: [], locked: [], notes: [], pending: [], resultsDirs: [] };
+  const out: Preparation = { planned: 0, skipped: 0, held: [], locked: [], notes: [], pending: [], resultsDirs: [], stores: new Map() };
   // Every plan's decisions first: a refusal (a folder holding another config) writes nothing.
   const decided = plans.map((plan) => {
     const store = new ResultsStore(options.resultsRoot, plan.experiment);
     return { plan, store, decisions: decideResume(store, plan.runs, { force: options.force }) };
   });
+  // The first experiment (in plan order) that plans each run id trains it; later ones copy it.
+  const firstOf = new Map<string, string>();
   try {
     for (const { plan, store, decisions } of decided) {
       out.resultsDirs.push(store.dir);
+      out.stores.set(plan.experiment, store);
       if (!options.dryRun) store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
-      for (const decision of decisions) prepareOne(plan, store, decision, options, out);
+      for (const decision of decisions) {
+        const first = firstOf.get(decision.run.id);
+        if (!first) firstOf.set(decision.run.id, `${plan.experiment}/${decision.run.id}`);
+        prepareOne(plan, store, decision, options, out, options.share ? first : undefined);
+      }
     }
   } catch (err) {
     for (const run of out.pending) run.lock?.release();
@@ -77,7 +93,7 @@ export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation
   return out;
 }
 
-function prepareOne(plan: Plan, store: ResultsStore, decision: ResumeDecision, options: PrepareOptions, out: Preparation): void {
+function prepareOne(plan: Plan, store: ResultsStore, decision: ResumeDecision, options: PrepareOptions, out: Preparation, copyOf?: string): void {
   out.planned++;
   if (decision.action === 'skip') { out.skipped++; return; }
   const run = decision.run;
@@ -100,7 +116,9 @@ function prepareOne(plan: Plan, store: ResultsStore, decision: ResumeDecision, o
       throw err;
     }
   }
-  out.pending.push({ ...label, store, deps: (run.dependsOn ?? []).map(key), ...(lock ? { lock } : {}) });
+  // A copy waits for the run it copies only: its own teachers are that run's teachers' copies.
+  const deps = copyOf ? [copyOf] : (run.dependsOn ?? []).map(key);
+  out.pending.push({ ...label, store, deps, ...(copyOf ? { copyOf } : {}), ...(lock ? { lock } : {}) });
 }
 
 export interface LocalRunOptions {
@@ -116,6 +134,8 @@ export interface LocalRunOptions {
   spawnWorker?: (runDir: string, backend: BackendName, env: NodeJS.ProcessEnv) => ChildProcess;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM); the default listens to the process. */
   stopSignal?: AbortSignal;
+  /** Train each distinct run once across the plans (see PrepareOptions.share). */
+  share?: boolean;
 }
 
 export interface GridSummary {
@@ -174,8 +194,8 @@ async function trainPrepared(prepared: Preparation, options: LocalRunOptions): P
   const statusOf = (depKey: string, student: Task): RunEnd | 'pending' => {
     const known = outcome.get(depKey);
     if (known) return known;
-    const id = depKey.slice(student.experiment.length + 1);
-    return student.store.status(id) === 'done' ? 'done' : 'pending';
+    const [experiment, id] = depKey.split('/') as [string, string];
+    return (prepared.stores.get(experiment) ?? student.store).status(id) === 'done' ? 'done' : 'pending';
   };
   const finish = (task: Task, status: RunEnd, detail: string) => {
     outcome.set(task.key, status);
@@ -187,6 +207,7 @@ async function trainPrepared(prepared: Preparation, options: LocalRunOptions): P
   };
 
   const launch = (task: Task) => {
+    if (task.copyOf) return copyShared(task);
     display.runStart(task);
     const runDir = task.store.runDir(task.id);
     const env = { ...process.env, ...(options.jobs > 1 ? SINGLE_THREAD_ENV : {}), ...(task.lock ? { [LOCK_TOKEN_ENV]: task.lock.info.token } : {}) };
@@ -214,6 +235,20 @@ async function trainPrepared(prepared: Preparation, options: LocalRunOptions): P
     }));
   };
 
+  // A run trained once for several experiments: its results are copied, nothing is trained.
+  const copyShared = (task: Task) => {
+    const [experiment, id] = task.copyOf!.split('/') as [string, string];
+    try {
+      task.store.adoptShared(task.id, prepared.stores.get(experiment)!.runDir(id), task.copyOf!);
+      finish(task, 'done', `shared with ${task.copyOf} (trained once)`);
+    } catch (err) {
+      task.store.fail(task.id, `copying ${task.copyOf}: ${(err as Error).message}`);
+      finish(task, 'failed', `copying ${task.copyOf}: ${(err as Error).message}`);
+    } finally {
+      task.lock?.release();
+    }
+  };
+
   let waiting = [...queue];
   while (waiting.length > 0 || running.size > 0) {
     if (!stopping) {
@@ -222,10 +257,11 @@ async function trainPrepared(prepared: Preparation, options: LocalRunOptions): P
         const depStates = task.deps.map((d) => [d, statusOf(d, task)] as const);
         const broken = depStates.find(([, s]) => s === 'failed' || s === 'blocked');
         if (broken) {
-          const reason = `teacher ${broken[0]} ${broken[1] === 'failed' ? 'failed' : 'could not run'}; not trained without it`;
+          const reason = task.copyOf ? `${task.copyOf}, trained for this run too, ${broken[1] === 'failed' ? 'failed' : 'could not run'}`
+            : `teacher ${broken[0]} ${broken[1] === 'failed' ? 'failed' : 'could not run'}; not trained without it`;
           task.store.fail(task.id, reason);
           finish(task, 'blocked', reason);
-        } else if (depStates.every(([, s]) => s === 'done') && running.size < options.jobs) {
+        } else if (depStates.every(([, s]) => s === 'done') && (task.copyOf !== undefined || running.size < options.jobs)) {
           launch(task);
         } else {
           still.push(task);

@@ -128,3 +128,18 @@ test('a corrupt run is trained again, its files set aside, and the runner says s
   assert.ok(lines.some((l) => /study\/a run-a: corrupt \(final\.json does not parse.*\); its files were moved to .*\.aside\/a\.corrupt\..*; training it again/.test(l)), lines.join(''));
   assert.equal(store.status('a'), 'done');
 });
+
+test('with share, a run two experiments plan is trained once and copied into the other folder', async () => {
+  const { plan, options, events, root } = setup([run('t', { ms: 30 }), run('s', { ms: 30 }, ['t']), run('only-a', { ms: 10 })]);
+  const other: Plan = { experiment: 'other', file: 'other.yaml', runs: [run('t', { ms: 30 }), run('s', { ms: 30 }, ['t']), run('only-b', { ms: 10 })] };
+  const summary = await runLocal([plan, other], options({ share: true }));
+  assert.equal(summary.done.length, 6);
+  assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id).sort(), ['only-a', 'only-b', 's', 't'], 'the shared runs trained once');
+  const copy = new ResultsStore(root, 'other');
+  assert.equal(copy.status('s'), 'done');
+  assert.equal(copy.readMeta('s')?.sharedFrom, 'study/s');
+  assert.deepEqual(copy.readFinal('s'), new ResultsStore(root, 'study').readFinal('s'));
+  // A later invocation finds both done; without share each experiment trains its own.
+  const again = await runLocal([plan, other], options({ share: true }));
+  assert.equal(again.skipped, 6);
+});
