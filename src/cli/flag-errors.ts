@@ -34,9 +34,23 @@ function typedNames(list: string, argv: string[]): string[] {
   return typed.length > 0 ? typed : names;
 }
 
+/** Long flags on the command line that the command does not know (before a `--`). */
+function unknownLongFlags(argv: string[], options: string[]): string[] {
+  const end = argv.indexOf('--');
+  return (end >= 0 ? argv.slice(0, end) : argv)
+    .filter((a) => a.startsWith('--') && a.length > 2)
+    .map((a) => a.slice(2).replace(/=.*$/s, ''))
+    .filter((n) => !options.includes(n) && !(n.startsWith('no-') && options.includes(n.slice(3))));
+}
+
 export function flagErrorLine(ctx: FlagContext): string {
   const unknown = UNKNOWN.exec(ctx.message);
-  if (!unknown) return `${ctx.message.replace(/\s*\n\s*/g, ' ').trim()}; see --help`;
+  if (!unknown) {
+    // Another complaint (a missing argument, no command) hides a misspelled flag: name the flag first.
+    const flags = unknownLongFlags(ctx.argv, ctx.options);
+    if (flags.length > 0) return flagErrorLine({ ...ctx, message: `Unknown arguments: ${flags.join(', ')}` });
+    return `${ctx.message.replace(/\s*\n\s*/g, ' ').trim()}; see --help`;
+  }
   const names = typedNames(unknown[1]!, ctx.argv);
   const first = names[0]!;
   const more = names.length > 1 ? ` (and ${names.slice(1).map((n) => (givenAsFlag(n, ctx.argv) ? `--${n}` : `'${n}'`)).join(', ')})` : '';

@@ -47,3 +47,11 @@ test('flagErrorLine keeps the typed spelling, names extra unknowns, and folds mu
   assert.equal(flagErrorLine({ ...ctx, message: 'Unknown arguments: zzz-top, zzzTop', argv: ['plan', '--zzz-top'] }), 'unknown option --zzz-top; see --help');
   assert.equal(flagErrorLine({ ...ctx, message: 'Invalid values:\n  Argument: x', argv: [] }), 'Invalid values: Argument: x; see --help');
 });
+
+test('a misspelled flag is named even when another complaint (a missing argument) comes first', () => {
+  const r = cli(['run', '--fail-fats']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim(), 'bnn-ablate: unknown option --fail-fats (did you mean --fail-fast?); see --help');
+  const check = cli(['check', 'results/x', '--baselin', 'b.json']);
+  assert.equal(check.stderr.trim(), 'bnn-ablate: unknown option --baselin (did you mean --baseline?); see --help');
+});
