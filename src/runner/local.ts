@@ -64,7 +64,9 @@ export interface Preparation {
 /**
  * Writes each plan's experiment.json and prepares a folder (config.yaml, a `pending` meta.json) for
  * every run that is not done yet, in plan order (teachers first). A folder holding another config
- * is refused (all at once) unless `force`, which replaces it.
+ * is refused (all at once) unless `force`, which replaces it (setting the old files aside, as for a
+ * corrupt run). Each prepared run is locked first; a run another live process holds is left to
+ * it (`locked`). The caller releases the locks of `pending`.
  */
 export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation {
   const out: Preparation = { planned: 0, skipped: 0, held: [], locked: [], notes: [], pending: [], resultsDirs: [], stores: new Map() };
