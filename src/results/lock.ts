@@ -90,7 +90,9 @@ function createExclusive(path: string, text: string): boolean {
     linkSync(temp, path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    // ENOENT: the lock holder's prepare() cleared temp files, ours included; the lock exists.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOENT') return false;
     throw err;
   } finally {
     rmSync(temp, { force: true });
