@@ -2,7 +2,7 @@ import { linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, write
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TEMP_SUFFIX } from './atomic.ts';
+import { TEMP_SUFFIX, writeFileAtomic } from './atomic.ts';
 
 /**
  * One trainer per run: `<run-dir>/.lock` names the process that owns the run (pid, host, a random
@@ -28,6 +28,8 @@ export interface LockInfo {
   host: string;
   token: string;
   since: string;
+  /** The worker training under its parent's lock: the lock stands while either process lives (an orphaned worker still trains). */
+  workerPid?: number;
 }
 
 export interface RunLock {
@@ -50,7 +52,7 @@ export function readLock(runDir: string): LockInfo | undefined {
 
 /** Whether the lock's owner is gone (see the file comment). */
 export function isStale(runDir: string, info: LockInfo, now = Date.now()): boolean {
-  if (info.host === hostname()) return !processAlive(info.pid);
+  if (info.host === hostname()) return !processAlive(info.pid) && !(info.workerPid !== undefined && processAlive(info.workerPid));
   try {
     return now - statSync(join(runDir, LOCK_FILE)).mtimeMs > STALE_AFTER_MS;
   } catch {
@@ -138,6 +140,17 @@ function heldLock(path: string, info: LockInfo): RunLock {
       } catch { /* already gone */ }
     },
   };
+}
+
+/**
+ * Records this process as the worker of the lock its parent holds (token `token`), so that the
+ * lock outlives a parent killed while this worker trains. Returns false if the lock is not that one.
+ */
+export function joinParentLock(runDir: string, token: string): boolean {
+  const info = readLock(runDir);
+  if (!info || info.token !== token) return false;
+  writeFileAtomic(join(runDir, LOCK_FILE), JSON.stringify({ ...info, workerPid: process.pid }));
+  return true;
 }
 
 export function describeHolder(holder: LockInfo): string {

@@ -4,7 +4,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { BnnError, InterruptedError, ResultsError, RunFailedError, stackWithCauses } from '../errors.ts';
 import { FILES, ResultsStore } from '../results/store.ts';
 import type { BackendRequest } from '../backend/names.ts';
-import { acquireRunLock, describeHolder, LOCK_TOKEN_ENV, readLock, type RunLock } from '../results/lock.ts';
+import { acquireRunLock, describeHolder, joinParentLock, LOCK_TOKEN_ENV, type RunLock } from '../results/lock.ts';
 
 /** Messages a worker sends its parent over the IPC channel (when it has one). */
 export type WorkerMessage =
@@ -49,7 +49,7 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
  */
 function lockRun(dir: string): RunLock | undefined {
   const token = process.env[LOCK_TOKEN_ENV];
-  if (token && readLock(dir)?.token === token) return undefined;
+  if (token && joinParentLock(dir, token)) return undefined;
   const attempt = acquireRunLock(dir);
   if (!attempt.acquired) throw new ResultsError(`${dir}: being trained by ${describeHolder(attempt.holder)}; not started a second time`);
   return attempt.lock;

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { acquireRunLock, LOCK_FILE, liveHolder, readLock } from '../../src/results/lock.ts';
+import { acquireRunLock, joinParentLock, LOCK_FILE, liveHolder, readLock } from '../../src/results/lock.ts';
 
 const RACER = fileURLToPath(new URL('./lock-racer.ts', import.meta.url));
 const folder = () => mkdtempSync(join(tmpdir(), 'bnn-lock-'));
@@ -80,4 +80,17 @@ test('of several processes racing for one run, exactly one gets the lock', async
   await Promise.all(racers.map((r) => r.exited));
   assert.equal(results.filter((r) => r === 'won').length, 1, results.join('; '));
   assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'the winner released it');
+});
+
+test('a worker joins its parent\'s lock: the lock stands while the worker lives, even with the parent gone', () => {
+  const dir = folder();
+  const parent = deadPid();
+  writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: parent, host: hostname(), token: 'tok', since: '2026-01-01' }));
+  assert.equal(joinParentLock(dir, 'other'), false, 'another token is not our parent\'s lock');
+  assert.equal(joinParentLock(dir, 'tok'), true);
+  assert.equal(readLock(dir)?.workerPid, process.pid);
+  const refused = acquireRunLock(dir);
+  assert.equal(refused.acquired, false, 'an orphaned worker still trains: not stale');
+  writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: parent, host: hostname(), token: 'tok', since: '2026-01-01', workerPid: deadPid() }));
+  assert.ok(acquireRunLock(dir).acquired, 'both gone: stale');
 });
