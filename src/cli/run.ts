@@ -137,6 +137,8 @@ export const runOneCommand: CommandModule<object, RunOneArgs> = {
     const onSignal = () => stop.abort();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A parent that dies (killed hard) leaves nobody to report to: checkpoint and stop, as on SIGTERM.
+    process.on('disconnect', onSignal);
     try {
       await runOne(argv.runDir, {
         backend: argv.backend,
@@ -149,6 +151,7 @@ export const runOneCommand: CommandModule<object, RunOneArgs> = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('disconnect', onSignal);
     }
   },
 };

@@ -56,7 +56,8 @@ function lockRun(dir: string): RunLock | undefined {
 }
 
 async function trainRun(dir: string, store: ResultsStore, id: string, config: RunConfig, dependsOn: string[], options: RunOneOptions): Promise<void> {
-  const report = options.report ?? ((m: WorkerMessage) => process.send?.(m));
+  // Only while the parent listens: a send on a closed channel is an unhandled error that kills the worker.
+  const report = options.report ?? ((m: WorkerMessage) => { if (process.connected) process.send?.(m); });
 
   try {
     const teacherDir = resolveTeacher(store, config, dependsOn);
