@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { describeError, EXIT, stackWithCauses, UsageError } from '../errors.ts';
+import { BnnError, describeError, EXIT, stackWithCauses, UsageError } from '../errors.ts';
 import { commands } from './commands.ts';
 import { flagErrorLine } from './flag-errors.ts';
 
@@ -22,7 +22,10 @@ export async function main(argv: string[]): Promise<number> {
     // Thrown, not recorded: yargs runs the command's handler after a fail callback that returns,
     // so a misspelled flag used to act only after the whole grid had trained.
     .fail((msg, err, usage) => {
-      if (err) throw err;
+      // yargs' own validation errors (YError: a flag without its value, a failed coerce) are bad
+      // input; typed errors pass as they are; anything else is a genuine internal error.
+      if (err instanceof BnnError || (err && err.name !== 'YError')) throw err;
+      if (err) msg = err.message;
       const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions());
       throw new UsageError(flagErrorLine({ message: msg ?? 'bad command line', options, commands: commandNames, argv }));
     });

@@ -30,9 +30,10 @@ export function checkGridSize(spec: ExperimentSpec, seeds: number, maxRuns: numb
   const points = factors.reduce((n, f) => n * f, 1) + spec.include.length;
   const runs = points * Math.max(1, seeds);
   if (runs <= maxRuns) return;
-  const product = [...factors.map(String), ...(seeds > 1 ? [`${seeds} seeds`] : [])].join(' × ');
+  const terms = [...factors.map(String), ...(seeds > 1 ? [`${seeds} seeds`] : [])];
   const plus = spec.include.length ? ` (+${spec.include.length} included point(s))` : '';
-  throw new ConfigError(`the grid is ${product}${plus} = ${runs.toLocaleString('en-US')} runs, above the limit of ${maxRuns.toLocaleString('en-US')}; narrow it or raise --max-runs`,
+  const product = terms.length > 1 || plus ? `${terms.join(' × ')}${plus} = ` : '';
+  throw new ConfigError(`the grid is ${product}${runs.toLocaleString('en-US')} runs, above the limit of ${maxRuns.toLocaleString('en-US')}; narrow it or raise --max-runs`,
     spec.axes[0]?.pos ?? { file: spec.display });
 }
 

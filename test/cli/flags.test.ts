@@ -55,3 +55,9 @@ test('a misspelled flag is named even when another complaint (a missing argument
   const check = cli(['check', 'results/x', '--baselin', 'b.json']);
   assert.equal(check.stderr.trim(), 'bnn-ablate: unknown option --baselin (did you mean --baseline?); see --help');
 });
+
+test('a flag without its value is bad input (exit 2), not an internal error', () => {
+  const r = cli(['plan', 'experiments/smoke.yaml', '--set']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim(), 'bnn-ablate: Not enough arguments following: set; see --help');
+});
