@@ -67,7 +67,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // file system is one line now, not a crash (or a hang) when the first result is written.
     if (!argv.dryRun) {
       const { ensureWritableFolder } = await import('../results/paths.ts');
-      ensureWritableFolder(argv.results, '--results');
+      const root = ensureWritableFolder(argv.results, '--results');
+      for (const plan of plans) ensureWritableFolder(resolve(root, plan.experiment), '--results');
     }
     if (argv.executor === 'slurm') {
       if (argv.failFast) throw new UsageError('--fail-fast applies to --executor local (Slurm runs every layer; a student of a failed teacher fails with the reason)');

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Plan } from '../grid/index.ts';
 import { decideResume, type ResumeDecision } from '../results/resume.ts';
 import { ResultsStore } from '../results/store.ts';
+import { BnnError, ResultsError } from '../errors.ts';
 import { acquireRunLock, describeHolder, LOCK_TOKEN_ENV, type LockInfo, type RunLock } from '../results/lock.ts';
 import type { BackendName } from '../backend/names.ts';
 import type { ProgressDisplay, RunEnd, RunLabel } from './progress.ts';
@@ -90,9 +91,17 @@ export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation
     }
   } catch (err) {
     for (const run of out.pending) run.lock?.release();
-    throw err;
+    throw fileSystemProblem(err);
   }
   return out;
+}
+
+/** A file-system error while preparing (a path that is a folder, a file, unwritable) is bad input naming the path, not a crash. */
+function fileSystemProblem(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (err instanceof BnnError || typeof e?.code !== 'string' || !e.syscall) return err;
+  const path = e.dest ?? e.path ?? '?';
+  return new ResultsError(`${path}: cannot prepare the run folders (${e.code} on ${e.syscall}); fix or remove it`);
 }
 
 function prepareOne(plan: Plan, store: ResultsStore, decision: ResumeDecision, options: PrepareOptions, out: Preparation, copyOf?: string): void {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { ResultsError } from '../../src/errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,4 +143,11 @@ test('with share, a run two experiments plan is trained once and copied into the
   // A later invocation finds both done; without share each experiment trains its own.
   const again = await runLocal([plan, other], options({ share: true }));
   assert.equal(again.skipped, 6);
+});
+
+test('a file-system problem while preparing (a folder where a file goes) is bad input naming the path', async () => {
+  const { plan, options, store } = setup([run('a', { ms: 10 })]);
+  mkdirSync(join(store.dir, 'experiment.json'), { recursive: true });
+  await assert.rejects(runLocal([plan], options()), (err: unknown) => err instanceof ResultsError
+    && /experiment\.json: cannot prepare the run folders \(EISDIR on rename\)/.test(err.message));
 });
