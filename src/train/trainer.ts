@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
 import { createDataset } from '../data/index.ts';
@@ -7,7 +7,7 @@ import type { Dataset } from '../data/types.ts';
 import { RunFailedError } from '../errors.ts';
 import { FILES } from '../results/store.ts';
 import { buildModel, loadModel, type BinaryModel } from '../models/index.ts';
-import { latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
+import { CorruptCheckpointError, latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
 import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { fileSystemHandler } from './file-io.ts';
 import { makeTrainStep } from './step.ts';
@@ -104,8 +104,16 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   let state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
   const resumeFrom = latestCheckpoint(checkpoints);
   if (resumeFrom) {
-    state = await restoreCheckpoint(resumeFrom, model, optimizer);
-    hooks.onResume?.(state.step);
+    try {
+      state = await restoreCheckpoint(resumeFrom, model, optimizer);
+      hooks.onResume?.(state.step);
+    } catch (err) {
+      if (!(err instanceof CorruptCheckpointError)) throw err;
+      // Nothing of it was applied: keep it aside for a look, and train from step 0.
+      const aside = `${checkpoints}.corrupt-${Date.now()}`;
+      renameSync(checkpoints, aside);
+      process.stderr.write(`${err.message}; moved to ${aside}, training from step 0\n`);
+    }
   }
   hooks.onStart?.(state.step);
   const sessionStart = performance.now();

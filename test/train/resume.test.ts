@@ -6,7 +6,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../../src/backend/index.ts';
@@ -62,3 +62,29 @@ for (const [optimizer, momentum] of [['adam', 0], ['rmsprop', 0], ['sgd', 0.9], 
     }
   });
 }
+
+test('a torn checkpoint is set aside and the run trains from step 0, ending as the straight run', async () => {
+  const config = tiny('adam', 0);
+  const root = mkdtempSync(join(tmpdir(), 'bnn-resume-'));
+  try {
+    const straight = await run(config, join(root, 'straight'));
+    const dir = join(root, 'torn');
+    await run(config, dir, 3);
+    const folder = join(dir, 'checkpoints', 'step-3');
+    writeFileSync(join(folder, 'optimizer.bin'), readFileSync(join(folder, 'optimizer.bin')).subarray(0, 10));
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    let again;
+    try {
+      again = await run(config, dir);
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.deepEqual(again.evals, straight.evals, 'trained from step 0');
+    assert.match(written.join(''), /step-3: unreadable checkpoint .*; moved to .*checkpoints\.corrupt-\d+, training from step 0/);
+    assert.ok(readdirSync(dir).some((n) => n.startsWith('checkpoints.corrupt-')));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
