@@ -170,6 +170,7 @@ export class ResultsStore {
     if (present(FILES.config) && !isMapping(this.readConfig(id))) return `${FILES.config} does not parse as a config`;
     if (final !== undefined && !present(FILES.meta)) return `${FILES.final} is there but ${FILES.meta} is missing`;
     if (final !== undefined && !present(FILES.config)) return `${FILES.final} is there but ${FILES.config} is missing`;
+    if (final === undefined && this.readMeta(id)?.status === 'done') return `${FILES.meta} says done but ${FILES.final} is missing`;
     return undefined;
   }
 
@@ -194,7 +195,6 @@ export class ResultsStore {
     if (this.isDone(id)) return 'done';
     const meta = this.readMeta(id);
     if (!meta) return existsSync(this.runDir(id)) ? 'pending' : 'absent';
-    if (meta.status === 'done') return 'interrupted';
     if (meta.status === 'running' && meta.host === hostname() && !processAlive(meta.pid)) return 'interrupted';
     return meta.status;
   }

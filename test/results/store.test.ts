@@ -166,6 +166,9 @@ test('corrupt runs are named, never done, and set aside (not deleted) when prepa
   finished('gone');
   rmSync(join(store.runDir('gone'), FILES.meta));
   assert.match(store.corruption('gone')!, /final\.json is there but meta\.json is missing/);
+  finished('lost');
+  rmSync(join(store.runDir('lost'), FILES.final));
+  assert.match(store.corruption('lost')!, /meta\.json says done but final\.json is missing/);
 
   assert.deepEqual(decideResume(store, [run('torn')]).map((d) => [d.action, d.previous]), [['restart', 'corrupt']]);
   const again = store.prepare(run('torn'));
