@@ -8,6 +8,7 @@ import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
 
 interface RunArgs extends PlanFlags, BackendOptionArgs {
   experiments: string[];
+  wait: boolean;
   jobs?: number;
   failFast: boolean;
   only?: string;
@@ -50,7 +51,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .option('jobs', { type: 'number', describe: 'runs in parallel (default: cores on cpu/wasm, 1 on gpu/node); with --executor slurm, at most N tasks of each job array at once' })
     .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the grid at the first failed run' })
     .option('only', { type: 'string', describe: 'train only matching runs (and their teachers): an id prefix or key=value[,key=value]' })
-    .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan' })
+    .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan (the old files are kept in .aside/)' })
+    .option('wait', { type: 'boolean', default: false, describe: 'wait for runs another process is training (their lock), then train what it left, instead of leaving them to it' })
     .option('results', { type: 'string', default: 'results', describe: 'results root folder' })
     .option('executor', { choices: ['local', 'slurm'] as const, default: 'local' as const, describe: 'train here (local) or submit one Slurm job array per dependency layer (slurm) and return' })
     .options(slurmOptions)
@@ -103,10 +105,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     process.on('SIGTERM', onSignal);
     process.stderr.write(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}\n`);
     try {
-      const summary = await runLocal(plans, {
+      const common = {
         resultsRoot: resolve(argv.results), jobs, backend: backend.name, failFast: argv.failFast, force: argv.force,
-        preset: argv.preset ?? null, sets: argv.set ?? [], display: createDisplay(), stopSignal: stop.signal, share: true,
-      });
+        preset: argv.preset ?? null, sets: argv.set ?? [], stopSignal: stop.signal, share: true,
+      };
+      const summary = argv.wait
+        ? await (await import('../runner/wait-locked.ts')).runLocalWaiting(plans, common, { makeDisplay: () => createDisplay() })
+        : await runLocal(plans, { ...common, display: createDisplay() });
       const shared = summary.done.filter((r) => (r as { copyOf?: string }).copyOf).length;
       const lines = [
         `${summary.done.length} done${shared ? ` (${shared} copied from a run another study shares)` : ''}, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started${summary.locked.length ? `, ${summary.locked.length} left to another process training them` : ''}`,

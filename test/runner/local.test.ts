@@ -151,3 +151,16 @@ test('a file-system problem while preparing (a folder where a file goes) is bad 
   await assert.rejects(runLocal([plan], options()), (err: unknown) => err instanceof ResultsError
     && /experiment\.json: cannot prepare the run folders \(EISDIR on rename\)/.test(err.message));
 });
+
+test('--wait: a second runner waits for runs another process trains, then counts them done elsewhere', async () => {
+  const { plan, options, events } = setup([run('a', { ms: 600 }), run('b', { ms: 10 }, ['a'])]);
+  const first = runLocal([plan], options({ jobs: 1 }));
+  const { runLocalWaiting } = await import('../../src/runner/wait-locked.ts');
+  const notes: string[] = [];
+  const { display: _display, ...rest } = options();
+  const second = await runLocalWaiting([plan], rest, { pollMs: 50, makeDisplay: () => new LineDisplay({ write: (s: string) => notes.push(s) }) });
+  await first;
+  assert.deepEqual([second.done.length, second.skipped, second.locked.length], [0, 2, 0]);
+  assert.ok(notes.some((l) => /waiting for 2 run\(s\) that other processes are training/.test(l)), notes.join(''));
+  assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id), ['a', 'b'], 'each run trained once');
+});
