@@ -29,8 +29,9 @@ function formatPosition(pos: SourcePosition): string {
 /** Base class: a message a user can act on, and the exit code it maps to. */
 export class BnnError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode: number) {
-    super(message);
+  /** `cause` keeps the original error (and its stack) when a failure is re-thrown as a typed one. */
+  constructor(message: string, exitCode: number, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
     this.exitCode = exitCode;
   }
@@ -77,8 +78,8 @@ export class ResultsError extends BnnError {
 
 /** One or more runs failed; the message says which. */
 export class RunFailedError extends BnnError {
-  constructor(message: string) {
-    super(message, EXIT.failure);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.failure, options);
   }
 }
 
@@ -87,6 +88,15 @@ export class InterruptedError extends BnnError {
   constructor(message = 'interrupted') {
     super(message, EXIT.interrupted);
   }
+}
+
+/** The error's stack followed by its causes' ("caused by: ..."), for BNN_ABLATE_DEBUG and worker logs. */
+export function stackWithCauses(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(`${depth ? 'caused by: ' : ''}${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  }
+  return parts.join('\n');
 }
 
 /** Maps any thrown value to the exit code and one-line message `bin/` prints. */

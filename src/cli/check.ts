@@ -34,6 +34,10 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       + 'The Markdown summary is printed and appended to $GITHUB_STEP_SUMMARY when set.')) as unknown as Argv<CheckArgs>,
   handler: async (argv) => {
     const { runCheck } = await import('../report/run.ts');
+    const { requireWritableFile } = await import('../results/paths.ts');
+    // Checked before the gate runs: a bad output path is exit 2, never a failed gate (exit 1).
+    if (argv.junit) requireWritableFile(argv.junit, '--junit');
+    if (process.env.GITHUB_STEP_SUMMARY) requireWritableFile(process.env.GITHUB_STEP_SUMMARY, '$GITHUB_STEP_SUMMARY');
     const outcome = await runCheck({
       targets: argv.targets, baseline: argv.baseline, sigma: argv.sigma, tolerance: argv.tolerance, junit: argv.junit, update: argv.update, resultsDir: argv.results,
     });

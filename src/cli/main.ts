@@ -1,6 +1,7 @@
 import yargs from './yargs-cjs.cts';
-import { describeError, EXIT } from '../errors.ts';
+import { BnnError, describeError, EXIT, stackWithCauses, UsageError } from '../errors.ts';
 import { commands } from './commands.ts';
+import { flagErrorLine } from './flag-errors.ts';
 import { versionText } from './version.ts';
 
 /** yargs picks the completion script by $SHELL; `completion zsh` and `completion bash` name it outright. */
@@ -21,36 +22,38 @@ export function helpWidth(stream: { isTTY?: boolean; columns?: number } = proces
  * when BNN_ABLATE_DEBUG is set.
  */
 export async function main(argv: string[]): Promise<number> {
-  let parseFailure: string | undefined;
   completionShell(argv);
+  const commandNames = [...commands.map((c) => String(c.command ?? '').split(' ')[0]!).filter(Boolean), 'completion'];
   const parser = yargs(argv)
     .scriptName('bnn-ablate')
     .usage('$0 <command> [options]\n\nAblation grids for binary neural networks (arXiv 1904.05868).')
     .strict()
-    .demandCommand(1, 'name a command (see --help)')
-    .recommendCommands()
+    .demandCommand(1, 'name a command')
     .help()
     .alias('h', 'help')
     // Built only when asked for: it reads a few package.json files and asks git for the commit.
     .version('version', 'show the tool, tfjs and backend versions', argv.includes('--version') ? versionText() : '')
     .completion('completion', 'print a shell completion script: `completion bash` or `completion zsh` (default: by $SHELL); source it from your shell rc')
     .wrap(helpWidth())
-    .fail((msg, err) => {
-      if (err) throw err;
-      parseFailure = msg;
+    // Thrown, not recorded: yargs runs the command's handler after a fail callback that returns,
+    // so a misspelled flag used to act only after the whole grid had trained.
+    .fail((msg, err, usage) => {
+      // yargs' own validation errors (YError: a flag without its value, a failed coerce) are bad
+      // input; typed errors pass as they are; anything else is a genuine internal error.
+      if (err instanceof BnnError || (err && err.name !== 'YError')) throw err;
+      if (err) msg = err.message;
+      const options = Object.keys((usage as unknown as { getDescriptions(): Record<string, unknown> }).getDescriptions());
+      throw new UsageError(flagErrorLine({ message: msg ?? 'bad command line', options, commands: commandNames, argv }));
     });
   for (const command of commands) parser.command(command);
   try {
     await parser.parseAsync();
-    if (parseFailure !== undefined) {
-      process.stderr.write(`bnn-ablate: ${parseFailure}\n`);
-      return EXIT.badInput;
-    }
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     const { code, message, internal } = describeError(err);
     process.stderr.write(`bnn-ablate: ${message}\n`);
-    if (internal && process.env.BNN_ABLATE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    // Debugging: every error's stack, with the original one it wraps (a worker's failure, say).
+    if (process.env.BNN_ABLATE_DEBUG && err instanceof Error && (internal || err.cause !== undefined)) process.stderr.write(`${stackWithCauses(err)}\n`);
     return code;
   }
 }

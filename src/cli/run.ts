@@ -8,6 +8,7 @@ import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
 
 interface RunArgs extends PlanFlags, BackendOptionArgs {
   experiments: string[];
+  wait: boolean;
   jobs?: number;
   threads?: number;
   failFast: boolean;
@@ -52,7 +53,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .option('threads', { type: 'number', requiresArg: true, describe: 'compute threads per run on native (and node) backends (default: a run\'s train.threads, else cores / jobs); jobs x threads never exceeds the cores' })
     .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the grid at the first failed run' })
     .option('only', { type: 'string', describe: 'train only matching runs (and their teachers): an id prefix or key=value[,key=value]' })
-    .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan' })
+    .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan (the old files are kept in .aside/)' })
+    .option('wait', { type: 'boolean', default: false, describe: 'wait for runs another process is training (their lock), then train what it left, instead of leaving them to it' })
     .option('results', { type: 'string', default: 'results', describe: 'results root folder' })
     .option('executor', { choices: ['local', 'slurm'] as const, default: 'local' as const, describe: 'train here (local) or submit one Slurm job array per dependency layer (slurm) and return' })
     .options(slurmOptions)
@@ -61,11 +63,19 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (argv) => {
     const { loadPlans } = await import('../grid/index.ts');
     const { selectRuns } = await import('../runner/select-runs.ts');
-    let plans = argv.experiments.flatMap((file) => loadPlans(file, planOptionsFrom(argv)));
+    let plans = loadPlans(argv.experiments, planOptionsFrom(argv));
     if (argv.only) plans = selectRuns(plans, argv.only);
     for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
     if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
     if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
+    // Before any backend or training: a results root that is a file, read-only or on a special
+    // file system is one line now, not a crash (or a hang) when the first result is written.
+    if (argv.results.trim() === '') throw new UsageError('--results: empty path (give a folder, default results)');
+    if (!argv.dryRun) {
+      const { ensureWritableFolder } = await import('../results/paths.ts');
+      const root = ensureWritableFolder(argv.results, '--results');
+      for (const plan of plans) ensureWritableFolder(resolve(root, plan.experiment), '--results');
+    }
     if (argv.executor === 'slurm') {
       if (argv.failFast) throw new UsageError('--fail-fast applies to --executor local (Slurm runs every layer; a student of a failed teacher fails with the reason)');
       const { runSlurm, formatSubmissions } = await import('../runner/slurm.ts');
@@ -99,12 +109,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
     process.on('SIGTERM', onSignal);
     process.stderr.write(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}${backend.name === 'native' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : ''}\n`);
     try {
-      const summary = await runLocal(plans, {
+      const common = {
         resultsRoot: resolve(argv.results), jobs, threads, backend: backend.name, failFast: argv.failFast, force: argv.force,
-        preset: argv.preset ?? null, sets: argv.set ?? [], display: createDisplay(), stopSignal: stop.signal,
-      });
+        preset: argv.preset ?? null, sets: argv.set ?? [], stopSignal: stop.signal, share: true,
+      };
+      const summary = argv.wait
+        ? await (await import('../runner/wait-locked.ts')).runLocalWaiting(plans, common, { makeDisplay: () => createDisplay() })
+        : await runLocal(plans, { ...common, display: createDisplay() });
+      const shared = summary.done.filter((r) => (r as { copyOf?: string }).copyOf).length;
       const lines = [
-        `${summary.done.length} done, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started`,
+        `${summary.done.length} done${shared ? ` (${shared} copied from a run another study shares)` : ''}, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started${summary.locked.length ? `, ${summary.locked.length} left to another process training them` : ''}`,
         ...summary.failed.map((f) => `  failed ${f.experiment}/${f.id} ${f.name}: ${f.error}`),
         `results: ${summary.resultsDirs.join(', ')}`,
       ];
@@ -150,6 +164,8 @@ export const runOneCommand: CommandModule<object, RunOneArgs> = {
     const onSignal = () => stop.abort();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A parent that dies (killed hard) leaves nobody to report to: checkpoint and stop, as on SIGTERM.
+    process.on('disconnect', onSignal);
     try {
       await runOne(argv.runDir, {
         backend: argv.backend,
@@ -162,6 +178,7 @@ export const runOneCommand: CommandModule<object, RunOneArgs> = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('disconnect', onSignal);
     }
   },
 };

@@ -18,6 +18,10 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     .example('$0 status results/* --json', 'every experiment, as JSON') as unknown as Argv<StatusArgs>,
   handler: async (argv) => {
     const { experimentStatus, formatStatus } = await import('../runner/status.ts');
+    const { requireFolder } = await import('../results/paths.ts');
+    const { existsSync } = await import('node:fs');
+    // A missing folder gets status's own hint; anything else that is not a folder is refused here.
+    for (const dir of argv.dirs) if (existsSync(dir)) requireFolder(dir, 'status');
     const all = argv.dirs.map((dir) => experimentStatus(dir, { scheduler: argv.scheduler }));
     process.stdout.write(argv.json ? `${JSON.stringify(all, null, 2)}\n` : all.map(formatStatus).join('\n'));
   },

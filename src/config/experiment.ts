@@ -55,6 +55,8 @@ export interface ExperimentSpec {
   include: PartialPoint[];
   seeds?: number[];
   report?: unknown;
+  /** Where report.baseline / report.reference are written. */
+  reportPos?: Record<string, SourcePosition>;
   executor?: ExecutorSettings;
 }
 
@@ -130,7 +132,8 @@ export function loadExperiment(absFile: string, cwd: string, from?: SourcePositi
   const seedsEntry = byKey.get('seeds');
   const seeds = seedsEntry ? readSeeds(src, seedsEntry) : undefined;
   const executor = readExecutor(src, byKey.get('executor'));
-  return { kind: 'experiment', file: absFile, display: src.display, name, description, base, axes, exclude, include, seeds, report, executor };
+  const reportPos = reportSelectorPositions(src, byKey.get('report'));
+  return { kind: 'experiment', file: absFile, display: src.display, name, description, base, axes, exclude, include, seeds, report, reportPos, executor };
 }
 
 function readName(src: YamlSource, entry: Entry | undefined, fallback: string): string {
@@ -148,10 +151,43 @@ function readText(src: YamlSource, entry: Entry | undefined, what: string): stri
   return value.trim();
 }
 
+/** The keys the reporter reads (src/report/types.ts ReportSpec); any other is a typo that would silently drop the Δ column. */
+const REPORT_KEYS = ['metric', 'baseline', 'reference', 'paper_finding', 'expect', 'paper_delta'] as const;
+const REPORT_METRICS = ['pckh', 'top1'];
+
 function readReport(src: YamlSource, entry: Entry | undefined): unknown {
   if (!entry) return undefined;
-  mapEntries(src, entry.value, 'report', entry.valuePos);
+  for (const e of mapEntries(src, entry.value, 'report', entry.valuePos)) {
+    if (!(REPORT_KEYS as readonly string[]).includes(e.key)) {
+      const guess = nearest(e.key, REPORT_KEYS);
+      throw new ConfigError(`report: unknown key '${e.key}'${guess ? ` (did you mean '${guess}'?)` : ` (known: ${REPORT_KEYS.join(', ')})`}`, e.keyPos);
+    }
+    if (e.key === 'metric') {
+      const metric = toJS(src, e.value);
+      if (typeof metric !== 'string' || !REPORT_METRICS.includes(metric)) {
+        throw new ConfigError(`report.metric: ${show(metric)} is not one of ${REPORT_METRICS.join(', ')}`, e.valuePos);
+      }
+    }
+    if (e.key === 'baseline' || e.key === 'reference') readReportSelector(src, e);
+  }
   return toJS(src, entry.value);
+}
+
+/** report.baseline / report.reference: run-config keys with the values a row must have. */
+function readReportSelector(src: YamlSource, entry: Entry): void {
+  const pairs = mapEntries(src, entry.value, `report.${entry.key}`, entry.valuePos);
+  if (pairs.length === 0) throw new ConfigError(`report.${entry.key}: empty mapping (name the keys that select the row)`, entry.valuePos);
+  for (const p of pairs) {
+    if (!leafSpec(p.key)) throw new ConfigError(`report.${entry.key}: ${unknownKeyMessage(p.key)}`, p.keyPos);
+  }
+}
+
+/** Where the report's row selectors are written, for plan-time "matches no run" errors. */
+export function reportSelectorPositions(src: YamlSource, entry: Entry | undefined): Record<string, SourcePosition> {
+  if (!entry) return {};
+  const out: Record<string, SourcePosition> = {};
+  for (const e of mapEntries(src, entry.value, 'report', entry.valuePos)) if (e.key === 'baseline' || e.key === 'reference') out[e.key] = e.valuePos;
+  return out;
 }
 
 /** A mapping of keys to lists, nested sections allowed; each key's list must be non-empty. */

@@ -93,15 +93,15 @@ function typeName(spec: Leaf): string {
 }
 
 export function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  const text = typeof value === 'string' ? `'${value}'` : value === null || value === undefined ? 'null'
+    : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // A message stays one readable line, whatever the value's size.
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function describe(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return `list ${JSON.stringify(value)}`;
+  if (Array.isArray(value)) return `list ${show(value)}`;
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'number') return Number.isInteger(value) ? `integer ${value}` : `number ${value}`;
   return `${typeof value} ${show(value)}`;
@@ -136,6 +136,7 @@ export function checkLeaf(key: string, value: unknown): string | undefined {
   }
   if (typeof value === 'number') {
     if (spec.min !== undefined && value < spec.min) return `${key}: ${value} is below the minimum ${spec.min}`;
+    if (spec.above !== undefined && !(value > spec.above)) return `${key}: ${value} must be greater than ${spec.above}`;
     if (spec.max !== undefined && value > spec.max) return `${key}: ${value} is above the maximum ${spec.max}`;
   }
   return undefined;

@@ -18,6 +18,8 @@ export interface Leaf<T = unknown> {
   /** Inclusive numeric bounds. */
   min?: number;
   max?: number;
+  /** Exclusive lower bound: the value must be greater. */
+  above?: number;
   doc: string;
 }
 
@@ -90,14 +92,14 @@ export const SCHEMA = {
 
   train: {
     optimizer: leaf({ default: 'adam', type: 'string', choices: ['adam', 'rmsprop', 'sgd'], doc: 'optimizer' }),
-    lr: leaf({ default: 1e-3, type: 'number', min: 0, doc: 'learning rate' }),
+    lr: leaf({ default: 1e-3, type: 'number', above: 0, doc: 'learning rate' }),
     momentum: leaf({ default: 0.9, type: 'number', min: 0, max: 1, doc: 'sgd momentum (rmsprop runs without, as PyTorch\'s default)' }),
     weight_decay: leaf({ default: 0, type: 'number', min: 0, doc: 'L2 penalty on real-valued weights' }),
     batch_size: leaf({ default: 16, type: 'integer', min: 1, doc: 'images per step' }),
     steps: leaf({ default: 1000, type: 'integer', min: 1, doc: 'optimizer steps (ignored when epochs is set)' }),
     epochs: leaf({ default: null as number | null, type: 'integer', min: 1, nullable: true, doc: 'passes over the training set; overrides steps' }),
     lr_schedule: leaf({ default: 'step', type: 'string', choices: ['constant', 'step', 'cosine'], doc: 'learning-rate schedule' }),
-    lr_milestones: leaf({ default: [0.75], type: 'number[]', doc: 'step schedule: fractions of training where lr *= lr_gamma' }),
+    lr_milestones: leaf({ default: [0.75], type: 'number[]', doc: 'step schedule: fractions of training, each in (0, 1), where lr *= lr_gamma' }),
     lr_gamma: leaf({ default: 0.1, type: 'number', min: 0, doc: 'step schedule factor' }),
     warmup_steps: leaf({ default: 0, type: 'integer', min: 0, doc: 'linear warm-up steps' }),
     eval_every: leaf({ default: 250, type: 'integer', min: 1, doc: 'evaluate every N steps (and at the end)' }),

@@ -3,9 +3,9 @@
  * `file:line:col`. Everything above this module works on `yaml` nodes, never on bare JS values,
  * until a value has been validated.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ConfigError, type SourcePosition } from '../errors.ts';
 
 export interface YamlSource {
@@ -38,8 +38,43 @@ export function parseYaml(text: string, absPath: string, display: string): YamlS
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const src: YamlSource = { path: absPath, display, doc, lines };
   const first = doc.errors[0];
+  if (first?.code === 'MULTIPLE_DOCS') throw new ConfigError('a second YAML document (---) starts here; a config file holds one', offsetPos(src, first.pos[0]));
   if (first) throw new ConfigError(`YAML syntax error: ${first.message}`, offsetPos(src, first.pos[0]));
+  checkExpansion(src);
   return src;
+}
+
+/** Config files are a few KB; anything this large is a mistake, and parsing it would take a while. */
+export const MAX_YAML_BYTES = 1 << 20;
+/** Values a document may expand to with its aliases resolved (the largest shipped file has ~500). */
+export const MAX_YAML_NODES = 100_000;
+
+/**
+ * Refuses documents whose aliases expand to more than MAX_YAML_NODES values (the "billion laughs"
+ * alias bomb) before anything walks them: sizes are counted once per anchored node, so the check
+ * itself stays linear in the text.
+ */
+function checkExpansion(src: YamlSource): void {
+  const memo = new Map<Node, number>();
+  const size = (node: unknown): number => {
+    if (isAlias(node)) return size(node.resolve(src.doc));
+    if (isPair(node)) return size(node.key) + size(node.value);
+    if (!isCollection(node)) return 1;
+    const known = memo.get(node);
+    if (known !== undefined) return known;
+    memo.set(node, Infinity); // a node that contains itself expands without end
+    let total = 1;
+    for (const item of node.items) {
+      total += size(item);
+      if (total > MAX_YAML_NODES) break;
+    }
+    memo.set(node, total);
+    return total;
+  };
+  const total = size(src.doc.contents);
+  if (total > MAX_YAML_NODES) {
+    throw new ConfigError(`aliases expand this document to more than ${MAX_YAML_NODES} values (an alias bomb?); write the values out`, { file: src.display });
+  }
 }
 
 /** Reads and parses a file; `from` is where a reference to it was written (for "no such file"). */
@@ -47,13 +82,24 @@ export function readYaml(absPath: string, cwd: string, from?: SourcePosition, wh
   const display = displayPath(absPath, cwd);
   let text: string;
   try {
+    // A FIFO or a device would block the read, or never end.
+    const stat = statSync(absPath);
+    if (!stat.isFile() && !stat.isDirectory()) throw new ConfigError(`${what} '${display}': not a regular file`, from);
+    if (stat.size > MAX_YAML_BYTES) throw new ConfigError(`${what} '${display}': ${stat.size} bytes, more than a config file can be (${MAX_YAML_BYTES})`, from);
     text = readFileSync(absPath, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? err})`;
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${what} '${display}': ${why}`, from);
   }
-  return parseYaml(text, absPath, display);
+  const src = parseYaml(text, absPath, display);
+  const root = src.doc.contents as Node | null;
+  // An empty run config (extends) adds no overrides; an empty experiment planned a default full-size run.
+  if (what === 'experiment' && (root === null || (isScalar(root) && (root.value === null || root.value === '')))) {
+    throw new ConfigError(`${what} '${display}' is empty (nothing but comments or blank lines)`, from ?? { file: display });
+  }
+  return src;
 }
 
 export function offsetPos(src: YamlSource, offset: number): SourcePosition {
@@ -76,7 +122,12 @@ export function deref(src: YamlSource, node: Node | null | undefined): Node | nu
 /** The plain JS value of a node; a missing value is `null`. */
 export function toJS(src: YamlSource, node: Node | null): unknown {
   if (node === null) return null;
-  return node.toJS(src.doc) as unknown;
+  try {
+    return node.toJS(src.doc) as unknown;
+  } catch (err) {
+    // yaml refuses excessive alias use (ReferenceError) and bad anchors: input errors, not crashes.
+    throw new ConfigError(`cannot read this value: ${(err as Error).message}`, posOf(src, node));
+  }
 }
 
 /** The document's top-level mapping; an empty document is an empty mapping. */

@@ -18,6 +18,25 @@ function matches(point: Override[], partial: PartialPoint): boolean {
   return partial.overrides.every((want) => point.some((o) => o.key === want.key && canonicalJson(o.value) === canonicalJson(want.value)));
 }
 
+/** Runs one invocation plans at most unless --max-runs raises it: far above any study, far below what exhausts memory. */
+export const DEFAULT_MAX_RUNS = 10_000;
+
+/**
+ * Refuses a grid larger than `maxRuns` from its axis lengths alone, before anything is expanded
+ * (a 5 KB file could expand to millions of points and run out of memory doing it).
+ */
+export function checkGridSize(spec: ExperimentSpec, seeds: number, maxRuns: number): void {
+  const factors = spec.axes.map((a) => a.rows.length);
+  const points = factors.reduce((n, f) => n * f, 1) + spec.include.length;
+  const runs = points * Math.max(1, seeds);
+  if (runs <= maxRuns) return;
+  const terms = [...factors.map(String), ...(seeds > 1 ? [`${seeds} seeds`] : [])];
+  const plus = spec.include.length ? ` (+${spec.include.length} included point(s))` : '';
+  const product = terms.length > 1 || plus ? `${terms.join(' × ')}${plus} = ` : '';
+  throw new ConfigError(`the grid is ${product}${runs.toLocaleString('en-US')} runs, above the limit of ${maxRuns.toLocaleString('en-US')}; narrow it or raise --max-runs`,
+    spec.axes[0]?.pos ?? { file: spec.display });
+}
+
 export function expandPoints(spec: ExperimentSpec): Point[] {
   let grid: Override[][] = [[]];
   for (const axis of spec.axes) grid = grid.flatMap((point) => axis.rows.map((row) => [...point, ...row]));

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -6,6 +6,8 @@ import { ResultsError } from '../errors.ts';
 import { removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { canonicalJson } from '../config/canonical.ts';
 import { runEnvironment, type RunEnvironment } from './environment.ts';
+import { isRegularFile } from './paths.ts';
+import { LOCK_FILE } from './lock.ts';
 
 /**
  * One folder per run: `<root>/<experiment>/<run-id>/` holding
@@ -16,7 +18,8 @@ import { runEnvironment, type RunEnvironment } from './environment.ts';
  * Every file is written atomically, so a killed process never leaves a half-written one.
  */
 
-export type RunStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted';
+/** `corrupt`: a file of the run is there but unreadable (a torn write by another tool, a full disk), or a done run lacks its meta or config. */
+export type RunStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'corrupt';
 
 /** What the store needs to know of a planned run (grid/ produces these). */
 export interface RunIdentity {
@@ -48,6 +51,8 @@ export interface RunMeta extends RunEnvironment {
   attempts: number;
   startedAt: string | null;
   endedAt: string | null;
+  /** `experiment/id` whose results these are: the same config trained once for several experiments. */
+  sharedFrom?: string;
 }
 
 /** `<root>/<experiment>/experiment.json`: what the reporter needs to know of the plan. */
@@ -102,18 +107,19 @@ export class ResultsStore {
     return readJson<ExperimentRecord>(join(this.dir, EXPERIMENT_FILE));
   }
 
-  /** Run ids with a folder here, sorted. */
+  /** Run ids with a folder here, sorted: folders holding a run's files (not plots/, not hidden ones). */
   listRunIds(): string[] {
     if (!existsSync(this.dir)) return [];
     return readdirSync(this.dir)
       .filter((name) => !name.startsWith('.') && statSync(join(this.dir, name)).isDirectory())
+      .filter((name) => [FILES.config, FILES.meta, FILES.final].some((f) => existsSync(join(this.dir, name, f))))
       .sort();
   }
 
   /** The stored resolved config, or undefined when the run has none (or it does not parse). */
   readConfig(id: string): unknown {
     const path = join(this.runDir(id), FILES.config);
-    if (!existsSync(path)) return undefined;
+    if (!isRegularFile(path)) return undefined;
     try {
       return parseYaml(readFileSync(path, 'utf8'));
     } catch {
@@ -133,7 +139,7 @@ export class ResultsStore {
   /** Every evaluation record; a torn last line (writer killed mid-append) is ignored. */
   readMetrics<T = Record<string, unknown>>(id: string): T[] {
     const path = join(this.runDir(id), FILES.metrics);
-    if (!existsSync(path)) return [];
+    if (!isRegularFile(path)) return [];
     const records: T[] = [];
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       if (!line.trim()) continue;
@@ -146,8 +152,38 @@ export class ResultsStore {
     return records;
   }
 
+  /** Done: final.json parses and the run's meta and config are intact. */
   isDone(id: string): boolean {
-    return this.readFinal(id) !== undefined;
+    return this.readFinal(id) !== undefined && this.corruption(id) === undefined;
+  }
+
+  /**
+   * What is wrong with the run's files, or undefined when nothing is: a file that is there but
+   * does not parse, or a finished run without the meta or config that say what it is.
+   */
+  corruption(id: string): string | undefined {
+    const dir = this.runDir(id);
+    const present = (f: string) => existsSync(join(dir, f));
+    const final = present(FILES.final) ? this.readFinal(id) : undefined;
+    if (present(FILES.final) && final === undefined) return `${FILES.final} does not parse (a torn or foreign write)`;
+    if (present(FILES.meta) && this.readMeta(id) === undefined) return `${FILES.meta} does not parse`;
+    if (present(FILES.config) && !isMapping(this.readConfig(id))) return `${FILES.config} does not parse as a config`;
+    if (final !== undefined && !present(FILES.meta)) return `${FILES.final} is there but ${FILES.meta} is missing`;
+    if (final !== undefined && !present(FILES.config)) return `${FILES.final} is there but ${FILES.config} is missing`;
+    if (final === undefined && this.readMeta(id)?.status === 'done') return `${FILES.meta} says done but ${FILES.final} is missing`;
+    return undefined;
+  }
+
+  /**
+   * Moves the run's files (all but its lock) into `<experiment>/.aside/<id>.<reason>.<time>/`, so
+   * a corrupt or replaced run is retrained without destroying what was there. Returns the folder.
+   */
+  setAside(id: string, reason: string): string {
+    const dir = this.runDir(id);
+    const aside = join(this.dir, ASIDE_DIR, `${id}.${reason}.${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`);
+    mkdirSync(aside, { recursive: true });
+    for (const name of readdirSync(dir)) if (name !== LOCK_FILE) renameSync(join(dir, name), join(aside, name));
+    return aside;
   }
 
   /**
@@ -155,10 +191,10 @@ export class ResultsStore {
    * `running` run whose process on this host is gone counts as `interrupted`.
    */
   status(id: string): RunStatus | 'absent' {
+    if (this.corruption(id)) return 'corrupt';
     if (this.isDone(id)) return 'done';
     const meta = this.readMeta(id);
     if (!meta) return existsSync(this.runDir(id)) ? 'pending' : 'absent';
-    if (meta.status === 'done') return 'interrupted';
     if (meta.status === 'running' && meta.host === hostname() && !processAlive(meta.pid)) return 'interrupted';
     return meta.status;
   }
@@ -176,15 +212,18 @@ export class ResultsStore {
    * Creates (or re-opens) a run folder before training: writes config.yaml and a `pending` meta.
    * A folder whose stored config differs is refused unless `force`, which wipes it first.
    */
-  prepare(run: RunIdentity, options: { force?: boolean } = {}): RunMeta {
+  prepare(run: RunIdentity, options: { force?: boolean } = {}): RunMeta & { setAside?: string } {
     const dir = this.runDir(run.id);
+    let setAside: string | undefined;
     if (existsSync(dir)) {
       removeStaleTemps(dir);
       if (this.storedConfigDiffers(run.id, run.config)) {
         if (!options.force) {
-          throw new ResultsError(`${join(dir, FILES.config)}: stored config differs from the plan's for run ${run.id} (${run.name}); rerun with --force to discard it`);
+          throw new ResultsError(`${join(dir, FILES.config)}: stored config differs from the plan's for run ${run.id} (${run.name}); rerun with --force to replace it (the old files are kept in ${ASIDE_DIR}/)`);
         }
-        rmSync(dir, { recursive: true, force: true });
+        setAside = this.setAside(run.id, 'replaced');
+      } else if (this.corruption(run.id)) {
+        setAside = this.setAside(run.id, 'corrupt');
       }
     }
     mkdirSync(dir, { recursive: true });
@@ -206,7 +245,27 @@ export class ResultsStore {
       endedAt: null,
     };
     this.writeMeta(meta);
-    return meta;
+    return setAside ? { ...meta, setAside } : meta;
+  }
+
+  /**
+   * Makes this (prepared) run a copy of the same run finished in another experiment's folder
+   * `fromDir`: its metrics, model and final metrics, with meta.json saying where they came from.
+   * final.json is written last, so a copy killed half-way is not done.
+   */
+  adoptShared(id: string, fromDir: string, from: string): RunMeta {
+    const dir = this.runDir(id);
+    const source = readJson<Record<string, unknown>>(join(fromDir, FILES.final));
+    if (!source) throw new ResultsError(`${join(fromDir, FILES.final)}: missing or unreadable`);
+    const metrics = join(fromDir, FILES.metrics);
+    writeFileAtomic(join(dir, FILES.metrics), isRegularFile(metrics) ? readFileSync(metrics) : '');
+    if (existsSync(join(fromDir, FILES.model))) cpSync(join(fromDir, FILES.model), join(dir, FILES.model), { recursive: true });
+    const fromMeta = readJson<RunMeta>(join(fromDir, FILES.meta));
+    writeFileAtomic(join(dir, FILES.final), `${JSON.stringify(source, null, 2)}\n`);
+    return this.writeMeta({
+      ...this.requireMeta(id), status: 'done', error: null, sharedFrom: from, backend: fromMeta?.backend ?? null,
+      startedAt: fromMeta?.startedAt ?? null, endedAt: new Date().toISOString(),
+    });
   }
 
   /** Marks a run started by this process (one more attempt). */
@@ -263,8 +322,16 @@ export class ResultsStore {
   }
 }
 
+/** Where corrupt and replaced runs' files are kept (hidden: listings skip it). */
+export const ASIDE_DIR = '.aside';
+
+function isMapping(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 function readJson<T>(path: string): T | undefined {
-  if (!existsSync(path)) return undefined;
+  // Not a FIFO or a device: reading one would block.
+  if (!isRegularFile(path)) return undefined;
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch {

@@ -1,10 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../grid/index.ts';
-import { decideResume } from '../results/resume.ts';
+import { decideResume, type ResumeDecision } from '../results/resume.ts';
 import { ResultsStore } from '../results/store.ts';
+import { BnnError, ResultsError } from '../errors.ts';
+import { acquireRunLock, describeHolder, LOCK_TOKEN_ENV, type LockInfo, type RunLock } from '../results/lock.ts';
 import type { BackendName } from '../backend/names.ts';
 import type { ProgressDisplay, RunEnd, RunLabel } from './progress.ts';
 import type { WorkerMessage } from './run-one.ts';
@@ -25,6 +27,11 @@ export interface PrepareOptions {
   sets: string[];
   /** Plan only: decide what would run, but write no file (a dry run). */
   dryRun?: boolean;
+  /**
+   * Train a run that several experiments of this invocation plan (the same resolved config, so
+   * the same id) once, and copy its results into the other experiments' folders (local runner).
+   */
+  share?: boolean;
   /** Runs to leave untouched (e.g. still queued on the cluster): neither prepared nor returned. */
   hold?: (experiment: string, id: string) => boolean;
 }
@@ -33,6 +40,10 @@ export interface PrepareOptions {
 export interface PreparedRun extends RunLabel {
   store: ResultsStore;
   deps: string[];
+  /** With `share`: the `experiment/id` whose results this run copies instead of training (also in deps). */
+  copyOf?: string;
+  /** This process's lock on the run (absent in a dry run); release it when done with the run. */
+  lock?: RunLock;
 }
 
 export interface Preparation {
@@ -41,33 +52,84 @@ export interface Preparation {
   skipped: number;
   /** Runs left alone because `hold` said so. */
   held: RunLabel[];
+  /** Runs another live process is training (it holds their lock): left to it. */
+  locked: Array<RunLabel & { holder: LockInfo }>;
+  /** Lines for the user: corrupt or replaced runs whose files were set aside. */
+  notes: string[];
   pending: PreparedRun[];
+  /** Every plan's store, by experiment name (dependencies may cross experiments with `share`). */
+  stores: Map<string, ResultsStore>;
   resultsDirs: string[];
 }
 
 /**
  * Writes each plan's experiment.json and prepares a folder (config.yaml, a `pending` meta.json) for
  * every run that is not done yet, in plan order (teachers first). A folder holding another config
- * is refused (all at once) unless `force`, which replaces it.
+ * is refused (all at once) unless `force`, which replaces it (setting the old files aside, as for a
+ * corrupt run). Each prepared run is locked first; a run another live process holds is left to
+ * it (`locked`). The caller releases the locks of `pending`.
  */
 export function prepareRuns(plans: Plan[], options: PrepareOptions): Preparation {
-  const out: Preparation = { planned: 0, skipped: 0, held: [], pending: [], resultsDirs: [] };
-  for (const plan of plans) {
+  const out: Preparation = { planned: 0, skipped: 0, held: [], locked: [], notes: [], pending: [], resultsDirs: [], stores: new Map() };
+  // Every plan's decisions first: a refusal (a folder holding another config) writes nothing.
+  const decided = plans.map((plan) => {
     const store = new ResultsStore(options.resultsRoot, plan.experiment);
-    out.resultsDirs.push(store.dir);
-    if (!options.dryRun) store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
-    for (const decision of decideResume(store, plan.runs, { force: options.force })) {
-      out.planned++;
-      if (decision.action === 'skip') { out.skipped++; continue; }
-      const run = decision.run;
-      const key = (id: string) => `${plan.experiment}/${id}`;
-      const label: RunLabel = { key: key(run.id), experiment: plan.experiment, id: run.id, name: run.name };
-      if (options.hold?.(plan.experiment, run.id)) { out.held.push(label); continue; }
-      if (!options.dryRun) store.prepare(run, { force: decision.action === 'replace' });
-      out.pending.push({ ...label, store, deps: (run.dependsOn ?? []).map(key) });
+    return { plan, store, decisions: decideResume(store, plan.runs, { force: options.force }) };
+  });
+  // The first experiment (in plan order) that plans each run id trains it; later ones copy it.
+  const firstOf = new Map<string, string>();
+  try {
+    for (const { plan, store, decisions } of decided) {
+      out.resultsDirs.push(store.dir);
+      out.stores.set(plan.experiment, store);
+      if (!options.dryRun) store.writeExperiment(experimentRecord(plan, options.preset, options.sets));
+      for (const decision of decisions) {
+        const first = firstOf.get(decision.run.id);
+        if (!first) firstOf.set(decision.run.id, `${plan.experiment}/${decision.run.id}`);
+        prepareOne(plan, store, decision, options, out, options.share ? first : undefined);
+      }
     }
+  } catch (err) {
+    for (const run of out.pending) run.lock?.release();
+    throw fileSystemProblem(err);
   }
   return out;
+}
+
+/** A file-system error while preparing (a path that is a folder, a file, unwritable) is bad input naming the path, not a crash. */
+function fileSystemProblem(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (err instanceof BnnError || typeof e?.code !== 'string' || !e.syscall) return err;
+  const path = e.dest ?? e.path ?? '?';
+  return new ResultsError(`${path}: cannot prepare the run folders (${e.code} on ${e.syscall}); fix or remove it`);
+}
+
+function prepareOne(plan: Plan, store: ResultsStore, decision: ResumeDecision, options: PrepareOptions, out: Preparation, copyOf?: string): void {
+  out.planned++;
+  if (decision.action === 'skip') { out.skipped++; return; }
+  const run = decision.run;
+  const key = (id: string) => `${plan.experiment}/${id}`;
+  const label: RunLabel = { key: key(run.id), experiment: plan.experiment, id: run.id, name: run.name };
+  if (options.hold?.(plan.experiment, run.id)) { out.held.push(label); return; }
+  let lock: RunLock | undefined;
+  if (!options.dryRun) {
+    // Locked before prepare: prepare rewrites meta.json, which a live trainer owns.
+    mkdirSync(store.runDir(run.id), { recursive: true });
+    const attempt = acquireRunLock(store.runDir(run.id));
+    if (!attempt.acquired) { out.locked.push({ ...label, holder: attempt.holder }); return; }
+    lock = attempt.lock;
+    try {
+      const why = decision.previous === 'corrupt' ? store.corruption(run.id) : undefined;
+      const { setAside } = store.prepare(run, { force: decision.action === 'replace' });
+      if (setAside) out.notes.push(`${plan.experiment}/${run.id} ${run.name}: ${why ? `corrupt (${why})` : 'stored config differs (--force)'}; its files were moved to ${setAside}; training it again`);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+  // A copy waits for the run it copies only: its own teachers are that run's teachers' copies.
+  const deps = copyOf ? [copyOf] : (run.dependsOn ?? []).map(key);
+  out.pending.push({ ...label, store, deps, ...(copyOf ? { copyOf } : {}), ...(lock ? { lock } : {}) });
 }
 
 export interface LocalRunOptions {
@@ -85,6 +147,8 @@ export interface LocalRunOptions {
   spawnWorker?: (runDir: string, backend: BackendName, env: NodeJS.ProcessEnv) => ChildProcess;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM); the default listens to the process. */
   stopSignal?: AbortSignal;
+  /** Train each distinct run once across the plans (see PrepareOptions.share). */
+  share?: boolean;
 }
 
 export interface GridSummary {
@@ -95,6 +159,8 @@ export interface GridSummary {
   interrupted: RunLabel[];
   /** Runs never started because the grid stopped first (fail-fast or interrupt). */
   notStarted: RunLabel[];
+  /** Runs left to another live process that holds their lock. */
+  locked: Array<RunLabel & { holder: LockInfo }>;
   resultsDirs: string[];
 }
 
@@ -107,9 +173,20 @@ type Task = PreparedRun;
  */
 export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise<GridSummary> {
   const prepared = prepareRuns(plans, options);
+  try {
+    return await trainPrepared(prepared, options);
+  } finally {
+    for (const task of prepared.pending) task.lock?.release();
+  }
+}
+
+async function trainPrepared(prepared: Preparation, options: LocalRunOptions): Promise<GridSummary> {
   const summary: GridSummary = {
-    planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [], resultsDirs: prepared.resultsDirs,
+    planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [],
+    locked: prepared.locked, resultsDirs: prepared.resultsDirs,
   };
+  for (const line of prepared.notes) options.display.note?.(line);
+  for (const r of prepared.locked) options.display.note?.(`${r.experiment}/${r.id} ${r.name}: trained by another process (${describeHolder(r.holder)}); left to it`);
   const queue: Task[] = prepared.pending;
   const display = options.display;
   display.gridStart(queue.length, summary.skipped);
@@ -130,8 +207,8 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
   const statusOf = (depKey: string, student: Task): RunEnd | 'pending' => {
     const known = outcome.get(depKey);
     if (known) return known;
-    const id = depKey.slice(student.experiment.length + 1);
-    return student.store.status(id) === 'done' ? 'done' : 'pending';
+    const [experiment, id] = depKey.split('/') as [string, string];
+    return (prepared.stores.get(experiment) ?? student.store).status(id) === 'done' ? 'done' : 'pending';
   };
   const finish = (task: Task, status: RunEnd, detail: string) => {
     outcome.set(task.key, status);
@@ -143,9 +220,13 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
   };
 
   const launch = (task: Task) => {
+    if (task.copyOf) return copyShared(task);
     display.runStart(task);
     const runDir = task.store.runDir(task.id);
-    const env = { ...process.env, ...threadEnv(options.threads ?? (options.jobs > 1 ? 1 : undefined)) };
+    const env = {
+      ...process.env, ...threadEnv(options.threads ?? (options.jobs > 1 ? 1 : undefined)),
+      ...(task.lock ? { [LOCK_TOKEN_ENV]: task.lock.info.token } : {}),
+    };
     const child = (options.spawnWorker ?? spawnWorker)(runDir, options.backend, env);
     children.add(child);
     child.on('message', (m: WorkerMessage) => display.message(task, m));
@@ -153,6 +234,7 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
       child.once('exit', (code, signal) => {
         children.delete(child);
         running.delete(task.key);
+        task.lock?.release();
         const status = task.store.status(task.id);
         if (status === 'done') finish(task, 'done', summarize(task));
         else if (code === INTERRUPTED_EXIT || status === 'interrupted') finish(task, 'interrupted', 'checkpointed; rerun to resume');
@@ -161,11 +243,26 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
           const error = meta?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
           // A worker that died without recording why (killed, crashed) is recorded here.
           if (meta?.status !== 'failed') task.store.fail(task.id, error);
+          if (process.env.BNN_ABLATE_DEBUG) process.stderr.write(`${task.key}: end of ${join(runDir, WORKER_LOG)}:\n${logTail(join(runDir, WORKER_LOG))}\n`);
           finish(task, 'failed', error);
         }
         resolve();
       });
     }));
+  };
+
+  // A run trained once for several experiments: its results are copied, nothing is trained.
+  const copyShared = (task: Task) => {
+    const [experiment, id] = task.copyOf!.split('/') as [string, string];
+    try {
+      task.store.adoptShared(task.id, prepared.stores.get(experiment)!.runDir(id), task.copyOf!);
+      finish(task, 'done', `shared with ${task.copyOf} (trained once)`);
+    } catch (err) {
+      task.store.fail(task.id, `copying ${task.copyOf}: ${(err as Error).message}`);
+      finish(task, 'failed', `copying ${task.copyOf}: ${(err as Error).message}`);
+    } finally {
+      task.lock?.release();
+    }
   };
 
   let waiting = [...queue];
@@ -176,10 +273,11 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
         const depStates = task.deps.map((d) => [d, statusOf(d, task)] as const);
         const broken = depStates.find(([, s]) => s === 'failed' || s === 'blocked');
         if (broken) {
-          const reason = `teacher ${broken[0]} ${broken[1] === 'failed' ? 'failed' : 'could not run'}; not trained without it`;
+          const reason = task.copyOf ? `${task.copyOf}, trained for this run too, ${broken[1] === 'failed' ? 'failed' : 'could not run'}`
+            : `teacher ${broken[0]} ${broken[1] === 'failed' ? 'failed' : 'could not run'}; not trained without it`;
           task.store.fail(task.id, reason);
           finish(task, 'blocked', reason);
-        } else if (depStates.every(([, s]) => s === 'done') && running.size < options.jobs) {
+        } else if (depStates.every(([, s]) => s === 'done') && (task.copyOf !== undefined || running.size < options.jobs)) {
           launch(task);
         } else {
           still.push(task);
@@ -218,6 +316,15 @@ function spawnWorker(runDir: string, backend: BackendName, env: NodeJS.ProcessEn
     return fork(BIN, ['run-one', runDir, '--backend', backend], { stdio: ['ignore', log, log, 'ipc'], env });
   } finally {
     closeSync(log);
+  }
+}
+
+/** The last lines of a worker log (where a failed worker's stack is), for BNN_ABLATE_DEBUG. */
+function logTail(path: string, lines = 40): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no worker.log)';
   }
 }
 

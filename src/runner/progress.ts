@@ -17,6 +17,8 @@ export interface ProgressDisplay {
   runStart(run: RunLabel): void;
   message(run: RunLabel, message: WorkerMessage): void;
   runEnd(run: RunLabel, status: RunEnd, detail: string): void;
+  /** A line about the grid as a whole (e.g. runs left to another process). */
+  note?(text: string): void;
   stop(): void;
 }
 
@@ -51,6 +53,10 @@ export class LineDisplay implements ProgressDisplay {
   runEnd(run: RunLabel, status: RunEnd, detail: string): void {
     this.finished++;
     this.out.write(`[${this.finished}/${this.total}] ${status} ${run.experiment}/${run.id} ${run.name}${detail ? `: ${detail}` : ''}\n`);
+  }
+
+  note(text: string): void {
+    this.out.write(`${text}\n`);
   }
 
   stop(): void {}
@@ -96,6 +102,10 @@ class BarDisplay implements ProgressDisplay {
     if (bar) { this.multi.remove(bar); this.bars.delete(run.key); }
     this.grid?.increment();
     this.multi.log(`${status} ${run.experiment}/${run.id} ${run.name}${detail ? `: ${detail}` : ''}\n`);
+  }
+
+  note(text: string): void {
+    this.multi.log(`${text}\n`);
   }
 
   stop(): void {

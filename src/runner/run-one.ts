@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
-import { BnnError, InterruptedError, ResultsError, RunFailedError } from '../errors.ts';
+import { BnnError, InterruptedError, ResultsError, RunFailedError, stackWithCauses } from '../errors.ts';
 import { FILES, ResultsStore } from '../results/store.ts';
 import type { BackendRequest } from '../backend/names.ts';
 import { RunEvents, histogramOf } from '../tensorboard/index.ts';
+import { acquireRunLock, describeHolder, joinParentLock, LOCK_TOKEN_ENV, type RunLock } from '../results/lock.ts';
 
 /** Messages a worker sends its parent over the IPC channel (when it has one). */
 export type WorkerMessage =
@@ -34,7 +35,31 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
   const config = store.readConfig(id) as RunConfig | undefined;
   const meta = store.readMeta(id);
   if (!config || !meta) throw new ResultsError(`${dir}: not a prepared run folder (needs ${FILES.config} and ${FILES.meta}); use 'bnn-ablate run'`);
-  const report = options.report ?? ((m: WorkerMessage) => process.send?.(m));
+  const lock = lockRun(dir);
+  try {
+    await trainRun(dir, store, id, config, meta, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+/**
+ * The run's lock: the parent's when it passed its token (the local runner locks before it
+ * prepares), else one of our own (a cluster task, a user). A run another live process holds
+ * is refused, so no run is trained twice at once.
+ */
+function lockRun(dir: string): RunLock | undefined {
+  const token = process.env[LOCK_TOKEN_ENV];
+  if (token && joinParentLock(dir, token)) return undefined;
+  const attempt = acquireRunLock(dir);
+  if (!attempt.acquired) throw new ResultsError(`${dir}: being trained by ${describeHolder(attempt.holder)}; not started a second time`);
+  return attempt.lock;
+}
+
+async function trainRun(dir: string, store: ResultsStore, id: string, config: RunConfig, meta: { name: string; dependsOn: string[] },
+  options: RunOneOptions): Promise<void> {
+  // Only while the parent listens: a send on a closed channel is an unhandled error that kills the worker.
+  const report = options.report ?? ((m: WorkerMessage) => { if (process.connected) process.send?.(m); });
   let events: RunEvents | undefined;
 
   try {
@@ -52,7 +77,8 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
     const outcome = await train({
       config, runDir: dir, teacherDir, signal: options.signal,
       hooks: {
-        onResume: (step) => {
+        // Lines (and TensorBoard events) after the step training starts from (0, or a checkpoint's) are logged again.
+        onStart: (step) => {
           store.truncateMetrics(id, step);
           events?.start(step);
         },
@@ -78,7 +104,11 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
     if (err instanceof InterruptedError) throw err;
     const message = err instanceof BnnError ? err.message : `${(err as Error)?.message ?? err}`;
     store.fail(id, message);
-    throw err instanceof BnnError ? err : new RunFailedError(`run ${id} failed: ${message}`);
+    if (err instanceof BnnError) throw err;
+    // An unexpected error: its stack goes to stderr, which is the run's worker.log under the
+    // runner, and stays attached as `cause` for BNN_ABLATE_DEBUG.
+    process.stderr.write(`run ${id}: ${stackWithCauses(err)}\n`);
+    throw new RunFailedError(`run ${id} failed: ${message}`, { cause: err });
   } finally {
     events?.close();
   }

@@ -13,6 +13,7 @@ import { RunFailedError, UsageError } from '../errors.ts';
 import type { Plan } from '../grid/index.ts';
 import { writeFileAtomic } from '../results/atomic.ts';
 import { ResultsStore } from '../results/store.ts';
+import { describeHolder } from '../results/lock.ts';
 import { prepareRuns, type PreparedRun } from './local.ts';
 import { BIN, dependencyLayers, mergeSlurmSettings, renderScript, type SlurmFlags } from './slurm-script.ts';
 import { execCommand, phaseOf, querySlurm, sbatch, SbatchFailed, SlurmUnavailable, taskKey, type Exec } from './slurm-scheduler.ts';
@@ -106,6 +107,8 @@ export function runSlurm(plans: Plan[], options: SlurmRunOptions): SlurmSubmissi
       resultsRoot: options.resultsRoot, force: options.force, preset: options.preset, sets: options.sets,
       dryRun: options.dryRun, hold: (_experiment, id) => live.has(id),
     });
+    // Each task takes its run's lock itself when it starts; this process only prepared them.
+    for (const r of prepared.pending) r.lock?.release();
     const submittedAt = now().toISOString();
     const layers = dependencyLayers(prepared.pending);
     const stamp = submittedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -113,7 +116,8 @@ export function runSlurm(plans: Plan[], options: SlurmRunOptions): SlurmSubmissi
     const submission: SlurmRecord['submissions'][number] = { submittedAt, command, layers: [] };
     const result: SlurmSubmission = {
       experiment: plan.experiment, layers: [], skipped: prepared.skipped, resultsDir: store.dir,
-      held: prepared.held.map((r) => ({ id: r.id, job: taskKey(record.runs[r.id]!.jobId, record.runs[r.id]!.task) })),
+      held: [...prepared.held.map((r) => ({ id: r.id, job: taskKey(record.runs[r.id]!.jobId, record.runs[r.id]!.task) })),
+        ...prepared.locked.map((r) => ({ id: r.id, job: `(a process holding its lock: ${describeHolder(r.holder)})` }))],
     };
     const earlier: string[] = [];
     layers.forEach((runs, layer) => {

@@ -9,6 +9,8 @@
  *   interrupted  the run checkpointed after SIGTERM (a time limit, scancel): rerun to resume
  *   lost         Slurm says the job ended, but the folder has neither final.json nor a recorded
  *                failure: killed hard (out of memory, node failure) or died in the set-up
+ *   corrupt      a file of the run does not parse, or a done run lacks meta.json or config.yaml:
+ *                never counted as done; `run` moves its files to .aside/ and trains it again
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -18,8 +20,8 @@ import { WORKER_LOG } from './local.ts';
 import { readSlurmRecord, type SlurmJobRef } from './slurm.ts';
 import { execCommand, phaseOf, querySlurm, taskKey, type Exec, type SchedulerView, type TaskState } from './slurm-scheduler.ts';
 
-export type RunState = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'lost';
-export const RUN_STATES: readonly RunState[] = ['done', 'running', 'pending', 'interrupted', 'failed', 'lost'];
+export type RunState = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'lost' | 'corrupt';
+export const RUN_STATES: readonly RunState[] = ['done', 'running', 'pending', 'interrupted', 'failed', 'lost', 'corrupt'];
 
 export interface RunStatusRow {
   id: string;
@@ -75,6 +77,7 @@ export function experimentStatus(dir: string, options: StatusOptions = {}): Expe
       hasFolder: existsSync(store.runDir(id)),
       meta,
       folderStatus: store.status(id),
+      corruption: store.corruption(id),
       final: store.readFinal(id),
       ref,
       view,
@@ -93,6 +96,8 @@ export interface RunEvidence {
   meta: RunMeta | undefined;
   /** ResultsStore.status: also turns a `running` meta whose process on this host is gone into `interrupted`. */
   folderStatus: string;
+  /** What is unreadable in the folder (ResultsStore.corruption), if anything. */
+  corruption?: string;
   final: Record<string, unknown> | undefined;
   ref: SlurmJobRef | undefined;
   /** Undefined when the scheduler was not asked. */
@@ -106,6 +111,7 @@ export function mergeRunState(e: RunEvidence): Omit<RunStatusRow, 'id' | 'name'>
   const known: TaskState | undefined = job ? e.view?.tasks.get(job) : undefined;
   const slurm = known?.state ?? null;
   const row = (state: RunState, detail: string) => ({ state, job, slurm, detail });
+  if (e.corruption) return row('corrupt', `${e.corruption}; \`bnn-ablate run\` sets its files aside and trains it again`);
   if (e.done) return row('done', finalSummary(e.final));
   // A live task beats the folder: a requeued run may still show the last attempt's outcome.
   if (known && phaseOf(known.state) === 'queued') return row('pending', `queued${known.reason ? ` (${known.reason})` : ''}`);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
 import { createDataset } from '../data/index.ts';
@@ -9,7 +9,7 @@ import { FILES } from '../results/store.ts';
 import { buildModel, loadModel, type BinaryModel } from '../models/index.ts';
 import { BinaryDiagnostics, PROBE_IMAGES, pruneReferences, type DiagnosticsRecord } from '../binary/diagnostics.ts';
 import { batchTensors } from './batches.ts';
-import { latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
+import { CorruptCheckpointError, latestCheckpoint, restoreCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.ts';
 import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { fileSystemHandler } from './file-io.ts';
 import { makeTrainStep } from './step.ts';
@@ -60,7 +60,9 @@ export interface StepProgress {
 export interface TrainHooks {
   onEval?(record: EvalRecord, extras: EvalExtras): void;
   onProgress?(progress: StepProgress): void;
-  /** Training continues from a checkpoint at `step`: metrics logged after it will be logged again. */
+  /** Training starts at `step` (0, or a checkpoint's): metrics logged after it will be logged again. */
+  onStart?(step: number): void;
+  /** Training continues from a checkpoint at `step`. */
   onResume?(step: number): void;
 }
 
@@ -121,13 +123,21 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   let state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
   const resumeFrom = latestCheckpoint(checkpoints);
   if (resumeFrom) {
-    state = await restoreCheckpoint(resumeFrom, model, optimizer);
-    // Without the saved reference the first interval's flip ratio is unknown (null), not wrong.
-    diagnostics?.loadReference(checkpoints, state.step);
-    hooks.onResume?.(state.step);
-  } else {
-    await diagnostics?.resetReference();
+    try {
+      state = await restoreCheckpoint(resumeFrom, model, optimizer);
+      // Without the saved reference the first interval's flip ratio is unknown (null), not wrong.
+      diagnostics?.loadReference(checkpoints, state.step);
+      hooks.onResume?.(state.step);
+    } catch (err) {
+      if (!(err instanceof CorruptCheckpointError)) throw err;
+      // Nothing of it was applied: keep it aside for a look, and train from step 0.
+      const aside = `${checkpoints}.corrupt-${Date.now()}`;
+      renameSync(checkpoints, aside);
+      process.stderr.write(`${err.message}; moved to ${aside}, training from step 0\n`);
+    }
   }
+  if (state.step === 0) await diagnostics?.resetReference();
+  hooks.onStart?.(state.step);
   // The flip-ratio reference is saved before the checkpoint it belongs to, so latest.json never
   // names a checkpoint without one; older references go once the new checkpoint is in force.
   const checkpoint = async () => {

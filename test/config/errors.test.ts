@@ -46,7 +46,8 @@ describe('config errors', () => {
     throwsConfig(plan('name: x\ngrid:\n  model.activation: [relu, prelu2]\n'),
       "exp.yaml:3:28: model.activation: 'prelu2' is not one of none, relu, leaky_relu, prelu (did you mean 'prelu'?)");
     throwsConfig(plan('name: x\nset:\n  model.stacks: 9\n'), 'exp.yaml:3:17: model.stacks: 9 is above the maximum 8');
-    throwsConfig(plan('name: x\nset:\n  train.lr: -1\n'), 'exp.yaml:3:13: train.lr: -1 is below the minimum 0');
+    throwsConfig(plan('name: x\nset:\n  train.lr: -1\n'), 'exp.yaml:3:13: train.lr: -1 must be greater than 0');
+    throwsConfig(plan('name: x\nset:\n  train.lr: 0\n'), 'exp.yaml:3:13: train.lr: 0 must be greater than 0');
     throwsConfig(plan('name: x\nset:\n  model: 3\n'), 'exp.yaml:3:10: section \'model\' must be a mapping, got integer 3');
   });
 

@@ -103,7 +103,7 @@ describe('grid expansion', () => {
   });
 
   it('keeps name, description and report; defaults the name to the file name', () => {
-    const p = plan('name: study\ndescription: what it tests\nreport:\n  baseline: {model.activation: relu}\n  paper_finding: PReLU wins\n');
+    const p = plan('name: study\ndescription: what it tests\ngrid:\n  model.activation: [relu, prelu]\nreport:\n  baseline: {model.activation: relu}\n  paper_finding: PReLU wins\n');
     assert.equal(p.experiment, 'study');
     assert.equal(p.file, 'exp.yaml');
     assert.equal(p.description, 'what it tests');

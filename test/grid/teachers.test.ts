@@ -54,8 +54,11 @@ describe('teachers', () => {
     assert.deepEqual(p.runs[2]!.dependsOn, [p.runs[0]!.id]);
   });
 
-  it('keeps a teacher path as is, with no dependency', () => {
-    const p = plan('set:\n  distill.teacher: results/x/0123456789\n');
+  it('keeps a teacher path as is, with no dependency; the folder must hold a finished run at plan time', () => {
+    const exp = 'set:\n  distill.teacher: results/x/0123456789\n';
+    const cwd = tree({ 'exp.yaml': exp, 'results/x/0123456789/final.json': '{}', 'results/x/0123456789/model/model.json': '{}' });
+    const p = loadPlan('exp.yaml', { cwd });
+    assert.throws(() => plan(exp), /exp\.yaml: run 'seed=0': distill\.teacher 'results\/x\/0123456789' is not a finished run folder \(.* has no final\.json or model\/model\.json\)$/);
     assert.equal(p.runs.length, 1);
     assert.equal(p.runs[0]!.config.distill.teacher, 'results/x/0123456789');
     assert.deepEqual(p.runs[0]!.dependsOn, []);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -146,4 +146,38 @@ test('a process killed mid-write leaves the old final.json or none, never a torn
   // Re-preparing the run sweeps the dead writer's temp files.
   store.prepare(run('kill'));
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), []);
+});
+
+test('corrupt runs are named, never done, and set aside (not deleted) when prepared again; --force keeps the replaced files too', () => {
+  const store = new ResultsStore(tempRoot(), 'study');
+  const finished = (id: string) => { store.prepare(run(id)); store.finish(id, { pckh: 40 }); };
+  finished('torn');
+  writeFileSync(join(store.runDir('torn'), FILES.final), '{"pckh": 4');
+  finished('nometa');
+  writeFileSync(join(store.runDir('nometa'), FILES.meta), ''); // an empty meta does not parse either
+  finished('badcfg');
+  writeFileSync(join(store.runDir('badcfg'), FILES.config), 'a: [1, 2\n');
+  const expected: Record<string, RegExp> = { torn: /final\.json does not parse/, nometa: /meta\.json does not parse/, badcfg: /config\.yaml does not parse/ };
+  for (const [id, why] of Object.entries(expected)) {
+    assert.equal(store.status(id), 'corrupt', id);
+    assert.equal(store.isDone(id), false, id);
+    assert.match(store.corruption(id)!, why);
+  }
+  finished('gone');
+  rmSync(join(store.runDir('gone'), FILES.meta));
+  assert.match(store.corruption('gone')!, /final\.json is there but meta\.json is missing/);
+  finished('lost');
+  rmSync(join(store.runDir('lost'), FILES.final));
+  assert.match(store.corruption('lost')!, /meta\.json says done but final\.json is missing/);
+
+  assert.deepEqual(decideResume(store, [run('torn')]).map((d) => [d.action, d.previous]), [['restart', 'corrupt']]);
+  const again = store.prepare(run('torn'));
+  assert.match(again.setAside!, /\/\.aside\/torn\.corrupt\.\d{8}T\d{6}Z$/);
+  assert.equal(readFileSync(join(again.setAside!, FILES.final), 'utf8'), '{"pckh": 4');
+  assert.equal(store.status('torn'), 'pending');
+  assert.ok(!store.listRunIds().includes('.aside'));
+
+  finished('valid');
+  const replaced = store.prepare(run('valid', { other: true }), { force: true });
+  assert.deepEqual(JSON.parse(readFileSync(join(replaced.setAside!, FILES.final), 'utf8')), { pckh: 40 }, 'the valid result survives --force');
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { ResultsError } from '../../src/errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,9 +69,10 @@ test('fail-fast stops launching after the first failure', async () => {
 });
 
 test('a stop signal interrupts running workers and leaves the rest for a rerun', async () => {
-  const { plan, options, store } = setup([run('long', { ms: 30_000 }), run('next', { ms: 10 })]);
+  const { plan, options, store, events } = setup([run('long', { ms: 30_000 }), run('next', { ms: 10 })]);
   const stop = new AbortController();
-  setTimeout(() => stop.abort(), 800);
+  // Once the worker is up (it has its SIGTERM handler): a fixed delay lost the race on a loaded machine.
+  const poll = setInterval(() => { if (events().some(([k]) => k === 'start')) { clearInterval(poll); setTimeout(() => stop.abort(), 50); } }, 20);
   const summary = await runLocal([plan], options({ jobs: 1, stopSignal: stop.signal }));
   assert.deepEqual(summary.interrupted.map((r) => r.id), ['long']);
   assert.deepEqual(summary.notStarted.map((r) => r.id), ['next']);
@@ -99,4 +101,66 @@ test('a student whose teacher finished in an earlier invocation trains on the re
   assert.deepEqual(second.done.map((r) => r.id), ['s']);
   assert.deepEqual(second.notStarted, []);
   assert.equal(store.status('s'), 'done');
+});
+
+test('a second runner on the same results folder leaves runs locked by the first to it and says so', async () => {
+  const { plan, options, events, lines, store } = setup([run('a', { ms: 400 }), run('b', { ms: 10 })]);
+  const first = runLocal([plan], options({ jobs: 1 }));
+  // The first runner locked both runs while preparing (synchronously), before training either.
+  const second = await runLocal([plan], options({ jobs: 1 }));
+  assert.deepEqual(second.locked.map((r) => [r.id, r.holder.pid]), [['a', process.pid], ['b', process.pid]]);
+  assert.deepEqual(second.done, []);
+  assert.equal(lines.filter((l) => /trained by another process \(pid \d+ on this host .*\); left to it/.test(l)).length, 2);
+  const summary = await first;
+  assert.deepEqual(summary.done.map((r) => r.id), ['a', 'b']);
+  assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id), ['a', 'b'], 'each run trained once');
+  assert.equal(store.readMeta('a')?.attempts, 1);
+  assert.equal(existsSync(join(store.runDir('a'), '.lock')), false, 'locks released');
+  const third = await runLocal([plan], options());
+  assert.equal(third.skipped, 2);
+});
+
+test('a corrupt run is trained again, its files set aside, and the runner says so', async () => {
+  const { plan, options, lines, store } = setup([run('a', { ms: 10 })]);
+  await runLocal([plan], options());
+  writeFileSync(join(store.runDir('a'), 'final.json'), '{"task": "po');
+  const again = await runLocal([plan], options());
+  assert.deepEqual([again.skipped, again.done.map((r) => r.id)], [0, ['a']]);
+  assert.ok(lines.some((l) => /study\/a run-a: corrupt \(final\.json does not parse.*\); its files were moved to .*\.aside\/a\.corrupt\..*; training it again/.test(l)), lines.join(''));
+  assert.equal(store.status('a'), 'done');
+});
+
+test('with share, a run two experiments plan is trained once and copied into the other folder', async () => {
+  const { plan, options, events, root } = setup([run('t', { ms: 30 }), run('s', { ms: 30 }, ['t']), run('only-a', { ms: 10 })]);
+  const other: Plan = { experiment: 'other', file: 'other.yaml', runs: [run('t', { ms: 30 }), run('s', { ms: 30 }, ['t']), run('only-b', { ms: 10 })] };
+  const summary = await runLocal([plan, other], options({ share: true }));
+  assert.equal(summary.done.length, 6);
+  assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id).sort(), ['only-a', 'only-b', 's', 't'], 'the shared runs trained once');
+  const copy = new ResultsStore(root, 'other');
+  assert.equal(copy.status('s'), 'done');
+  assert.equal(copy.readMeta('s')?.sharedFrom, 'study/s');
+  assert.deepEqual(copy.readFinal('s'), new ResultsStore(root, 'study').readFinal('s'));
+  // A later invocation finds both done; without share each experiment trains its own.
+  const again = await runLocal([plan, other], options({ share: true }));
+  assert.equal(again.skipped, 6);
+});
+
+test('a file-system problem while preparing (a folder where a file goes) is bad input naming the path', async () => {
+  const { plan, options, store } = setup([run('a', { ms: 10 })]);
+  mkdirSync(join(store.dir, 'experiment.json'), { recursive: true });
+  await assert.rejects(runLocal([plan], options()), (err: unknown) => err instanceof ResultsError
+    && /experiment\.json: cannot prepare the run folders \(EISDIR on rename\)/.test(err.message));
+});
+
+test('--wait: a second runner waits for runs another process trains, then counts them done elsewhere', async () => {
+  const { plan, options, events } = setup([run('a', { ms: 600 }), run('b', { ms: 10 }, ['a'])]);
+  const first = runLocal([plan], options({ jobs: 1 }));
+  const { runLocalWaiting } = await import('../../src/runner/wait-locked.ts');
+  const notes: string[] = [];
+  const { display: _display, ...rest } = options();
+  const second = await runLocalWaiting([plan], rest, { pollMs: 50, makeDisplay: () => new LineDisplay({ write: (s: string) => notes.push(s) }) });
+  await first;
+  assert.deepEqual([second.done.length, second.skipped, second.locked.length], [0, 2, 0]);
+  assert.ok(notes.some((l) => /waiting for 2 run\(s\) that other processes are training/.test(l)), notes.join(''));
+  assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id), ['a', 'b'], 'each run trained once');
 });

@@ -104,7 +104,7 @@ test('a distillation grid runs on a real single-node Slurm: layers, afterany, fa
   const third = cli('run', ...planArgs, '--executor', 'slurm', '--backend', 'wasm');
   assert.match(third, /nothing to submit \(2 done, 2 still in Slurm\)/);
   const s2 = await settle();
-  assert.deepEqual(s2.counts, { done: 4, running: 0, pending: 0, interrupted: 0, failed: 0, lost: 0 }, formatStatus(s2));
+  assert.deepEqual(s2.counts, { done: 4, running: 0, pending: 0, interrupted: 0, failed: 0, lost: 0, corrupt: 0 }, formatStatus(s2));
 
   // 3. The results are the local runner's: final.json and a done meta in each run folder, read by `status`.
   const json = JSON.parse(cli('status', dir, '--json')) as ExperimentStatus[];

@@ -26,6 +26,7 @@ const evidence = (over: Partial<RunEvidence>): RunEvidence => ({
 
 test('each combination of folder and scheduler maps to one state with its reason', () => {
   const cases: Array<[string, Partial<RunEvidence>, string, RegExp]> = [
+    ['a torn final.json is corrupt, not interrupted', { corruption: 'final.json does not parse (a torn or foreign write)', folderStatus: 'corrupt', meta: meta('done') }, 'corrupt', /^final\.json does not parse .*sets its files aside and trains it again$/],
     ['final.json wins', { done: true, final: { metrics: { pckh: 71.25 }, wall_s: 12.4 }, view: view({ state: 'RUNNING' }) }, 'done', /^PCKh 71\.3, 12 s$/],
     ['queued', { view: view({ state: 'PENDING', reason: 'Dependency' }) }, 'pending', /^queued \(Dependency\)$/],
     ['running', { meta: meta('running'), view: view({ state: 'RUNNING' }) }, 'running', /worker\.log/],
@@ -87,13 +88,15 @@ test('experimentStatus reads the folders, asks squeue about the recorded jobs, a
 
 test('the status command prints JSON, and refuses a folder that holds no experiment', () => {
   const { store, root } = results();
-  // A stray folder of an older plan is listed too, by its meta's name.
+  // A stray run folder of an older plan is listed too; plots/ and other folders without run files are not.
   mkdirSync(join(store.dir, 'zz'));
+  writeFileSync(join(store.dir, 'zz', 'config.yaml'), 'task: pose\n');
+  mkdirSync(join(store.dir, 'plots'));
   const json = spawnSync(process.execPath, [BIN, 'status', store.dir, '--json'], { encoding: 'utf8' });
   assert.equal(json.status, 0, json.stderr);
   const [s] = JSON.parse(json.stdout) as Array<{ scheduler: string; counts: Record<string, number>; runs: Array<{ id: string; state: string }> }>;
   assert.equal(s!.scheduler, 'not submitted to Slurm');
-  assert.deepEqual(s!.counts, { done: 1, running: 0, pending: 3, interrupted: 0, failed: 0, lost: 0 });
+  assert.deepEqual(s!.counts, { done: 1, running: 0, pending: 3, interrupted: 0, failed: 0, lost: 0, corrupt: 0 });
   assert.deepEqual(s!.runs.map((r) => r.id), ['aa', 'bb', 'cc', 'zz']);
   const empty = join(root, 'nothing');
   mkdirSync(empty);
