@@ -71,6 +71,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // Before any backend or training: a results root that is a file, read-only or on a special
     // file system is one line now, not a crash (or a hang) when the first result is written.
     if (argv.results.trim() === '') throw new UsageError('--results: empty path (give a folder, default results)');
+    (await import('../data/roots.ts')).checkDataRoots(plans);
     if (!argv.dryRun) {
       const { ensureWritableFolder } = await import('../results/paths.ts');
       const root = ensureWritableFolder(argv.results, '--results');
