@@ -1,10 +1,10 @@
 /**
  * Binarization operators as plain tensor functions: the hard sign with a choice of surrogate
  * gradients, the smooth progressive approximations f(λx), and XNOR weight binarization α·q(W).
- * Layers (binary_conv.ts, binary_dense.ts) pick one of these per call from a QuantState.
+ * The layers (BinaryConv2D, BinaryDense in binary-layers.ts) pick one of these per call from a QuantState.
  *
  * Why a custom gradient at all: tf.sign(0) is 0 and tf.sign's gradient is 0 everywhere, so a
- * binarizer built from it neither stays in {−1, +1} nor trains (anchors.md §2.6).
+ * binarizer built from it neither stays in {−1, +1} nor trains (tfjs-core's Sign gradient is zerosLike(dy)).
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBinarizeWeights, fusedSign, hasFusedSign, type FusedSignGradient } from '../backend/fused.ts';
