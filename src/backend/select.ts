@@ -7,7 +7,7 @@ import { loadOneDnn, setOneDnnThreads } from './onednn.ts';
 import { installBannerFilter, muteCpuBanner } from './quiet.ts';
 import { initWasm, wasmDetails } from './wasm.ts';
 import { tryWebGpu, type WebGpuAdapterInfo } from './webgpu.ts';
-import { BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './names.ts';
+import { BACKEND_CHOICES, BACKEND_NAMES, noteActiveBackend, type BackendName, type BackendRequest } from './names.ts';
 
 export { BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest };
 
@@ -212,6 +212,12 @@ function attempt(name: BackendName, threads: number): Promise<Attempt> {
   }
 }
 
+/** Records the selection for internal-error reports (src/cli/version.ts `reportLine`). */
+function noted(selected: SelectedBackend): SelectedBackend {
+  noteActiveBackend(`${selected.name} ${selected.version}`);
+  return selected;
+}
+
 /**
  * Initialises tfjs on the requested backend and makes it current. Call once per process, before
  * building models (calling again switches backends; tensors made earlier stay on the old one).
@@ -229,14 +235,14 @@ export async function selectBackend(request: BackendRequest, options: SelectOpti
     }
     const r = await attempt(request, threads);
     if (!r.ok) throw new BackendError(`backend '${request}' is not available: ${r.reason}`);
-    return { ...r.backend, reason: `--backend ${request}` };
+    return noted({ ...r.backend, reason: `--backend ${request}` });
   }
   const skipped: string[] = [];
   for (const name of BACKEND_NAMES) {
     const r = await attempt(name, threads);
     if (r.ok && !r.autoSkip) {
       const why = skipped.length === 0 ? 'first choice' : `skipped ${skipped.join('; ')}`;
-      return { ...r.backend, reason: `auto: ${why}` };
+      return noted({ ...r.backend, reason: `auto: ${why}` });
     }
     skipped.push(`${name}: ${r.ok ? r.autoSkip : r.reason}`);
   }

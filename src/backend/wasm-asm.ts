@@ -1,6 +1,6 @@
 /**
  * A small assembler from WebAssembly text (the flat instruction form of the spec's text format)
- * to a binary module, so that the SIMD kernels in wasm-kernels.ts can be read and reviewed as
+ * to a binary module, so that the SIMD kernels in wasm-simd.ts can be read and reviewed as
  * source, with no toolchain (emscripten, wabt) in the build: the project installs from npm only.
  *
  * Scope: what those kernels use. One module of functions over ONE imported memory ("env",

@@ -4,18 +4,19 @@
  * save and load with no registration.
  */
 import * as tf from '@tensorflow/tfjs';
+import { DEFAULTS, SCHEMA, type RunConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 
-export type ActivationKind = 'none' | 'relu' | 'leaky_relu' | 'prelu';
-export const ACTIVATION_KINDS: readonly ActivationKind[] = ['none', 'relu', 'leaky_relu', 'prelu'];
+export type ActivationKind = RunConfig['model']['activation'];
+export const ACTIVATION_KINDS: readonly ActivationKind[] = SCHEMA.model.activation.choices;
 
 /** Where the activation sits relative to the sign (config `model.activation_placement`). */
-export type ActivationPlacement = 'post' | 'pre';
+export type ActivationPlacement = RunConfig['model']['activation_placement'];
 
-/** PyTorch's nn.PReLU init, the value the authors' code starts from (schema `model.prelu_init`). */
-export const DEFAULT_PRELU_INIT = 0.25;
-/** Negative slope of leaky_relu (schema `model.leaky_slope`; assumed). */
-export const DEFAULT_LEAKY_SLOPE = 0.1;
+/** PyTorch's nn.PReLU init, the value the authors' code starts from: the schema's `model.prelu_init`. */
+export const DEFAULT_PRELU_INIT = DEFAULTS.model.prelu_init;
+/** Negative slope of leaky_relu: the schema's `model.leaky_slope` (assumed). */
+export const DEFAULT_LEAKY_SLOPE = DEFAULTS.model.leaky_slope;
 
 export interface ActivationSpec {
   kind: ActivationKind;

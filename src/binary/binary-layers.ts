@@ -7,6 +7,7 @@
  * its gradient kernel globally for speed, and these layers pick that up untouched.
  */
 import * as tf from '@tensorflow/tfjs';
+import { SCHEMA } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import { binarizeWeights, binarizeWeightsHard } from './quantizers.ts';
 import { QuantState, type QuantStateConfig, type QuantizedLayer, DEFAULT_QUANT_SETTINGS } from './quant-state.ts';
@@ -58,18 +59,18 @@ function quantFromArg(q: QuantState | QuantStateConfig | undefined): QuantState 
     flags: { features: Boolean(q.flags.features), weights: Boolean(q.flags.weights) },
     lambda: Number(q.lambda),
     settings: {
-      gradient: canonical(s.gradient, ['clipped_ste', 'ste', 'approx_sign', 'swish_sign'], 'gradient'),
+      gradient: canonical(s.gradient, SCHEMA.binarize.gradient.choices, 'gradient'),
       swishBeta: Number(s.swishBeta ?? DEFAULT_QUANT_SETTINGS.swishBeta),
-      signAtZero: canonical(s.signAtZero, ['plus_one', 'zero'], 'signAtZero'),
-      weightScale: canonical(s.weightScale, ['channel', 'tensor', 'none'], 'weightScale'),
+      signAtZero: canonical(s.signAtZero, SCHEMA.model.sign_at_zero.choices, 'signAtZero'),
+      weightScale: canonical(s.weightScale, SCHEMA.binarize.weight_scale.choices, 'weightScale'),
       weightClip: Boolean(s.weightClip),
       progressive: {
         enabled: Boolean(s.progressive.enabled),
-        fn: canonical(s.progressive.fn, ['tanh', 'sigmoid', 'softsign'], 'progressive.fn'),
+        fn: canonical(s.progressive.fn, SCHEMA.progressive.function.choices, 'progressive.fn'),
         // Models saved before the scale existed multiplied raw values by λ.
-        scale: canonical(s.progressive.scale ?? 'none', ['mean_abs', 'none'], 'progressive.scale'),
-        gradient: canonical(s.progressive.gradient ?? 'exact', ['exact', 'surrogate'], 'progressive.gradient'),
-        applyTo: canonical(s.progressive.applyTo, ['features', 'weights', 'both'], 'progressive.applyTo'),
+        scale: canonical(s.progressive.scale ?? 'none', SCHEMA.progressive.scale.choices, 'progressive.scale'),
+        gradient: canonical(s.progressive.gradient ?? 'exact', SCHEMA.progressive.gradient.choices, 'progressive.gradient'),
+        applyTo: canonical(s.progressive.applyTo, SCHEMA.progressive.apply_to.choices, 'progressive.applyTo'),
         evalHardSign: Boolean(s.progressive.evalHardSign),
       },
     },

@@ -7,15 +7,15 @@
  * λ schedule assigns a new λ every step.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RunConfig } from '../config/schema.ts';
+import { defaultConfig, DEFAULTS, type RunConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import {
-  DEFAULT_SWISH_BETA, hardSign, smoothSign,
+  hardSign, smoothSign,
   smoothSignSurrogate, type ProgressiveGradient, type ProgressiveScale, type SignAtZero, type SignGradient, type SmoothSign, type WeightScale,
 } from './quantizers.ts';
 
 /** Which tensors the smooth f(λx) replaces (config `progressive.apply_to`). */
-export type ProgressiveTarget = 'features' | 'weights' | 'both';
+export type ProgressiveTarget = RunConfig['progressive']['apply_to'];
 
 /** Static binarization choices, fixed for a model's life (they are part of its saved config). */
 export interface QuantSettings {
@@ -61,34 +61,27 @@ export interface QuantStateConfig {
   lambda: number;
 }
 
-/** Defaults equal to the schema's (src/config/schema.ts), for layers built outside buildModel. */
-export const DEFAULT_QUANT_SETTINGS: QuantSettings = {
-  gradient: 'clipped_ste',
-  swishBeta: DEFAULT_SWISH_BETA,
-  signAtZero: 'plus_one',
-  weightScale: 'channel',
-  weightClip: false,
-  progressive: { enabled: false, fn: 'tanh', scale: 'mean_abs', gradient: 'exact', applyTo: 'both', evalHardSign: true },
-};
+/** The schema's defaults (src/config/schema.ts) as settings, for layers built outside buildModel. */
+export const DEFAULT_QUANT_SETTINGS: QuantSettings = quantSettingsFromConfig(defaultConfig());
 
-/** λ before any schedule runs. Assumed, as `progressive.lambda_start`'s default. */
-export const DEFAULT_LAMBDA = 1;
+/** λ before any schedule runs: the schema's `progressive.lambda_start` (assumed). */
+export const DEFAULT_LAMBDA = DEFAULTS.progressive.lambda_start;
 
 /** Maps the run config's binarize.* / progressive.* / model.sign_at_zero keys to settings. */
 export function quantSettingsFromConfig(config: RunConfig): QuantSettings {
   return {
-    gradient: config.binarize.gradient as SignGradient,
+    gradient: config.binarize.gradient,
     swishBeta: config.binarize.swish_beta,
-    signAtZero: config.model.sign_at_zero as SignAtZero,
-    weightScale: config.binarize.weight_scale as WeightScale,
+    signAtZero: config.model.sign_at_zero,
+    weightScale: config.binarize.weight_scale,
     weightClip: config.binarize.weight_clip,
     progressive: {
       enabled: config.progressive.enabled,
-      fn: config.progressive.function as SmoothSign,
+      fn: config.progressive.function,
       // Configs stored before these keys existed: raw x and the exact derivative, as they trained then.
-      scale: (config.progressive.scale ?? 'none') as ProgressiveScale,
-      gradient: (config.progressive.gradient ?? 'exact') as ProgressiveGradient,
-      applyTo: config.progressive.apply_to as ProgressiveTarget,
+      scale: config.progressive.scale ?? 'none',
+      gradient: config.progressive.gradient ?? 'exact',
+      applyTo: config.progressive.apply_to,
       evalHardSign: config.progressive.eval_hard_sign,
     },
   };

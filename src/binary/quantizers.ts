@@ -1,25 +1,26 @@
 /**
  * Binarization operators as plain tensor functions: the hard sign with a choice of surrogate
  * gradients, the smooth progressive approximations f(λx), and XNOR weight binarization α·q(W).
- * Layers (binary_conv.ts, binary_dense.ts) pick one of these per call from a QuantState.
+ * The layers (BinaryConv2D, BinaryDense in binary-layers.ts) pick one of these per call from a QuantState.
  *
  * Why a custom gradient at all: tf.sign(0) is 0 and tf.sign's gradient is 0 everywhere, so a
- * binarizer built from it neither stays in {−1, +1} nor trains (anchors.md §2.6).
+ * binarizer built from it neither stays in {−1, +1} nor trains (tfjs-core's Sign gradient is zerosLike(dy)).
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBinarizeWeights, fusedSign, hasFusedSign, type FusedSignGradient } from '../backend/fused.ts';
+import { DEFAULTS, type RunConfig } from '../config/schema.ts';
 
 /** Backward pass of the hard sign (config `binarize.gradient`). */
-export type SignGradient = 'clipped_ste' | 'ste' | 'approx_sign' | 'swish_sign';
+export type SignGradient = RunConfig['binarize']['gradient'];
 /** Value of sign(0) (config `model.sign_at_zero`). */
-export type SignAtZero = 'plus_one' | 'zero';
+export type SignAtZero = RunConfig['model']['sign_at_zero'];
 /** Granularity of α in α·sign(W) (config `binarize.weight_scale`). */
-export type WeightScale = 'channel' | 'tensor' | 'none';
+export type WeightScale = RunConfig['binarize']['weight_scale'];
 /** Smooth approximation used by progressive quantization (config `progressive.function`). */
-export type SmoothSign = 'tanh' | 'sigmoid' | 'softsign';
+export type SmoothSign = RunConfig['progressive']['function'];
 
-/** Larq's SwishSign default β (larq/quantizers.py); the config default `binarize.swish_beta` matches. */
-export const DEFAULT_SWISH_BETA = 5;
+/** Larq's SwishSign default β (larq/quantizers.py): the schema's `binarize.swish_beta`. */
+export const DEFAULT_SWISH_BETA = DEFAULTS.binarize.swish_beta;
 
 /**
  * Forward of the hard sign.
@@ -116,7 +117,7 @@ export function hardSign(gradient: SignGradient = 'clipped_ste', beta = DEFAULT_
  * tensor divided by its own mean|x| (one scale per tensor, kept in the graph), 'none' = the raw
  * tensor. Assumed: the paper does not say (docs/paper.md, "Progressive quantization").
  */
-export type ProgressiveScale = 'mean_abs' | 'none';
+export type ProgressiveScale = RunConfig['progressive']['scale'];
 
 /** Below this mean|x| a tensor is treated as all zeros (no division by ~0). */
 const MIN_MEAN_ABS = 1e-12;
@@ -155,7 +156,7 @@ export function smoothSign(x: tf.Tensor, fn: SmoothSign, lambda: tf.Scalar | num
  * derivative of f(λz) (the paper writes it out for the sigmoid form), 'surrogate' = the hard
  * sign's surrogate gradient (binarize.gradient) on the raw x, so only the forward pass is smooth.
  */
-export type ProgressiveGradient = 'exact' | 'surrogate';
+export type ProgressiveGradient = RunConfig['progressive']['gradient'];
 
 const smoothSurrogateCache = new Map<string, (x: tf.Tensor, lambda: tf.Scalar) => tf.Tensor>();
 

@@ -2,7 +2,7 @@ import yargs from './yargs-cjs.cts';
 import { BnnError, describeError, EXIT, stackWithCauses, UsageError } from '../errors.ts';
 import { commands } from './commands.ts';
 import { flagErrorLine } from './flag-errors.ts';
-import { versionText } from './version.ts';
+import { reportLine, versionText } from './version.ts';
 
 /** yargs picks the completion script by $SHELL; `completion zsh` and `completion bash` name it outright. */
 function completionShell(argv: string[]): void {
@@ -50,10 +50,21 @@ export async function main(argv: string[]): Promise<number> {
     await parser.parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
-    const { code, message, internal } = describeError(err);
-    process.stderr.write(`bnn-ablate: ${message}\n`);
-    // Debugging: every error's stack, with the original one it wraps (a worker's failure, say).
-    if (process.env.BNN_ABLATE_DEBUG && err instanceof Error && (internal || err.cause !== undefined)) process.stderr.write(`${stackWithCauses(err)}\n`);
+    const { code, text } = errorOutput(err, Boolean(process.env.BNN_ABLATE_DEBUG));
+    process.stderr.write(text);
     return code;
   }
+}
+
+/**
+ * What `main` prints for an error that ends a command, and its exit code: one line for typed
+ * errors; internal ones add the "please report" line with versions and backend. With `debug`
+ * (BNN_ABLATE_DEBUG), every internal error's stack and any wrapped cause's (a worker's failure, say).
+ */
+export function errorOutput(err: unknown, debug: boolean): { code: number; text: string } {
+  const { code, message, internal } = describeError(err);
+  let text = `bnn-ablate: ${message}\n`;
+  if (internal) text += `bnn-ablate: ${reportLine()}\n`;
+  if (debug && err instanceof Error && (internal || err.cause !== undefined)) text += `${stackWithCauses(err)}\n`;
+  return { code, text };
 }

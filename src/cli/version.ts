@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BACKEND_NAMES, type BackendName } from '../backend/names.ts';
+import { activeBackend, BACKEND_NAMES, type BackendName } from '../backend/names.ts';
 import { runEnvironment } from '../results/environment.ts';
 
 const require = createRequire(import.meta.url);
@@ -40,4 +40,16 @@ export function versionText(): string {
     `backends: ${backends.join(', ')}`,
     `node ${process.version}`,
   ].join('\n');
+}
+
+/**
+ * The line an internal (unexpected) error ends with, as the changesets CLI does: what to send and
+ * the versions a maintainer needs. `backend` is the one this process selected, if it got that far.
+ */
+export function reportLine(backend: string | undefined = activeBackend()): string {
+  const env = runEnvironment();
+  const commit = env.git?.commit ? ` (${env.git.commit.slice(0, 10)}${env.git.dirty ? ', modified' : ''})` : '';
+  return `this is a bug in bnn-ablate: please report it with the command, this message and the output of BNN_ABLATE_DEBUG=1 `
+    + `(bnn-ablate ${env.bnnAblate}${commit}, tfjs ${installedVersion('@tensorflow/tfjs') ?? '(not installed)'}, `
+    + `backend ${backend ?? '(none selected yet)'}, node ${process.version})`;
 }

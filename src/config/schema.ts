@@ -23,7 +23,14 @@ export interface Leaf<T = unknown> {
   doc: string;
 }
 
-const leaf = <T>(spec: Leaf<T>): Leaf<T> => spec;
+/** A leaf whose value is one of `choices`: `RunConfig` types it as that literal union. */
+export interface ChoiceLeaf<T extends string> extends Leaf<T> {
+  choices: readonly T[];
+}
+
+function leaf<const T extends string>(spec: Leaf<T> & { choices: readonly T[] }): ChoiceLeaf<T>;
+function leaf<T>(spec: Leaf<T>): Leaf<T>;
+function leaf<T>(spec: Leaf<T>): Leaf<T> { return spec; }
 
 export const SCHEMA = {
   task: leaf({ default: 'pose', type: 'string', choices: ['pose', 'classification'], doc: 'pose: heatmaps + PCKh; classification: logits + top-1/top-5' }),
@@ -124,7 +131,8 @@ export const SCHEMA = {
 
 type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean
   : T extends readonly (infer U)[] ? Widen<U>[] : T;
-type Resolve<S> = S extends Leaf<infer T> ? Widen<T> : { -readonly [K in keyof S]: Resolve<S[K]> };
+type Resolve<S> = S extends ChoiceLeaf<infer C> ? C : S extends Leaf<infer T> ? Widen<T>
+  : { -readonly [K in keyof S]: Resolve<S[K]> };
 
 /** A fully resolved run configuration. */
 export type RunConfig = Resolve<typeof SCHEMA>;
@@ -140,6 +148,23 @@ export function defaultConfig(): RunConfig {
       [k, isLeaf(v) ? structuredClone(v.default) : build(v as Record<string, unknown>)]));
   return build(SCHEMA) as RunConfig;
 }
+
+type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[]
+  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+const deepFreeze = <T>(value: T): DeepReadonly<T> => {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value as DeepReadonly<T>;
+};
+
+/**
+ * The schema's defaults, frozen: what modules outside src/config read when they need a default
+ * (`DEFAULT_*` constants derive from it, so a default is stated only in SCHEMA above).
+ */
+export const DEFAULTS: DeepReadonly<RunConfig> = deepFreeze(defaultConfig());
 
 /** Every dotted leaf key with its spec, in schema order. */
 export function leafEntries(): Array<[string, Leaf]> {

@@ -2,6 +2,7 @@
  * The one dataset interface every loader implements. Batches are plain typed arrays (NHWC,
  * float32) so that data code stays independent of tfjs; train/ converts them to tensors.
  */
+import type { RunConfig } from '../config/schema.ts';
 
 /** MPII's 16 joints, in MPII's order (index = joint id). */
 export const MPII_JOINTS = [
@@ -62,7 +63,7 @@ export interface BatchOptions {
 
 export interface Dataset {
   readonly name: string;
-  readonly task: 'pose' | 'classification';
+  readonly task: RunConfig['task'];
   /** [H, W, C] of one network input. */
   readonly inputShape: readonly [number, number, number];
   /** Heatmap side for pose sets. */

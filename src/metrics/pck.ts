@@ -19,12 +19,15 @@
  * name, Mean. A column averages its joints' PCK values (left and right). For LSP's 14 joints
  * that is exactly LSP's table: Head, Shoulder, Elbow, Wrist, Hip, Knee, Ankle, Mean.
  */
+import { SCHEMA, type RunConfig } from '../config/schema.ts';
 import { DataError } from '../errors.ts';
 import { findCentre, findKeypoint, splitSide, type KeypointSet } from '../data/keypoints.ts';
 import type { PckhComparison as PckComparison } from './pckh.ts';
 
-export type PckNormalizer = 'torso' | 'head' | 'bbox';
-export const PCK_NORMALIZERS: readonly PckNormalizer[] = ['torso', 'head', 'bbox'];
+/** A reference length of `eval.pck_normalizer` ('auto' resolves to one of these). */
+export type PckNormalizer = Exclude<RunConfig['eval']['pck_normalizer'], 'auto'>;
+export const PCK_NORMALIZERS: readonly PckNormalizer[] =
+  SCHEMA.eval.pck_normalizer.choices.filter((c): c is PckNormalizer => c !== 'auto');
 export type PckMean = 'count-weighted' | 'unweighted';
 
 export interface PckOptions {

@@ -21,12 +21,14 @@
  * "Visible" means "counts for PCKh": for MPII that is *annotated* (1 − jnt_missing), which includes
  * occluded-but-labelled joints; loaders put that flag in `PoseBatch.visible`.
  */
+import { DEFAULTS } from '../config/schema.ts';
 import { DataError } from '../errors.ts';
 import { MPII_JOINTS, NUM_JOINTS } from '../data/types.ts';
 
 /** 0.6 = 0.8 · 0.75, MPII's `util_get_head_size`. */
 export const SC_BIAS = 0.6;
-export const DEFAULT_PCKH_THRESHOLD = 0.5;
+/** PCKh@0.5 (MPII): the schema's `eval.pckh_threshold`. */
+export const DEFAULT_PCKH_THRESHOLD = DEFAULTS.eval.pckh_threshold;
 
 /** How the Mean column averages the 14 joints. */
 export type PckhMean = 'count-weighted' | 'unweighted';

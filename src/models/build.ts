@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from '../config/schema.ts';
+import { NUM_JOINTS } from '../data/types.ts';
 import { ConfigError } from '../errors.ts';
-import { parseActivation, type ActivationPlacement } from '../binary/activations.ts';
+import { parseActivation } from '../binary/activations.ts';
 import {
   QuantState, attachQuantState, applyWeightClip, initialFlagsForOrder, quantSettingsFromConfig,
 } from '../binary/quant-state.ts';
@@ -14,10 +15,10 @@ import { BuildContext } from './builder.ts';
 import { HOURGLASS_FIRST, stackedHourglass } from './hourglass.ts';
 import { ALEXNET_FIRST, ALEXNET_LAST, RESNET18_FIRST, RESNET18_LAST, alexnet, resnet18 } from './classification.ts';
 
-export type Arch = 'hourglass' | 'alexnet' | 'resnet18';
+export type Arch = RunConfig['model']['arch'];
 
-/** MPII's joint count, the default heatmap count. */
-export const DEFAULT_NUM_JOINTS = 16;
+/** MPII's joint count (src/data/types.ts), the default heatmap count. */
+export const DEFAULT_NUM_JOINTS = NUM_JOINTS;
 
 export interface BuildOptions {
   /** Input [height, width, channels], e.g. [64, 64, 3] or [28, 28, 1]. */
@@ -80,7 +81,7 @@ function wrap(model: tf.LayersModel, quant: QuantState, binaryLayers: Array<{ na
  * QuantState starts with the flags of binarize.order's first stage and λ = lambda_start.
  */
 export function buildModel(config: RunConfig, opts: BuildOptions): BinaryModel {
-  const arch = config.model.arch as Arch;
+  const arch = config.model.arch;
   if (!(arch in ALIASES)) throw new ConfigError(`model.arch: unknown architecture '${config.model.arch}'`);
   const placement = config.model.activation_placement;
   if (placement !== 'post' && placement !== 'pre') throw new ConfigError(`model.activation_placement: '${placement}' is not post or pre`);
@@ -91,7 +92,7 @@ export function buildModel(config: RunConfig, opts: BuildOptions): BinaryModel {
     binary: config.model.binary,
     quant,
     activation: { kind: parseActivation(config.model.activation), leakySlope: config.model.leaky_slope, preluInit: config.model.prelu_init },
-    placement: placement as ActivationPlacement,
+    placement,
     keepReal: resolveKeepReal(arch, config.model.keep_real),
     seed: config.seed,
   });

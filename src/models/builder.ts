@@ -117,7 +117,7 @@ export class BuildContext {
    *   post (default): BN → sign → conv → act   (activation on the real conv output, as in the
    *                   authors' later binary ResNet blocks and Real-to-Binary)
    *   pre:            BN → act → sign → conv   (the HBlock order; with relu and a never-zero sign
-   *                   every binary input is +1, calibration.md)
+   *                   every binary input is +1: relu output is >= 0)
    * Layer names: `${name}` for the conv, `${name}_bn`, `${name}_act`.
    */
   convUnit(x: Sym, o: { name: string; filters: number; kernel: number; strides?: number }): Sym {

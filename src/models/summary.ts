@@ -1,5 +1,5 @@
 /**
- * A Larq-style model summary (larq `models.summary`, anchors.md §2.1) as a pure function of a
+ * A Larq-style model summary (larq `models.summary`, larq/models.py) as a pure function of a
  * built model: per layer its output shape, parameters by precision, memory and MACs; totals with
  * the size at 1 bit against the float32 equivalent, the compression ratio and the share of binary
  * MACs. It reads the quantization state as it is now, so a real-first stage reports 0 % binary.

@@ -17,7 +17,7 @@ import type {
 
 export const CLASSIFICATION_COLUMNS = ['top1', 'top5'] as const;
 
-/** Settings named under every table (calibration.md: say which activation placement a table used). */
+/** Settings named under every table (the activation placement alone moves the numbers, so a table says which it used). */
 const SETUP_KEYS = ['model.arch', 'model.channels', 'model.activation_placement', 'model.sign_at_zero', 'data.name', 'train.steps'];
 
 export function columnsFor(task: Task): { columns: string[]; headline: string; metric: Metric } {

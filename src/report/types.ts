@@ -2,10 +2,11 @@
  * Shapes the reporter reads (what the runner writes under results/<experiment>/) and the report it
  * builds. Kept apart from the code so tests and the CI gate can name them without pulling anything in.
  */
+import type { RunConfig } from '../config/schema.ts';
 import type { RunMeta, RunStatus } from '../results/store.ts';
 import type { PowerRow } from './power.ts';
 
-export type Task = 'pose' | 'classification';
+export type Task = RunConfig['task'];
 /** The headline metric of a study: PCKh Mean (pose) or top-1 (classification), both in percent. */
 export type Metric = 'pckh' | 'top1';
 

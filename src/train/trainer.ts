@@ -41,7 +41,7 @@ export interface EvalExtras {
 
 /** final.json. */
 export interface FinalRecord {
-  task: 'pose' | 'classification';
+  task: RunConfig['task'];
   step: number;
   wall_s: number;
   images_per_s: number;

@@ -76,7 +76,7 @@ describe('mnist', () => {
 
   it('yields batches in an order fixed by (seed, epoch) and is built by createDataset', async () => {
     const defaults = defaultConfig();
-    const config = { ...defaults, task: 'classification', data: { ...defaults.data, name: 'mnist', input_size: 28, val_size: 20, train_size: 30 } };
+    const config = { ...defaults, task: 'classification' as const, data: { ...defaults.data, name: 'mnist' as const, input_size: 28, val_size: 20, train_size: 30 } };
     const d = await createDataset(config, { channels: 3 });
     assert.deepEqual(d.inputShape, [28, 28, 3]);
     assert.equal(d.numClasses, 10);
