@@ -4,7 +4,7 @@
  * fails at planning time instead of minutes into a run.
  */
 import type { RunConfig } from './schema.ts';
-import { binarizableLayerNames, unmatchedKeepReal } from '../models/layer-names.ts';
+import { binarizableLayerNames, MAX_INPUT_SIDE, MIN_INPUT_SIDE, unmatchedKeepReal } from '../models/layer-names.ts';
 
 const TASKS: Record<string, { arch: readonly string[]; data: readonly string[] }> = {
   pose: { arch: ['hourglass'], data: ['synthetic-pose', 'mpii', 'coco-keypoints'] },
@@ -25,6 +25,10 @@ export function checkConsistency(config: RunConfig): string | undefined {
   if (config.task === 'pose' && config.model.arch === 'hourglass') {
     const problem = checkHourglassSizes(config);
     if (problem) return problem;
+  }
+  if (config.task === 'classification') {
+    const side = config.data.input_size;
+    if (side < MIN_INPUT_SIDE || side > MAX_INPUT_SIDE) return `data.input_size: ${config.model.arch} takes sides ${MIN_INPUT_SIDE}..${MAX_INPUT_SIDE}, got ${side}`;
   }
   return checkSchedule(config) ?? checkKeepReal(config);
 }

@@ -16,8 +16,9 @@ export interface ClassifierArgs {
   widthMultiplier: number;
 }
 
-export const MIN_INPUT_SIDE = 28;
-export const MAX_INPUT_SIDE = 224;
+import { MAX_INPUT_SIDE, MIN_INPUT_SIDE } from './layer-names.ts';
+
+export { MAX_INPUT_SIDE, MIN_INPUT_SIDE };
 
 /** Names "first" and "last" resolve to, per architecture. */
 export const ALEXNET_FIRST = 'conv1';

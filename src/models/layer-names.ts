@@ -8,6 +8,10 @@
 /** HPM block `name`: its three chained 3×3 conv units (the 1×1 projection is always real). */
 const hpm = (name: string): string[] => [`${name}_conv1`, `${name}_conv2`, `${name}_conv3`];
 
+/** The input sides the classifiers take (MNIST 28×28 up to ImageNet 224×224): classification.ts builds within them, the plan checks them. */
+export const MIN_INPUT_SIDE = 28;
+export const MAX_INPUT_SIDE = 224;
+
 /** One HourGlass of depth d (hourglass.ts `hourglass`): up, low1, the inner part, low3. */
 function hourglassBlocks(depth: number, name: string): string[] {
   const inner = depth > 1 ? hourglassBlocks(depth - 1, name) : hpm(`${name}_d${depth}_low2`);

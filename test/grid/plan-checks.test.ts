@@ -19,6 +19,13 @@ describe('plan-time checks', () => {
     throwsConfig(pose('  data.input_size: 64\n  data.heatmap_size: 16\n  model.depth: 5\n'), /model\.depth 5 halves the 16x16 heatmap 5 times: its side must be divisible by 32/);
   });
 
+  it('refuses classifier input sides outside what AlexNet and ResNet-18 build (28..224)', () => {
+    const cls = (side: number) => plan(`name: x\nset:\n  task: classification\n  model.arch: resnet18\n  data.name: mnist\n  data.input_size: ${side}\n`);
+    throwsConfig(cls(16), /exp\.yaml: run 'seed=0': data\.input_size: resnet18 takes sides 28\.\.224, got 16/);
+    throwsConfig(cls(256), /takes sides 28\.\.224, got 256/);
+    cls(32)();
+  });
+
   it('refuses a zero learning rate and milestones outside (0, 1)', () => {
     throwsConfig(pose('  train.lr: 0\n'), 'exp.yaml:3:13: train.lr: 0 must be greater than 0');
     throwsConfig(pose('  train.lr_milestones: [0.5, 1.5]\n'), /train\.lr_milestones: 1\.5 is not a fraction of training in \(0, 1\)/);
