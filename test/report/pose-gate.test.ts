@@ -49,7 +49,7 @@ test('pose gate: joints shuffled against images make check exit 1 on the real-va
   writeFileSync(join(data, 'annotations', 'lspet_val.json'), readFileSync(join(LSPET, 'annotations', 'lspet_val.json')));
 
   const results = join(root, 'results');
-  const run = cli(['run', join(REPO, 'experiments', 'gate-lsp.yaml'), '--only', 'model.binary=false,seed=0', '--results', results, '--jobs', '1'], root);
+  const run = cli(['run', join(REPO, 'experiments', 'gate-lsp.yaml'), '--only', 'model.binary=false,seed=0', '--results', results, '--jobs', '1', '--threads', '1'], root);
   assert.equal(run.code, 0, run.out);
   const check = cli(['check', join(results, 'gate-lsp'), '--baseline', join(REPO, 'baselines', 'ci.json')], root);
   assert.equal(check.code, 1, check.out);
