@@ -107,27 +107,6 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     });
     this.incrementIterations();
   }
-
-  /**
-   * tfjs restores βᵗ⁺¹ as tf.pow(β, t + 1), while training reached it by t float32 products: the
-   * two differ in the last bits on webgpu (its pow is exp2(y·log2 x)), so a resumed run drifted
-   * from the straight one. The same products are redone here in float32 (Math.fround of an exact
-   * float64 product is IEEE float32 multiplication, which every backend's mul is).
-   */
-  override async setWeights(weightValues: Parameters<tf.AdamOptimizer['setWeights']>[0]): Promise<void> {
-    await super.setWeights(weightValues);
-    const o = this as unknown as AdamInternals & { iterations_: number };
-    const power = (beta: number): number => {
-      const b = Math.fround(beta);
-      let acc = b;
-      for (let i = 0; i < o.iterations_; i++) acc = Math.fround(acc * b);
-      return acc;
-    };
-    tf.tidy(() => {
-      o.accBeta1.assign(tf.scalar(power(o.beta1)));
-      o.accBeta2.assign(tf.scalar(power(o.beta2)));
-    });
-  }
 }
 
 interface SgdInternals { c: tf.Scalar }

@@ -157,7 +157,8 @@ export function describeHolder(holder: LockInfo): string {
   return `pid ${holder.pid} on ${holder.host === hostname() ? 'this host' : holder.host} since ${holder.since}`;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it does, owned by someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,7 +7,7 @@ import { removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { canonicalJson } from '../config/canonical.ts';
 import { runEnvironment, type RunEnvironment } from './environment.ts';
 import { isRegularFile } from './paths.ts';
-import { LOCK_FILE } from './lock.ts';
+import { LOCK_FILE, processAlive } from './lock.ts';
 
 /**
  * One folder per run: `<root>/<experiment>/<run-id>/` holding
@@ -339,11 +339,3 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

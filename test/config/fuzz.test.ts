@@ -10,23 +10,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Rng } from '../../src/data/random.ts';
 import { BnnError, describeError } from '../../src/errors.ts';
 import { loadPlans } from '../../src/grid/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MUTATIONS_PER_FILE = Number(process.env.FUZZ_N ?? 40);
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES = ['0', '-1', '1.5', '1e309', '.nan', 'null', '~', '""', "''", '[]', '{}', '[1, [2]]', 'yes', 'x'.repeat(300),
   '*nowhere', '&a [*a]', '!!binary aGk=', '2026-01-01', '0x1F', '[relu, relu]', '{model.binary: maybe}', '99999999999999999999'];
@@ -68,7 +58,8 @@ test('mutated shipped experiment files plan or fail with one line and exit 2', (
   symlinkSync(join(ROOT, 'configs'), join(work, 'configs'));
   mkdirSync(join(work, 'experiments'));
   const files = readdirSync(join(ROOT, 'experiments')).filter((f) => f.endsWith('.yaml')).sort();
-  const next = rng(20261201);
+  const gen = new Rng(20261201);
+  const next = () => gen.float();
   let planned = 0;
   let refused = 0;
   const started = Date.now();
