@@ -40,13 +40,16 @@ describe('suites', () => {
 
 describe('repository experiments', () => {
   it('every experiment plans cleanly under no preset, smoke, ci and paper', () => {
-    // paper.yaml lists every study but the smoke studies and the CI pose gate, so planning these covers every file.
+    // paper.yaml lists every study but the smoke studies, the CI pose gate and the reproduction
+    // suite (whose studies live in experiments/reproduce/), so planning these covers every file.
     const files = readdirSync(`${ROOT}experiments`).filter((f) => f.endsWith('.yaml')).sort();
     const listed = loadPlans('experiments/paper.yaml', { cwd: ROOT }).map((p) => p.file.replace(/^experiments\//, ''));
     const smoke = ['smoke.yaml', 'smoke-cls.yaml', 'smoke-lsp.yaml', 'smoke-cifar10.yaml', 'gate-lsp.yaml'];
-    assert.deepEqual([...listed, 'paper.yaml', ...smoke].sort(), files);
+    assert.deepEqual([...listed, 'paper.yaml', 'reproduce.yaml', ...smoke].sort(), files);
+    const reproduce = loadPlans('experiments/reproduce.yaml', { cwd: ROOT }).map((p) => p.file.replace(/^experiments\//, ''));
+    assert.deepEqual(reproduce.sort(), readdirSync(`${ROOT}experiments/reproduce`).map((f) => `reproduce/${f}`).sort());
     for (const preset of [undefined, 'smoke', 'ci', 'paper']) {
-      for (const f of ['paper.yaml', ...smoke]) {
+      for (const f of ['paper.yaml', 'reproduce.yaml', ...smoke]) {
         for (const p of loadPlans(`experiments/${f}`, { cwd: ROOT, preset })) {
           assert.ok(p.runs.length > 0, `${p.file} ${preset}`);
           assert.equal(p.warnings, undefined, `${p.file} ${preset}: ${p.warnings}`);
@@ -59,6 +62,32 @@ describe('repository experiments', () => {
     assert.equal(loadPlan('experiments/smoke.yaml', { cwd: ROOT }).runs.length, 2);
     const names = loadPlans('experiments/paper.yaml', { cwd: ROOT }).map((p) => p.experiment);
     assert.deepEqual(names, ['pose-activation', 'pose-init-order', 'pose-progressive', 'pose-stacks', 'pose-distillation', 'cls-alexnet', 'cls-resnet18']);
+  });
+
+  it('reproduce.yaml plans every finding of the paper as a study, 3 seeds, each distinct config trained once', () => {
+    const plans = loadPlans('experiments/reproduce.yaml', { cwd: ROOT });
+    const rows = (p: (typeof plans)[number]) => [...new Set(p.runs.filter((r) => r.seed === 0).map((r) => r.name.replace(/,?seed=0$/, '')))];
+    assert.deepEqual(Object.fromEntries(plans.map((p) => [p.experiment, rows(p)])), {
+      'repro-pose-real-binary': ['binary=true', 'binary=false'],
+      'repro-cls-real-binary': ['arch=resnet18,binary=true', 'arch=resnet18,binary=false', 'arch=alexnet,binary=true', 'arch=alexnet,binary=false'],
+      'repro-pose-activation': ['activation=relu', 'activation=prelu', 'activation=leaky_relu', 'activation=none'],
+      'repro-pose-init-order': ['order=real-first,stage_steps=null', 'order=real-first,stage_steps=500', 'order=features-first,stage_steps=null',
+        'order=features-first,stage_steps=500', 'order=weights-first,stage_steps=null', 'order=joint,stage_steps=null'],
+      'repro-pose-progressive': ['progressive=false,function=tanh,gradient=exact', 'progressive=true,function=tanh,gradient=exact',
+        'progressive=true,function=sigmoid,gradient=exact', 'progressive=true,function=tanh,gradient=surrogate'],
+      'repro-pose-stacks': ['stacks=1', 'stacks=2', 'stacks=3'],
+      'repro-pose-distillation': ['teacher=null', 'teacher:binary=false', 'teacher={binary=false}', 'teacher={binary=true}'],
+      'repro-cls-recipe': ['activation=prelu,order=joint,progressive=false', 'activation=relu,order=joint,progressive=false',
+        'activation=prelu,order=real-first,progressive=false', 'activation=prelu,order=features-first,progressive=false',
+        'activation=prelu,order=joint,progressive=true'],
+    });
+    for (const p of plans) assert.deepEqual([...new Set(p.runs.map((r) => r.seed))], [0, 1, 2], p.experiment);
+    // The default binary network is one config shared by every pose study that has it as a row.
+    const pose = plans.filter((p) => p.experiment.startsWith('repro-pose'));
+    const base = pose[0]!.runs.find((r) => r.name === 'binary=true,seed=0')!.id;
+    for (const p of pose) assert.ok(p.runs.some((r) => r.id === base), `${p.experiment} lacks the shared binary baseline`);
+    const distinct = new Set(plans.flatMap((p) => p.runs.map((r) => r.id)));
+    assert.deepEqual([plans.reduce((n, p) => n + p.runs.length, 0), distinct.size], [96, 75]);
   });
 
   it('presets shape the runs: ci is tiny with three seeds, paper is full size per task', () => {
