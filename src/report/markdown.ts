@@ -196,7 +196,7 @@ export function statDefinitions(headline: string): string[] {
   return [
     '- Each cell: mean ± std over seeds, std being the sample standard deviation (n − 1) of the per-seed final values; n = seeds that finished (done/planned when some did not).',
     `- Δ ${headline}: row − its baseline row, paired by seed (mean of per-seed differences over seeds finished in both, ± its standard error sd/√n); † = seeds did not overlap, so difference of means ± Welch standard error.`,
-    `- Verdict (rows with a paper finding): "reproduced" when our Δ has the paper's sign and exceeds ${SIGNIFICANCE_SE} SE, "contradicted" when it has the opposite sign beyond ${SIGNIFICANCE_SE} SE, else "not significant" (also with fewer than two seeds). ${SIGNIFICANCE_SE} SE is a loose bar: with 3 seeds a 95 % t-test needs 4.3 SE.`,
+    `- Verdict (rows with a paper finding): "reproduced" when our Δ has the paper's sign and exceeds ${SIGNIFICANCE_SE} SE, "contradicted" when it has the opposite sign beyond ${SIGNIFICANCE_SE} SE, else "not significant" (also with fewer than two seeds); "no data" while a row of the pair has no finished run. ${SIGNIFICANCE_SE} SE is a loose bar: with 3 seeds a 95 % t-test needs 4.3 SE.`,
     '- Paper Δ: the paper\'s difference in points where a source gives it, "n/a (+)" where only its sign is known; never estimated.',
   ];
 }

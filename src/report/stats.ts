@@ -64,12 +64,14 @@ export const SIGNIFICANCE_SE = 2;
 
 /**
  * "reproduced": our Δ has the expected sign and exceeds 2 SE; "contradicted": opposite sign and
- * beyond 2 SE; otherwise (or with no SE at all) "not significant". 2 SE is a loose rule: with 3
+ * beyond 2 SE; otherwise (or with no SE at all) "not significant"; "no data" while a row of the
+ * pair has no finished run (an unfinished study must not read as a measured null result). 2 SE is a loose rule: with 3
  * paired seeds a two-sided 95 % t-test would need t(2) = 4.30 SE, so read "reproduced" at n = 3
  * as "consistent with", not as proof; the power section of every report prints both bars.
  */
 export function verdict(sign: 1 | -1, delta: number | null, se: number | null, k = SIGNIFICANCE_SE): Verdict {
-  if (delta === null || se === null) return 'not significant';
+  if (delta === null) return 'no data';
+  if (se === null) return 'not significant';
   const signed = sign * delta;
   if (signed > k * se) return 'reproduced';
   if (signed < -k * se) return 'contradicted';

@@ -123,7 +123,7 @@ export interface Stat {
 }
 
 export type Role = 'baseline' | 'reference' | 'teacher' | 'ablation';
-export type Verdict = 'reproduced' | 'not significant' | 'contradicted';
+export type Verdict = 'reproduced' | 'not significant' | 'contradicted' | 'no data';
 
 /** A difference of the headline metric between two rows. */
 export interface Comparison {

@@ -53,5 +53,6 @@ describe('stats', () => {
     assert.equal(verdict(-1, -0.9, 0.3), 'reproduced');
     assert.equal(verdict(1, 0.9, null), 'not significant');
     assert.equal(verdict(1, 0, 0), 'not significant');
+    assert.equal(verdict(1, null, null), 'no data');
   });
 });
