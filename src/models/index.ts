@@ -11,3 +11,4 @@ export {
   type ClassifierArgs,
 } from './classification.ts';
 export { LAYER_CLASS_NAMES, installLayerClasses } from './layer-classes.ts';
+export { modelKey, summarizeConfig } from './config-summary.ts';
