@@ -65,6 +65,21 @@ test('listOverrides names every registration, and selecting a backend installs e
   assert.ok(lists.native.replaced.includes(tf.Conv2D));
 });
 
+test('native: selecting it replaces the wasm fixes and its own kernels on wasm, and wasm gets them back', async (t) => {
+  const { nativeSkip } = await import('./helpers.ts');
+  const skip = await nativeSkip();
+  if (skip) return t.skip(skip);
+  const lists = listOverrides();
+  await selectBackend('native');
+  assert.deepEqual(kernelOverrides('native').sort(), [...lists.native.replaced].sort());
+  assert.deepEqual(kernelOverrides('wasm'), [], 'one profile per tfjs backend');
+  for (const k of lists.native.replaced) assert.notEqual(tf.getKernel(k, 'wasm')?.kernelFunc, before.kernels.get(`wasm_${k}`), `${k} replaced`);
+  await selectBackend('wasm');
+  assert.deepEqual(kernelOverrides('native'), []);
+  // Native-only replacements are the stock (or our plain) kernels again.
+  assert.equal(tf.getKernel(tf.BatchMatMul, 'wasm')?.kernelFunc, before.kernels.get(`wasm_${tf.BatchMatMul}`));
+});
+
 test('building a model installs the layer classes, under the stock names where they replace one', async () => {
   const { TINY_INPUT, tinyConfig } = await import('../models/helpers.ts');
   await selectBackend('cpu');
