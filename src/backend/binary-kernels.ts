@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { hasKernel, registerJsKernel, runKernel, type Attrs } from './js-kernel.ts';
+import { hasKernel, runKernel, type Attrs, type JsKernel } from './js-kernel.ts';
 import { at, defineWasmFuncs, elementwise, vecLoop } from './wasm-simd.ts';
 
 /**
@@ -64,7 +64,7 @@ defineWasmFuncs([{
 
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-registerJsKernel({
+const signKernel: JsKernel = {
   name: SIGN,
   inputs: ['x'],
   outShapes: ([x]) => [[...x!]],
@@ -80,9 +80,9 @@ registerJsKernel({
       for (let i = 0; i < n; i++) { const v = x![i]!; q![i] = v !== v ? v : +(v >= 0) * 2 - 1; }
     }
   },
-});
+};
 
-registerJsKernel({
+const signGradKernel: JsKernel = {
   name: SIGN_GRAD,
   inputs: ['dy', 'x'],
   outShapes: ([, x]) => [[...x!]],
@@ -93,9 +93,9 @@ registerJsKernel({
     const n = x!.length;
     for (let i = 0; i < n; i++) dx![i] = dy![i]! * +(Math.abs(x![i]!) <= 1);
   },
-});
+};
 
-tf.registerGradient({
+const signGradient: tf.GradConfig = {
   kernelName: SIGN,
   inputsToSave: ['x'],
   gradFunc: (dy, saved, attrs) => {
@@ -104,7 +104,7 @@ tf.registerGradient({
     if ((attrs as Attrs).gradient === 'ste') return { x: () => tf.clone(g) };
     return { x: () => runKernel(SIGN_GRAD, { dy: g, x: x! })[0]! };
   },
-});
+};
 
 /*
  * Weights are [rows, cols] with α per column (the output channel, last axis). The loops walk 4
@@ -159,7 +159,7 @@ function alphas(w: Float32Array, cols: number, scale: unknown): Float64Array {
   return toMeans(a, w.length, scale);
 }
 
-registerJsKernel({
+const binarizeWeightsKernel: JsKernel = {
   name: BINARIZE_WEIGHTS,
   inputs: ['w'],
   outShapes: ([w]) => [[...w!]],
@@ -170,9 +170,9 @@ registerJsKernel({
     const a = Float32Array.from(alphas(w!, cols, attrs.scale));
     for (let o = 0; o < n; o += cols) for (let k = 0; k < cols; k++) wb![o + k] = q(w![o + k]!) * a[k]!;
   },
-});
+};
 
-registerJsKernel({
+const binarizeWeightsGradKernel: JsKernel = {
   name: BINARIZE_WEIGHTS_GRAD,
   inputs: ['dy', 'w'],
   outShapes: ([, w]) => [[...w!]],
@@ -204,16 +204,16 @@ registerJsKernel({
       }
     }
   },
-});
+};
 
-tf.registerGradient({
+const binarizeWeightsGradient: tf.GradConfig = {
   kernelName: BINARIZE_WEIGHTS,
   inputsToSave: ['w'],
   gradFunc: (dy, saved, attrs) => {
     const [w] = saved as tf.Tensor[];
     return { w: () => runKernel(BINARIZE_WEIGHTS_GRAD, { dy: dy as tf.Tensor, w: w! }, attrs as Attrs)[0]! };
   },
-});
+};
 
 /** Whether the fused binarizers can serve this surrogate gradient on the current backend. */
 export function hasFusedSign(gradient: string): boolean {
@@ -229,3 +229,9 @@ export function fusedSign(x: tf.Tensor, gradient: FusedSignGradient, atZero: 'pl
 export function fusedBinarizeWeights(w: tf.Tensor, scale: 'channel' | 'tensor' | 'none', gradient: FusedSignGradient): tf.Tensor {
   return runKernel(BINARIZE_WEIGHTS, { w }, { scale, gradient })[0]!;
 }
+
+/** This module's kernels, registered on cpu and wasm by register.ts (nothing is registered at import). */
+export const BINARY_KERNELS: readonly JsKernel[] = [signKernel, signGradKernel, binarizeWeightsKernel, binarizeWeightsGradKernel];
+
+/** This module's gradients, registered by register.ts when a backend is selected. */
+export const BINARY_GRADIENTS: readonly tf.GradConfig[] = [signGradient, binarizeWeightsGradient];

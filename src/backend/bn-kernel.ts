@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { hasKernel, registerJsKernel, runKernel, type Attrs, type SimdContext } from './js-kernel.ts';
+import { hasKernel, runKernel, type Attrs, type SimdContext, type JsKernel } from './js-kernel.ts';
 import './bn-simd.ts';
 import { withScratch } from './wasm-simd.ts';
 
@@ -125,7 +125,7 @@ function scratchArrays<T>(ctx: SimdContext, c: number, count: number, use: (ptrs
     Array.from({ length: count }, (_, i) => view.subarray(c * i, c * (i + 1)))));
 }
 
-registerJsKernel({
+const bnTrainKernel: JsKernel = {
   name: BN_TRAIN,
   inputs: ['x', 'gamma', 'beta', 'movingMean', 'movingVariance'],
   // y, batch mean, batch variance, new moving mean, new moving variance
@@ -159,7 +159,7 @@ registerJsKernel({
     finishStats(p, shift, s1, s2, ins, outs, attrs, scale, offset);
     affine(outs[0]!, c, x, scale, null, scale, offset);
   },
-});
+};
 
 /** dx = a·dy + b·x + d per channel from the gradient sums; also fills dγ and dβ. */
 function gradCoefficients(p: number, eps: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
@@ -175,7 +175,7 @@ function gradCoefficients(p: number, eps: number, gamma: Float32Array, mean: Flo
   }
 }
 
-registerJsKernel({
+const bnTrainGradKernel: JsKernel = {
   name: BN_TRAIN_GRAD,
   inputs: ['dy', 'x', 'gamma', 'mean', 'variance'],
   outShapes: ([, x, g]) => [[...x!], [...g!], [...g!]],
@@ -204,9 +204,9 @@ registerJsKernel({
     gradCoefficients(p, attrs.epsilon as number, gamma!, mean!, variance!, sDy, sDyXc, a, b, d, dGamma!, dBeta!);
     affine(dx!, c, dy!, a, x!, b, d);
   },
-});
+};
 
-tf.registerGradient({
+const bnTrainGradient: tf.GradConfig = {
   kernelName: BN_TRAIN,
   inputsToSave: ['x', 'gamma'],
   outputsToSave: [false, true, true, false, false],
@@ -224,7 +224,7 @@ tf.registerGradient({
       movingVariance: () => tf.zerosLike(variance!),
     };
   },
-});
+};
 
 /** Whether the fused training batch norm runs on the current backend (cpu, wasm). */
 export const hasFusedBatchNorm = (): boolean => hasKernel(BN_TRAIN);
@@ -247,3 +247,9 @@ export function batchNormTrain(
   tf.dispose([mean!, variance!]);
   return { y: y!, movingMean: mm as tf.Tensor1D, movingVariance: mv as tf.Tensor1D };
 }
+
+/** This module's kernels, registered on cpu and wasm by register.ts (nothing is registered at import). */
+export const BN_KERNELS: readonly JsKernel[] = [bnTrainKernel, bnTrainGradKernel];
+
+/** This module's gradients, registered by register.ts when a backend is selected. */
+export const BN_GRADIENTS: readonly tf.GradConfig[] = [bnTrainGradient];

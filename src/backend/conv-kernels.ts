@@ -1,4 +1,4 @@
-import { hasKernel, registerJsKernel, runKernel, type Attrs } from './js-kernel.ts';
+import { hasKernel, runKernel, type Attrs, type JsKernel } from './js-kernel.ts';
 import './conv-simd.ts';
 import { withScratch } from './wasm-simd.ts';
 import type * as tf from '@tensorflow/tfjs';
@@ -20,7 +20,7 @@ export const FLIP_FILTER = 'BnnFlipFilter';
 export const IM2COL = 'BnnIm2Col';
 export const TRANSPOSE_2D = 'BnnTranspose2D';
 
-registerJsKernel({
+const flipFilterKernel: JsKernel = {
   name: FLIP_FILTER,
   inputs: ['filter'],
   outShapes: ([f]) => [[f![0]!, f![1]!, f![3]!, f![2]!]],
@@ -35,7 +35,7 @@ registerJsKernel({
       }
     }
   },
-});
+};
 
 /** Geometry of one im2col: kernel, stride, top/left zero padding, output size. */
 export interface Im2ColGeometry {
@@ -75,7 +75,7 @@ function transposeInto(x: Float32Array, base: number, rows: number, cols: number
  * output, each (tap, channel, image) row of cols is ONE shifted contiguous copy of an image plane
  * with the wrapped-around border columns zeroed afterwards: memcpy speed instead of a gather.
  */
-registerJsKernel({
+const im2colKernel: JsKernel = {
   name: IM2COL,
   inputs: ['x'],
   outShapes: ([x], a) => {
@@ -155,9 +155,9 @@ registerJsKernel({
       }
     }
   },
-});
+};
 
-registerJsKernel({
+const transpose2dKernel: JsKernel = {
   name: TRANSPOSE_2D,
   inputs: ['x'],
   outShapes: ([x]) => [[x![1]!, x![0]!]],
@@ -168,7 +168,7 @@ registerJsKernel({
   run([x], [out], [xs]) {
     transposeInto(x!, 0, xs![0]!, xs![1]!, out!, 0);
   },
-});
+};
 
 /** Whether the data-movement kernels run on the current backend. */
 export const hasConvKernels = (): boolean => hasKernel(IM2COL);
@@ -181,3 +181,5 @@ export const im2colT = (x: tf.Tensor4D, g: Im2ColChunk): tf.Tensor2D =>
 
 export const transpose2d = (x: tf.Tensor2D): tf.Tensor2D => runKernel(TRANSPOSE_2D, { x })[0] as tf.Tensor2D;
 
+/** This module's kernels, registered on cpu and wasm by register.ts (nothing is registered at import). */
+export const CONV_KERNELS: readonly JsKernel[] = [flipFilterKernel, im2colKernel, transpose2dKernel];

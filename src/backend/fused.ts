@@ -1,8 +1,7 @@
 /**
  * The fused typed-array kernels (js-kernel.ts) that the binary layers and the models call, in one
- * import. Importing this registers every kernel on cpu and wasm, and the Prelu gradient override.
+ * import. Importing this registers nothing: register.ts does, when a backend is selected; until
+ * then `hasFusedSign` / `hasFusedBatchNorm` say no and callers take the plain tfjs ops.
  */
-import './conv-kernels.ts';
-import './prelu-grad.ts';
 export { batchNormTrain, hasFusedBatchNorm, type BatchNormTrainResult } from './bn-kernel.ts';
 export { fusedBinarizeWeights, fusedSign, hasFusedSign, type FusedSignGradient } from './binary-kernels.ts';

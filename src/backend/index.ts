@@ -2,15 +2,14 @@
  * Compute backends: pick and initialise one (`selectBackend`, once per process, before building
  * models), list what this machine offers (`probeBackends`), and the kernel overrides (fast
  * convolution gradients, fixed pooling/resize gradients) that make the JS backends trainable.
+ * Importing registers nothing with tfjs: selecting a backend registers its profile, from the one
+ * list in register.ts. Code that never selects one runs on stock tfjs.
  */
-import { installKernelOverrides } from './kernels.ts';
 import { installBannerFilter } from './quiet.ts';
 
-// Importing this module is how code gets tfjs ready. Code that never calls selectBackend runs on
-// tfjs's default cpu backend, so the banner filter and the cpu kernel fixes (correct resize/avg
-// pool gradients, fast filter gradient) go in at import, before any tensor is written.
+// The one import-time effect: a console.warn filter for tfjs's Node.js banner (quiet.ts), so a
+// tensor made before selectBackend does not print it. It touches no tfjs registry.
 installBannerFilter();
-installKernelOverrides('cpu');
 
 export {
   BACKEND_CHOICES,
@@ -28,11 +27,16 @@ export { maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './poo
 export {
   batchNormTrain, fusedBinarizeWeights, fusedSign, hasFusedBatchNorm, hasFusedSign, type FusedSignGradient,
 } from './fused.ts';
+export { overrideCallCounts } from './kernels.ts';
 export {
   hasFastConvGradients,
   installKernelOverrides,
   kernelOverrides,
-  overrideCallCounts,
+  listOverrides,
+  PROFILE_NAMES,
+  registerProfile,
   uninstallKernelOverrides,
-} from './kernels.ts';
-export { classifyImportError } from './native.ts';
+  type Profile,
+  type ProfileOverrides,
+} from './register.ts';
+export { classifyImportError, type Importer } from './native.ts';

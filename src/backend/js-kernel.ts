@@ -14,8 +14,6 @@ import { countSimdCall, heapOffset, simdExports } from './wasm-simd.ts';
  * deterministic run to run and backend to backend.
  */
 
-export const JS_KERNEL_BACKENDS = ['cpu', 'wasm'] as const;
-
 export type Attrs = Record<string, unknown>;
 export type Shape = readonly number[];
 
@@ -102,12 +100,13 @@ export function jsKernelFunc(k: JsKernel, backendName: string): tf.KernelFunc {
   };
 }
 
-/** Registers `k` under its own name on cpu and wasm (idempotent: replaces an earlier registration). */
-export function registerJsKernel(k: JsKernel): void {
-  for (const backendName of JS_KERNEL_BACKENDS) {
-    if (tf.getKernel(k.name, backendName)) tf.unregisterKernel(k.name, backendName);
-    tf.registerKernel({ kernelName: k.name, backendName, kernelFunc: jsKernelFunc(k, backendName) });
-  }
+/**
+ * Registers `k` under its own name on `backendName` (idempotent: replaces an earlier
+ * registration). Only register.ts calls this, when a backend is selected.
+ */
+export function registerJsKernel(k: JsKernel, backendName: string): void {
+  if (tf.getKernel(k.name, backendName)) tf.unregisterKernel(k.name, backendName);
+  tf.registerKernel({ kernelName: k.name, backendName, kernelFunc: jsKernelFunc(k, backendName) });
 }
 
 /** Whether kernel `name` can run on the current backend (false on native/webgl: callers fall back to tfjs ops). */

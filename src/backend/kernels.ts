@@ -1,16 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv-grad.ts';
 import { jsKernelFunc, type JsKernel } from './js-kernel.ts';
-import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from './binary-kernels.ts';
-import { NATIVE_IMPLS, nativeCallCounts } from './onednn-kernels.ts';
+import { type NativeFactory, nativeCallCounts } from './onednn-kernels.ts';
 import { avgPoolBackprop, maxPoolBackpropOps, maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
-// Side effects: register the fused kernels (and the Prelu gradient that uses one) on cpu and wasm.
-import './bn-kernel.ts';
-import './binary-kernels.ts';
-import './prelu-grad.ts';
 
 /**
- * Kernel overrides for the JS backends. We replace gradient KERNELS rather than the registered
+ * Kernel overrides for the JS backends: the implementations only. Which profile replaces which
+ * kernel, and the registering itself, are register.ts's. We replace gradient KERNELS rather than the registered
  * gradients: the Conv2D gradient and FusedConv2D's custom gradient (which tf.layers conv2d uses)
  * both end in Conv2DBackpropInput/Filter, so swapping kernels covers every path. Native backends
  * ('tensorflow') keep their own kernels simply because nothing is registered for them.
@@ -36,30 +32,8 @@ import './prelu-grad.ts';
  *   differently from cpu. All three get op-built versions (WEBGPU_IMPLS: no typed arrays and no
  *   synchronous reads there). Its convolution gradients are its own (GPU kernels, correct).
  */
-const WASM_OVERRIDES = [
-  tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad,
-  tf.OneHot, tf.UnsortedSegmentSum, tf.Identity,
-];
 
-/**
- * The one list of overrides, per profile. A profile patches one tfjs backend: `native` is the
- * wasm backend with the wasm fixes plus native kernels (onednn-kernels.ts): oneDNN for the
- * convolutions, their gradients and BatchMatMul, C++ for the weight binarization and its gradient,
- * each falling back to what `wasm` runs for cases they do not cover. Installing a profile removes
- * the other profile's overrides on the same backend. `webgpu` gets op-built versions where its
- * own kernels are wrong (WEBGPU_IMPLS).
- */
-const PROFILES: Record<string, { backend: string; kernels: readonly string[] }> = {
-  wasm: { backend: 'wasm', kernels: WASM_OVERRIDES },
-  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul, BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD] },
-  cpu: { backend: 'cpu', kernels: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
-  webgpu: { backend: 'webgpu', kernels: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
-};
-
-/** Which profile is installed on each tfjs backend. */
-const active = new Map<string, string>();
-
-const stock = new Map<string, tf.KernelConfig | undefined>();
+/** Calls per override, keyed `${profile}_${kernel}` (see overrideCallCounts). */
 const calls: Record<string, number> = {};
 
 function asTensor(info: tf.TensorInfo | undefined): tf.Tensor4D {
@@ -80,8 +54,8 @@ function convGeometry(attrs: tf.NamedAttrMap | undefined): ConvGeometry {
  * ops; ops run inside a kernel are not recorded on the gradient tape. tidy frees the intermediates.
  */
 function composite(kernelName: string, impl: (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.Tensor): KernelFactory {
-  return () => ({ inputs, attrs }) => {
-    const key = `${tf.getBackend()}_${kernelName}`;
+  return ({ profile }) => ({ inputs, attrs }) => {
+    const key = `${profile}_${kernelName}`;
     calls[key] = (calls[key] ?? 0) + 1;
     return tf.tidy(() => impl(inputs, attrs ?? {}));
   };
@@ -89,18 +63,25 @@ function composite(kernelName: string, impl: (inputs: tf.NamedTensorInfoMap, att
 
 /** Wraps a typed-array kernel (js-kernel.ts) as an override, counted like the composites. */
 function typedArrays(k: JsKernel): KernelFactory {
-  return (backendName) => {
+  return ({ backendName, profile }) => {
     const run = jsKernelFunc(k, backendName);
     return (args) => {
-      const key = `${backendName}_${k.name}`;
+      const key = `${profile}_${k.name}`;
       calls[key] = (calls[key] ?? 0) + 1;
       return run(args);
     };
   };
 }
 
+/** Where an override is built: the tfjs backend, the profile installing it, the kernel it replaces. */
+interface OverrideSite {
+  backendName: string;
+  profile: string;
+  original: tf.KernelConfig | undefined;
+}
+
 /** Builds a backend's kernel function (typed-array kernels differ per backend in memory access). */
-type KernelFactory = (backendName: string) => tf.KernelFunc;
+type KernelFactory = (site: OverrideSite) => tf.KernelFunc;
 
 const IMPLS: Record<string, KernelFactory> = {
   [tf.Conv2DBackpropInput]: composite(tf.Conv2DBackpropInput, (inputs, attrs) => {
@@ -129,10 +110,10 @@ const IMPLS: Record<string, KernelFactory> = {
     const images = asTensor(inputs.images);
     return resizeNearestBackprop(asTensor(inputs.dy), images.shape, a.alignCorners, a.halfPixelCenters);
   }),
-  [tf.Identity]: (backendName) => (args) => {
+  [tf.Identity]: ({ original }) => (args) => {
     const x = args.inputs.x!;
     // Strings live in JS, not in the heap: the stock kernel handles them.
-    if (x.dtype === 'string') return stock.get(`${backendName}_${tf.Identity}`)!.kernelFunc(args);
+    if (x.dtype === 'string') return original!.kernelFunc(args);
     (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   },
@@ -165,75 +146,29 @@ const WEBGPU_IMPLS: Record<string, KernelFactory> = {
 };
 const BACKEND_IMPLS: Record<string, Record<string, KernelFactory>> = { webgpu: WEBGPU_IMPLS };
 
-/** The kernel function `profile` registers for `kernelName`, given the stock kernel. */
-function implFor(profile: string, backendName: string, kernelName: string, original: tf.KernelConfig | undefined): tf.KernelFunc {
-  const wasmImpl = (BACKEND_IMPLS[backendName]?.[kernelName] ?? IMPLS[kernelName])?.(backendName);
-  const native = profile === 'native' ? NATIVE_IMPLS[kernelName] : undefined;
-  if (!native) return wasmImpl!;
-  const fallback = wasmImpl ?? original?.kernelFunc;
-  if (!fallback) throw new Error(`no ${kernelName} kernel on ${backendName} to fall back to`);
+/**
+ * The kernel function `profile` registers for `kernelName` on `backendName`, given the kernel it
+ * replaces (`original`): this module's fix for the backend, or a native kernel (`native`, from the
+ * profile's list in register.ts) that falls back to the fix, else to `original`.
+ */
+export function implFor(site: OverrideSite, kernelName: string, native: NativeFactory | undefined): tf.KernelFunc {
+  const fix = (BACKEND_IMPLS[site.backendName]?.[kernelName] ?? IMPLS[kernelName])?.(site);
+  if (!native) {
+    if (!fix) throw new Error(`no fix for ${kernelName} on ${site.backendName} in kernels.ts`);
+    return fix;
+  }
+  const fallback = fix ?? site.original?.kernelFunc;
+  if (!fallback) throw new Error(`no ${kernelName} kernel on ${site.backendName} to fall back to`);
   return native(fallback);
 }
 
 /**
- * Registers the overrides of `profile` ('cpu', 'wasm', 'native' or 'webgpu'; others are left
- * alone). Idempotent. Must run after the backend's package registered its own kernels (at its
- * import), otherwise those would overwrite these.
- */
-export function installKernelOverrides(profile: string): boolean {
-  const p = PROFILES[profile];
-  if (!p) return false;
-  const current = active.get(p.backend);
-  if (current !== undefined && current !== profile) uninstallKernelOverrides(current);
-  for (const kernelName of p.kernels) {
-    const key = `${p.backend}_${kernelName}`;
-    if (stock.has(key)) continue;
-    const existing = tf.getKernel(kernelName, p.backend);
-    stock.set(key, existing);
-    // Unregister first: registering over an existing kernel prints a warning.
-    if (existing) tf.unregisterKernel(kernelName, p.backend);
-    tf.registerKernel({ kernelName, backendName: p.backend, kernelFunc: implFor(profile, p.backend, kernelName, existing) });
-  }
-  active.set(p.backend, profile);
-  return true;
-}
-
-/**
- * Puts the stock kernels back, all of them or only `only`; tests and the benchmark compare
- * against them.
- */
-export function uninstallKernelOverrides(profile: string, only?: readonly string[]): void {
-  const p = PROFILES[profile];
-  if (!p || active.get(p.backend) !== profile) return;
-  for (const kernelName of p.kernels) {
-    if (only && !only.includes(kernelName)) continue;
-    const key = `${p.backend}_${kernelName}`;
-    if (!stock.has(key)) continue;
-    const original = stock.get(key);
-    stock.delete(key);
-    tf.unregisterKernel(kernelName, p.backend);
-    if (original) tf.registerKernel(original);
-  }
-  if (p.kernels.every((k) => !stock.has(`${p.backend}_${k}`))) active.delete(p.backend);
-}
-
-/** Which kernels `profile` overrides right now (none where another profile is installed). */
-export function kernelOverrides(profile: string): string[] {
-  const p = PROFILES[profile];
-  if (!p || active.get(p.backend) !== profile) return [];
-  return p.kernels.filter((k) => stock.has(`${p.backend}_${k}`));
-}
-
-/** Whether convolution training on `backendName` runs through the forward-conv gradients. */
-export function hasFastConvGradients(backendName: string): boolean {
-  return kernelOverrides(backendName).includes(tf.Conv2DBackpropFilter);
-}
-
-/**
- * How often each override ran, keyed `${backend}_${kernel}` (oneDNN kernels: `native_${kernel}`);
- * lets tests prove the path was taken.
+ * How often each override ran, keyed `${profile}_${kernel}`: the profile that installed it (so the
+ * wasm fixes the native profile shares count under `native_…`), whether the work was done by
+ * oneDNN (onednn-kernels.ts) or by the fix it falls back to. Lets tests prove the path was taken.
  */
 export function overrideCallCounts(): Readonly<Record<string, number>> {
-  const native = Object.fromEntries(Object.entries(nativeCallCounts().native).map(([k, v]) => [`native_${k}`, v]));
-  return { ...calls, ...native };
+  const counts = { ...calls };
+  for (const [k, v] of Object.entries(nativeCallCounts().native)) counts[`native_${k}`] = (counts[`native_${k}`] ?? 0) + v;
+  return counts;
 }

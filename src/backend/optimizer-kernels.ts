@@ -1,4 +1,4 @@
-import { hasKernel, registerJsKernel, type Attrs } from './js-kernel.ts';
+import { hasKernel, type Attrs, type JsKernel } from './js-kernel.ts';
 import { at, defineWasmFuncs, elementwise, vecLoop } from './wasm-simd.ts';
 
 /**
@@ -90,7 +90,7 @@ const same = (shapes: readonly (readonly number[])[], n: number): number[][] =>
  * tfjs RMSPropOptimizer, centered = false:
  *   ms' = ms·ρ + g²·(1 − ρ);  mom' = mom·μ + g·lr / √(ms' + ε);  x' = x − mom'.
  */
-registerJsKernel({
+const rmspropUpdateKernel: JsKernel = {
   name: RMSPROP_UPDATE,
   inputs: ['x', 'g', 'ms', 'mom'],
   outShapes: (s) => same(s, 3),
@@ -111,7 +111,7 @@ registerJsKernel({
       x1![i] = x![i]! - m;
     }
   },
-});
+};
 
 /**
  * tfjs AdamOptimizer (oneMinusAccBeta = 1 − β^t, computed by the caller from tfjs's own
@@ -119,7 +119,7 @@ registerJsKernel({
  *   m' = m·β1 + g·(1 − β1);  v' = v·β2 + g²·(1 − β2);
  *   x' = (m'/(1 − β1^t)) / (√(v'/(1 − β2^t)) + ε) · (−lr) + x.
  */
-registerJsKernel({
+const adamUpdateKernel: JsKernel = {
   name: ADAM_UPDATE,
   inputs: ['x', 'g', 'm', 'v'],
   outShapes: (s) => same(s, 3),
@@ -144,13 +144,13 @@ registerJsKernel({
       x1![i] = f(step * negLr) + x![i]!;
     }
   },
-});
+};
 
 /**
  * tfjs MomentumOptimizer: acc' = μ·acc + g;  x' = c·acc' + x (nesterov: c·(g + acc'·μ) + x),
  * c = −lr.
  */
-registerJsKernel({
+const momentumUpdateKernel: JsKernel = {
   name: MOMENTUM_UPDATE,
   inputs: ['x', 'g', 'acc'],
   outShapes: (s) => same(s, 2),
@@ -169,10 +169,10 @@ registerJsKernel({
       x1![i] = f((nesterov ? f(c * f(gi + f(ai * mu))) : f(c * ai))) + x![i]!;
     }
   },
-});
+};
 
 /** tfjs SGDOptimizer: x' = c·g + x, c = −lr. */
-registerJsKernel({
+const sgdUpdateKernel: JsKernel = {
   name: SGD_UPDATE,
   inputs: ['x', 'g'],
   outShapes: (s) => same(s, 1),
@@ -184,7 +184,10 @@ registerJsKernel({
     const n = x!.length;
     for (let i = 0; i < n; i++) x1![i] = f(c * g![i]!) + x![i]!;
   },
-});
+};
 
 /** Whether the fused updates run on the current backend (cpu, wasm). */
 export const hasFusedOptimizers = (): boolean => hasKernel(RMSPROP_UPDATE);
+
+/** This module's kernels, registered on cpu and wasm by register.ts (nothing is registered at import). */
+export const OPTIMIZER_KERNELS: readonly JsKernel[] = [rmspropUpdateKernel, adamUpdateKernel, momentumUpdateKernel, sgdUpdateKernel];

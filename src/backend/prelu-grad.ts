@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { hasKernel, registerJsKernel, runKernel } from './js-kernel.ts';
+import { hasKernel, runKernel, type JsKernel } from './js-kernel.ts';
 
 /**
  * PReLU's gradient as one fused kernel for per-channel slopes (alpha [C] or [1, …, 1, C], the
  * shape tf.layers.prelu with sharedAxes over the spatial axes builds). tfjs-core's gradient runs
  * greater, two selects, zerosLike, two muls, a sum and a reshape over the full tensor (45 layers
- * in the reference HourGlass); this is one pass. Registered over the stock gradient of the Prelu
- * kernel for every backend: other slope shapes, and backends without the kernel, get the stock
- * formula below, unchanged.
+ * in the reference HourGlass); this is one pass. register.ts puts it over the stock gradient of
+ * the Prelu kernel (for every backend) when a backend is selected: other slope shapes, and
+ * backends without the kernel, get the stock formula below, unchanged.
  */
 
 export const PRELU_GRAD = 'BnnPreluGrad';
@@ -48,14 +48,14 @@ function preluGrad(dy: Float32Array, x: Float32Array, alpha: Float32Array, dx: F
   }
 }
 
-registerJsKernel({
+const preluGradKernel: JsKernel = {
   name: PRELU_GRAD,
   inputs: ['dy', 'x', 'alpha'],
   outShapes: ([, x, alpha]) => [[...x!], [...alpha!]],
   run([dy, x, alpha], [dx, dAlpha]) {
     preluGrad(dy!, x!, alpha!, dx!, dAlpha!);
   },
-});
+};
 
 /** Whether alpha holds one slope per channel of the last axis of x. */
 function perChannel(x: tf.Tensor, alpha: tf.Tensor): boolean {
@@ -63,7 +63,7 @@ function perChannel(x: tf.Tensor, alpha: tf.Tensor): boolean {
   return alpha.size === c && alpha.shape.slice(0, -1).every((d) => d === 1) && alpha.shape.at(-1) === c;
 }
 
-tf.registerGradient({
+const preluGradient: tf.GradConfig = {
   kernelName: tf.Prelu,
   inputsToSave: ['x', 'alpha'],
   gradFunc: (dy, saved) => {
@@ -85,4 +85,10 @@ tf.registerGradient({
       },
     };
   },
-});
+};
+
+/** This module's kernels, registered on cpu and wasm by register.ts (nothing is registered at import). */
+export const PRELU_KERNELS: readonly JsKernel[] = [preluGradKernel];
+
+/** This module's gradients, registered by register.ts when a backend is selected. */
+export const PRELU_GRADIENTS: readonly tf.GradConfig[] = [preluGradient];

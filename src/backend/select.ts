@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.ts';
-import { hasFastConvGradients, installKernelOverrides } from './kernels.ts';
 import { type Importer, loadNative, NATIVE_PACKAGES } from './native.ts';
 import { loadOneDnn, setOneDnnThreads } from './onednn.ts';
 import { installBannerFilter, muteCpuBanner } from './quiet.ts';
+import { hasFastConvGradients, registerProfile } from './register.ts';
 import { initWasm, wasmDetails } from './wasm.ts';
 import { tryWebGpu, type WebGpuAdapterInfo } from './webgpu.ts';
 import { BACKEND_CHOICES, BACKEND_NAMES, noteActiveBackend, type BackendName, type BackendRequest } from './names.ts';
@@ -33,6 +33,11 @@ export interface SelectedBackend {
 export interface SelectOptions {
   /** Threads for backends that have a pool (native): default OMP_NUM_THREADS, else every core. */
   threads?: number;
+  /**
+   * How the tfjs-node packages are imported (default: a dynamic import, native.ts). Tests pass one
+   * that fails the way a broken install fails.
+   */
+  importNative?: Importer;
 }
 
 export interface BackendProbe {
@@ -71,12 +76,6 @@ const DESCRIPTION: Record<BackendName, string> = {
   cpu: 'plain JavaScript (@tensorflow/tfjs-backend-cpu)',
 };
 
-/** Test seam: lets tests make the native imports fail the way a broken install fails. */
-let importer: Importer | undefined;
-export function setNativeImporterForTests(fn: Importer | undefined): void {
-  importer = fn;
-}
-
 async function activate(tfName: string): Promise<boolean> {
   try {
     return await tf.setBackend(tfName);
@@ -93,7 +92,7 @@ function coreVersions(): Record<string, string> {
   return { 'tfjs-core': tf.version_core };
 }
 
-async function tryNative(name: 'gpu' | 'node'): Promise<Attempt> {
+async function tryNative(name: 'gpu' | 'node', importer: Importer | undefined): Promise<Attempt> {
   const pkg = NATIVE_PACKAGES[name];
   const loaded = await loadNative(pkg, importer);
   if (!loaded.ok) return loaded;
@@ -102,6 +101,7 @@ async function tryNative(name: 'gpu' | 'node'): Promise<Attempt> {
   if (name === 'gpu' && backend.isUsingGpuDevice !== true) {
     return { ok: false, reason: `${pkg} loaded but TensorFlow sees no usable GPU (CUDA/cuDNN)` };
   }
+  registerProfile('tensorflow');
   // Both packages register the same 'tensorflow' backend; the first one imported wins.
   const via = name === 'node' && backend.isGPUPackage ? ' (provided by the already-loaded tfjs-node-gpu)' : '';
   return {
@@ -140,7 +140,7 @@ async function tryOneDnn(threads: number): Promise<Attempt> {
   if (!loaded.ok) return loaded;
   const failed = await startWasm();
   if (failed) return { ok: false, reason: failed };
-  installKernelOverrides('native');
+  registerProfile('native');
   const got = setOneDnnThreads(threads);
   const d = await wasmDetails();
   const { version, isa } = loaded.info;
@@ -161,7 +161,7 @@ async function tryOneDnn(threads: number): Promise<Attempt> {
 async function tryWasm(): Promise<Attempt> {
   const failed = await startWasm();
   if (failed) return { ok: false, reason: failed };
-  installKernelOverrides('wasm');
+  registerProfile('wasm');
   const d = await wasmDetails();
   return {
     ok: true,
@@ -180,7 +180,7 @@ async function tryWasm(): Promise<Attempt> {
 async function tryCpu(): Promise<Attempt> {
   if (!(await activate('cpu'))) return { ok: false, reason: 'the cpu backend failed to initialise' };
   muteCpuBanner();
-  installKernelOverrides('cpu');
+  registerProfile('cpu');
   const version = (tf.version as Record<string, string>)['tfjs-backend-cpu'] ?? tf.version_core;
   return {
     ok: true,
@@ -196,15 +196,21 @@ async function tryCpu(): Promise<Attempt> {
   };
 }
 
-function attempt(name: BackendName, threads: number): Promise<Attempt> {
+/** What every candidate gets: the thread count, and the importer for the tfjs-node packages. */
+interface AttemptOptions {
+  threads: number;
+  importNative?: Importer;
+}
+
+function attempt(name: BackendName, options: AttemptOptions): Promise<Attempt> {
   switch (name) {
     case 'gpu':
     case 'node':
-      return tryNative(name);
+      return tryNative(name, options.importNative);
     case 'webgpu':
       return tryWebGpu();
     case 'native':
-      return tryOneDnn(threads);
+      return tryOneDnn(options.threads);
     case 'wasm':
       return tryWasm();
     case 'cpu':
@@ -229,17 +235,18 @@ export async function selectBackend(request: BackendRequest, options: SelectOpti
   installBannerFilter();
   const threads = options.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`threads must be a positive integer, got ${threads}`);
+  const how: AttemptOptions = { threads, ...(options.importNative && { importNative: options.importNative }) };
   if (request !== 'auto') {
     if (!(BACKEND_NAMES as readonly string[]).includes(request)) {
       throw new BackendError(`unknown backend '${String(request)}' (choose one of ${BACKEND_CHOICES.join(', ')})`);
     }
-    const r = await attempt(request, threads);
+    const r = await attempt(request, how);
     if (!r.ok) throw new BackendError(`backend '${request}' is not available: ${r.reason}`);
     return noted({ ...r.backend, reason: `--backend ${request}` });
   }
   const skipped: string[] = [];
   for (const name of BACKEND_NAMES) {
-    const r = await attempt(name, threads);
+    const r = await attempt(name, how);
     if (r.ok && !r.autoSkip) {
       const why = skipped.length === 0 ? 'first choice' : `skipped ${skipped.join('; ')}`;
       return noted({ ...r.backend, reason: `auto: ${why}` });
@@ -254,12 +261,12 @@ export async function selectBackend(request: BackendRequest, options: SelectOpti
  * Checks every backend and says which `auto` would pick. Initialising a backend makes it current,
  * so this ends with the `auto` choice active; call selectBackend afterwards to choose another.
  */
-export async function probeBackends(): Promise<ProbeReport> {
+export async function probeBackends(options: Pick<SelectOptions, 'importNative'> = {}): Promise<ProbeReport> {
   installBannerFilter();
-  const threads = defaultThreads();
+  const how: AttemptOptions = { threads: defaultThreads(), ...(options.importNative && { importNative: options.importNative }) };
   const backends: BackendProbe[] = [];
   for (const name of BACKEND_NAMES) {
-    const r = await attempt(name, threads);
+    const r = await attempt(name, how);
     backends.push(
       r.ok
         ? {
@@ -270,7 +277,7 @@ export async function probeBackends(): Promise<ProbeReport> {
     );
   }
   const auto = backends.find((b) => b.available && !b.autoSkip)?.name ?? 'cpu';
-  const active = await attempt(auto, threads);
+  const active = await attempt(auto, how);
   if (!active.ok) throw new BackendError(`backend '${auto}' stopped working while probing: ${active.reason}`);
   return { backends, auto };
 }

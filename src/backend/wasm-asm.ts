@@ -89,85 +89,115 @@ const LANE: Record<string, number> = {
   'f64x2.extract_lane': 0x21, 'f64x2.replace_lane': 0x22,
 };
 
+/** The tokens of one function body, read left to right, with the function's locals by name. */
+class BodyReader {
+  private t = 0;
+  constructor(readonly name: string, private readonly tokens: string[], private readonly locals: Map<string, number>) {}
+
+  get done(): boolean {
+    return this.t >= this.tokens.length;
+  }
+
+  peek(): string | undefined {
+    return this.tokens[this.t];
+  }
+
+  take(): string {
+    return this.tokens[this.t++]!;
+  }
+
+  next(what: string): string {
+    const tok = this.tokens[this.t++];
+    if (tok === undefined) throw new Error(`${this.name}: ${what} expected at end of body`);
+    return tok;
+  }
+
+  num(tok: string): number {
+    const v = Number(tok);
+    if (!Number.isFinite(v)) throw new Error(`${this.name}: '${tok}' is not a number`);
+    return v;
+  }
+
+  local(tok: string): number {
+    const i = this.locals.get(tok) ?? (/^\d+$/.test(tok) ? Number(tok) : undefined);
+    if (i === undefined) throw new Error(`${this.name}: unknown local '${tok}'`);
+    return i;
+  }
+
+  /** A load's or store's `offset=` and `align=` (bytes) immediates, as alignment exponent and offset. */
+  memarg(natural: number): number[] {
+    let offset = 0;
+    let align = natural;
+    while (!this.done && /^(offset|align)=/.test(this.peek()!)) {
+      const [k, v] = this.take().split('=') as [string, string];
+      if (k === 'offset') offset = this.num(v); else align = Math.log2(this.num(v));
+    }
+    return [...uleb(align), ...uleb(offset)];
+  }
+}
+
+/** block / loop / if (with an optional $label), br / br_if (to a label or a depth), end; else undefined. */
+function controlOp(op: string, r: BodyReader, labels: Array<string | null>): number[] | undefined {
+  if (op === 'block' || op === 'loop' || op === 'if') {
+    const label = r.peek()?.startsWith('$') ? r.take() : null;
+    labels.push(label);
+    return [op === 'block' ? 0x02 : op === 'loop' ? 0x03 : 0x04, 0x40];
+  }
+  if (op === 'br' || op === 'br_if') {
+    const target = r.next('label');
+    const depth = target.startsWith('$') ? labels.length - 1 - labels.lastIndexOf(target) : r.num(target);
+    if (target.startsWith('$') && !labels.includes(target)) throw new Error(`${r.name}: unknown label ${target}`);
+    return [op === 'br' ? 0x0c : 0x0d, ...uleb(depth)];
+  }
+  if (op === 'end') {
+    labels.pop();
+    return [0x0b];
+  }
+  return undefined;
+}
+
+/** Instructions with immediates that follow them: locals and constants; else undefined. */
+function immediateOp(op: string, r: BodyReader): number[] | undefined {
+  if (op === 'local.get' || op === 'local.set' || op === 'local.tee') {
+    return [{ 'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22 }[op], ...uleb(r.local(r.next('local')))];
+  }
+  if (op === 'i32.const') return [0x41, ...sleb(r.num(r.next('value')) | 0)];
+  if (op === 'f32.const') return [0x43, ...bytesOf(new Float32Array([r.num(r.next('value'))]))];
+  if (op === 'f64.const') return [0x44, ...bytesOf(new Float64Array([r.num(r.next('value'))]))];
+  if (op === 'v128.const') {
+    const shape = r.next('shape');
+    const lanes = shape === 'f32x4' ? new Float32Array(4) : shape === 'i32x4' ? new Int32Array(4) : shape === 'f64x2' ? new Float64Array(2) : null;
+    if (!lanes) throw new Error(`${r.name}: v128.const shape ${shape} not supported`);
+    for (let i = 0; i < lanes.length; i++) lanes[i] = r.num(r.next('lane'));
+    return [0xfd, ...uleb(0x0c), ...bytesOf(lanes)];
+  }
+  if (op === 'i8x16.shuffle') return [0xfd, ...uleb(0x0d), ...Array.from({ length: 16 }, () => r.num(r.next('lane')))];
+  return undefined;
+}
+
+/** Memory, lane, SIMD and plain instructions, in the tables above; else undefined. */
+function tableOp(op: string, r: BodyReader): number[] | undefined {
+  if (op === 'v128.load' || op === 'v128.store') return [0xfd, ...uleb(op === 'v128.load' ? 0x00 : 0x0b), ...r.memarg(4)];
+  if (op === 'memory.copy') return [0xfc, ...uleb(10), 0x00, 0x00];
+  if (op === 'memory.fill') return [0xfc, ...uleb(11), 0x00];
+  if (MEM[op]) return [MEM[op][0], ...r.memarg(MEM[op][1])];
+  if (LANE[op] !== undefined) return [0xfd, ...uleb(LANE[op]), r.num(r.next('lane'))];
+  if (SIMD[op] !== undefined) return [0xfd, ...uleb(SIMD[op])];
+  if (PLAIN[op] !== undefined) return [PLAIN[op]];
+  return undefined;
+}
+
 function assembleBody(f: WasmFunc): number[] {
   const locals = new Map<string, number>();
   [...f.params, ...(f.locals ?? [])].forEach(([n], i) => locals.set(n, i));
-  const tokens = f.body.replace(/;;[^\n]*/g, ' ').split(/\s+/).filter(Boolean);
+  const r = new BodyReader(f.name, f.body.replace(/;;[^\n]*/g, ' ').split(/\s+/).filter(Boolean), locals);
   const labels: Array<string | null> = [];
   const out: number[] = [];
-  let t = 0;
-  const next = (what: string): string => {
-    const tok = tokens[t++];
-    if (tok === undefined) throw new Error(`${f.name}: ${what} expected at end of body`);
-    return tok;
-  };
-  const num = (tok: string): number => {
-    const v = Number(tok);
-    if (!Number.isFinite(v)) throw new Error(`${f.name}: '${tok}' is not a number`);
-    return v;
-  };
-  const local = (tok: string): number => {
-    const i = locals.get(tok) ?? (/^\d+$/.test(tok) ? Number(tok) : undefined);
-    if (i === undefined) throw new Error(`${f.name}: unknown local '${tok}'`);
-    return i;
-  };
-  const memarg = (natural: number): number[] => {
-    let offset = 0;
-    let align = natural;
-    while (t < tokens.length && /^(offset|align)=/.test(tokens[t]!)) {
-      const [k, v] = tokens[t++]!.split('=') as [string, string];
-      if (k === 'offset') offset = num(v); else align = Math.log2(num(v));
-    }
-    return [...uleb(align), ...uleb(offset)];
-  };
-  while (t < tokens.length) {
-    const op = tokens[t++]!;
-    if (op === 'block' || op === 'loop' || op === 'if') {
-      const label = tokens[t]?.startsWith('$') ? tokens[t++]! : null;
-      labels.push(label);
-      out.push(op === 'block' ? 0x02 : op === 'loop' ? 0x03 : 0x04, 0x40);
-    } else if (op === 'br' || op === 'br_if') {
-      const target = next('label');
-      const depth = target.startsWith('$') ? labels.length - 1 - labels.lastIndexOf(target) : num(target);
-      if (target.startsWith('$') && !labels.includes(target)) throw new Error(`${f.name}: unknown label ${target}`);
-      out.push(op === 'br' ? 0x0c : 0x0d, ...uleb(depth));
-    } else if (op === 'end') {
-      labels.pop();
-      out.push(0x0b);
-    } else if (op === 'local.get' || op === 'local.set' || op === 'local.tee') {
-      out.push({ 'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22 }[op], ...uleb(local(next('local'))));
-    } else if (op === 'i32.const') {
-      out.push(0x41, ...sleb(num(next('value')) | 0));
-    } else if (op === 'f32.const') {
-      out.push(0x43, ...bytesOf(new Float32Array([num(next('value'))])));
-    } else if (op === 'f64.const') {
-      out.push(0x44, ...bytesOf(new Float64Array([num(next('value'))])));
-    } else if (op === 'v128.const') {
-      const shape = next('shape');
-      const lanes = shape === 'f32x4' ? new Float32Array(4) : shape === 'i32x4' ? new Int32Array(4) : shape === 'f64x2' ? new Float64Array(2) : null;
-      if (!lanes) throw new Error(`${f.name}: v128.const shape ${shape} not supported`);
-      for (let i = 0; i < lanes.length; i++) lanes[i] = num(next('lane'));
-      out.push(0xfd, ...uleb(0x0c), ...bytesOf(lanes));
-    } else if (op === 'i8x16.shuffle') {
-      const lanes = Array.from({ length: 16 }, () => num(next('lane')));
-      out.push(0xfd, ...uleb(0x0d), ...lanes);
-    } else if (op === 'v128.load' || op === 'v128.store') {
-      out.push(0xfd, ...uleb(op === 'v128.load' ? 0x00 : 0x0b), ...memarg(4));
-    } else if (op === 'memory.copy') {
-      out.push(0xfc, ...uleb(10), 0x00, 0x00);
-    } else if (op === 'memory.fill') {
-      out.push(0xfc, ...uleb(11), 0x00);
-    } else if (MEM[op]) {
-      out.push(MEM[op][0], ...memarg(MEM[op][1]));
-    } else if (LANE[op] !== undefined) {
-      out.push(0xfd, ...uleb(LANE[op]), num(next('lane')));
-    } else if (SIMD[op] !== undefined) {
-      out.push(0xfd, ...uleb(SIMD[op]));
-    } else if (PLAIN[op] !== undefined) {
-      out.push(PLAIN[op]);
-    } else {
-      throw new Error(`${f.name}: unknown instruction '${op}'`);
-    }
+  while (!r.done) {
+    const op = r.take();
+    const bytes = controlOp(op, r, labels) ?? immediateOp(op, r) ?? tableOp(op, r);
+    if (!bytes) throw new Error(`${f.name}: unknown instruction '${op}'`);
+    for (const b of bytes) out.push(b);
   }
   if (labels.length !== 0) throw new Error(`${f.name}: ${labels.length} block(s) not closed`);
   const declared = (f.locals ?? []).map(([, ty]) => [1, VALTYPE[ty]]);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import webgpuPackage from '@tensorflow/tfjs-backend-webgpu/package.json' with { type: 'json' };
-import { installKernelOverrides } from './kernels.ts';
+import { registerProfile } from './register.ts';
 import type { Attempt } from './select.ts';
 
 /**
@@ -244,11 +244,11 @@ export function formatAdapter(a: WebGpuAdapterInfo): string {
     + `workgroup ${a.limits.maxComputeInvocationsPerWorkgroup} invocations / ${a.limits.maxComputeWorkgroupStorageSize} B shared`;
 }
 
-/** The `webgpu` candidate for select.ts: initialise, install the kernel overrides, describe. */
+/** The `webgpu` candidate for select.ts: initialise, register its profile (register.ts), describe. */
 export async function tryWebGpu(): Promise<Attempt> {
   const r = await initWebGpu();
   if (!r.ok) return r;
-  installKernelOverrides('webgpu');
+  registerProfile('webgpu');
   const software = r.adapter.software ? 'a software adapter (slower than wasm)' : undefined;
   return {
     ok: true,

@@ -177,7 +177,6 @@ export class BinaryConv2D extends tf.layers.Layer implements QuantizedLayer {
     };
   }
 }
-tf.serialization.registerClass(BinaryConv2D);
 
 /** Arguments of BinaryDense. */
 export interface BinaryDenseArgs extends BinaryLayerArgs {
@@ -245,4 +244,3 @@ export class BinaryDense extends tf.layers.Layer implements QuantizedLayer {
     };
   }
 }
-tf.serialization.registerClass(BinaryDense);

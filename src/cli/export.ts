@@ -68,7 +68,7 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
     .option('backend', backendFlag) as unknown as Argv<EvaluateArgs>,
   handler: async (argv) => {
     const { readManifest } = await import('../infer/load.ts');
-    const { evaluateExport } = await import('../infer/evaluate.ts');
+    const { evaluateExport, formatEvaluation } = await import('../infer/evaluate.ts');
     const { createEngine } = await import('../infer/engines.ts');
     const manifest = readManifest(argv.exportDir);
     const backend = await useBackend(argv.backend, manifest.source.backend);
@@ -78,17 +78,7 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
       if (r.predictionsIdentical === false) process.exitCode = 1;
       return;
     }
-    const lines = [`# ${manifest.source.runId} (export, engine ${r.engine}, backend ${backend})`];
-    for (const [k, v] of Object.entries(r.metrics)) {
-      const t = r.trained?.[k];
-      lines.push(`${k.padEnd(16)} ${JSON.stringify(v)}${t === undefined ? '' : `   trained: ${JSON.stringify(t)}`}`);
-    }
-    const verdict = r.identical === null ? 'not compared (no trained metrics, or --set changed the data)'
-      : r.identical ? 'identical to the trained model'
-        : r.predictionsIdentical ? `predictions identical; val_loss differs by ${r.valLossRelDiff!.toExponential(2)} (relative: float α rounds differently)`
-          : `DIFFERS from the trained model in ${r.differing.join(', ')}`;
-    lines.push(verdict);
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(formatEvaluation(r, manifest.source.runId, backend));
     if (r.predictionsIdentical === false) throw new RunFailedError(`${argv.exportDir}: the export's predictions differ from the trained model's (${r.differing.join(', ')})`);
   },
 };

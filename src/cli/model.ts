@@ -35,23 +35,16 @@ export const summaryCommand: CommandModule<object, ModelArgs> = {
     const runs = await configsOf(argv);
     const { selectBackend } = await import('../backend/index.ts');
     await selectBackend(argv.backend);
-    const { buildModel, summarizeModel, formatSummary } = await import('../models/index.ts');
+    const { formatSummary, modelKey, summarizeConfig } = await import('../models/index.ts');
     const { inputChannels } = await import('../data/index.ts');
     const seen = new Set<string>();
     const out: Array<{ name: string; summary: unknown }> = [];
     for (const { name, config } of runs) {
-      // Runs that differ only in training keys share a model: show it once.
-      const key = JSON.stringify([config.task, config.model, config.binarize, config.data.input_size, config.data.heatmap_size, config.data.num_classes, config.data.name]);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const built = buildModel(config, { inputShape: [config.data.input_size, config.data.input_size, inputChannels(config)] });
-      const choices = { activation: config.model.activation, activation_placement: config.model.activation_placement, sign_at_zero: config.model.sign_at_zero, 'binarize.order': config.binarize.order };
-      // Summarize the finished network, not its first init-order stage: binary wherever the config makes it binary.
-      if (config.model.binary) built.quant.setBinarization({ features: true, weights: true });
-      const summary = summarizeModel(built.model, { quant: built.quant, choices });
+      if (seen.has(modelKey(config))) continue;
+      seen.add(modelKey(config));
+      const summary = summarizeConfig(config, inputChannels(config));
       out.push({ name, summary });
       if (!argv.json) process.stdout.write(`# ${name}\n${formatSummary(summary)}\n`);
-      built.dispose();
     }
     if (argv.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   },

@@ -1,8 +1,8 @@
 /** `bnn-ablate run` and `bnn-ablate run-one`: train grids, or one prepared run (the worker). */
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { InterruptedError, RunFailedError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
+import type { Plan } from '../grid/index.ts';
 import { backendOption, type BackendOptionArgs } from './backends.ts';
 import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
 
@@ -61,92 +61,59 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .example('$0 run experiments/smoke.yaml', 'train the smoke study on the embedded synthetic data')
     .example('$0 run experiments/paper.yaml --executor slurm --slurm-partition gpu --slurm-gres gpu:1 --dry-run', 'print the Slurm scripts') as unknown as Argv<RunArgs>,
   handler: async (argv) => {
-    const { loadPlans } = await import('../grid/index.ts');
-    const { selectRuns } = await import('../runner/select-runs.ts');
-    let plans = loadPlans(argv.experiments, planOptionsFrom(argv));
-    if (argv.only) plans = selectRuns(plans, argv.only);
-    for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
-    if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
-    if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
-    // Before any backend or training: a results root that is a file, read-only or on a special
-    // file system is one line now, not a crash (or a hang) when the first result is written.
-    if (argv.results.trim() === '') throw new UsageError('--results: empty path (give a folder, default results)');
-    (await import('../data/roots.ts')).checkDataRoots(plans);
-    if (!argv.dryRun) {
-      const { ensureWritableFolder } = await import('../results/paths.ts');
-      const root = ensureWritableFolder(argv.results, '--results');
-      for (const plan of plans) ensureWritableFolder(resolve(root, plan.experiment), '--results');
-    }
-    if (argv.executor === 'slurm') {
-      if (argv.failFast) throw new UsageError('--fail-fast applies to --executor local (Slurm runs every layer; a student of a failed teacher fails with the reason)');
-      const { runSlurm, formatSubmissions } = await import('../runner/slurm.ts');
-      const submissions = runSlurm(plans, {
-        resultsRoot: resolve(argv.results), backend: argv.backend, force: argv.force, preset: argv.preset ?? null, sets: argv.set ?? [],
-        maxParallel: argv.jobs, dryRun: argv.dryRun,
-        flags: {
-          partition: argv.slurmPartition, account: argv.slurmAccount, time: argv.slurmTime, cpusPerTask: argv.slurmCpusPerTask,
-          mem: argv.slurmMem, gres: argv.slurmGres, sbatch: argv.slurmSbatch, setup: argv.slurmSetup, node: argv.slurmNode,
-        },
-      });
-      process.stdout.write(formatSubmissions(submissions, argv.dryRun));
-      return;
-    }
-    const slurmOnly = Object.keys(slurmOptions).find((flag) => flag !== 'dry-run' && (argv as unknown as Record<string, unknown>)[flag] !== undefined);
-    if (argv.dryRun || slurmOnly) throw new UsageError(`--${slurmOnly ?? 'dry-run'} applies to --executor slurm${slurmOnly ? '' : ' (to see the runs without training, use `bnn-ablate plan`)'}`);
-
-    // The parent resolves `auto` once so every worker uses the same backend and the pool size fits it.
-    const { selectBackend } = await import('../backend/index.ts');
-    const backend = await selectBackend(argv.backend, { threads: 1 });
-    const cpuLike = backend.name === 'wasm' || backend.name === 'cpu' || backend.name === 'native';
-    const runCount = plans.reduce((n, p) => n + p.runs.length, 0);
-    const configured = Math.max(0, ...plans.flatMap((p) => p.runs.map((r) => r.config.train.threads ?? 0)));
-    const { jobs, threads } = shareCores(availableParallelism(), runCount, cpuLike, argv.jobs, argv.threads ?? (configured || undefined));
-
-    const { runLocal } = await import('../runner/local.ts');
-    const { createDisplay } = await import('../runner/progress.ts');
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.stderr.write(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}${backend.name === 'native' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : ''}\n`);
-    try {
-      const common = {
-        resultsRoot: resolve(argv.results), jobs, threads, backend: backend.name, failFast: argv.failFast, force: argv.force,
-        preset: argv.preset ?? null, sets: argv.set ?? [], stopSignal: stop.signal, share: true,
-      };
-      const summary = argv.wait
-        ? await (await import('../runner/wait-locked.ts')).runLocalWaiting(plans, common, { makeDisplay: () => createDisplay() })
-        : await runLocal(plans, { ...common, display: createDisplay() });
-      const shared = summary.done.filter((r) => (r as { copyOf?: string }).copyOf).length;
-      const lines = [
-        `${summary.done.length} done${shared ? ` (${shared} copied from a run another study shares)` : ''}, ${summary.skipped} skipped (done earlier), ${summary.failed.length} failed, ${summary.interrupted.length} interrupted, ${summary.notStarted.length} not started${summary.locked.length ? `, ${summary.locked.length} left to another process training them` : ''}`,
-        ...summary.failed.map((f) => `  failed ${f.experiment}/${f.id} ${f.name}: ${f.error}`),
-        `results: ${summary.resultsDirs.join(', ')}`,
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
-      if (stop.signal.aborted || summary.interrupted.length > 0) throw new InterruptedError('interrupted: finished runs are saved and unfinished ones checkpointed; run the same command again to resume');
-      if (summary.failed.length > 0) throw new RunFailedError(`${summary.failed.length} run${summary.failed.length > 1 ? 's' : ''} failed`);
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    const plans = await loadRunPlans(argv);
+    await checkRunFlags(argv, plans);
+    await executeWith(argv, plans, (text) => process.stdout.write(text));
   },
 };
 
-/**
- * Parallel jobs and threads per job on `cores`: jobs x threads <= cores. Default jobs: one per
- * core on the CPU backends, 1 on gpu/node (which thread themselves); default threads: cores /
- * jobs. Given threads without jobs, as many jobs as fit. Both given and too many: a usage error.
- */
-export function shareCores(cores: number, runs: number, cpuLike: boolean, jobs?: number, threads?: number): { jobs: number; threads: number } {
-  const capped = (n: number) => Math.max(1, Math.min(n, runs));
-  if (jobs !== undefined && threads !== undefined) {
-    if (jobs * threads > cores) throw new UsageError(`--jobs ${jobs} x --threads ${threads} = ${jobs * threads} exceeds the ${cores} cores here`);
-    return { jobs, threads };
+/** The plans of the experiments, narrowed by --only; their warnings go to stderr. */
+async function loadRunPlans(argv: RunArgs): Promise<Plan[]> {
+  const { loadPlans } = await import('../grid/index.ts');
+  const { selectRuns } = await import('../runner/select-runs.ts');
+  let plans = loadPlans(argv.experiments, planOptionsFrom(argv));
+  if (argv.only) plans = selectRuns(plans, argv.only);
+  for (const plan of plans) for (const w of plan.warnings ?? []) process.stderr.write(`bnn-ablate: warning: ${plan.experiment}: ${w}\n`);
+  return plans;
+}
+
+/** Flag checks, before any backend or training. */
+async function checkRunFlags(argv: RunArgs, plans: Plan[]): Promise<void> {
+  if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
+  if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
+  // A results root that is a file, read-only or on a special file system is one line now, not a
+  // crash (or a hang) when the first result is written.
+  if (argv.results.trim() === '') throw new UsageError('--results: empty path (give a folder, default results)');
+  (await import('../data/roots.ts')).checkDataRoots(plans);
+  if (!argv.dryRun) {
+    const { ensureWritableFolder } = await import('../results/paths.ts');
+    const root = ensureWritableFolder(argv.results, '--results');
+    for (const plan of plans) ensureWritableFolder(resolve(root, plan.experiment), '--results');
   }
-  if (threads !== undefined) return { jobs: capped(Math.floor(cores / Math.min(threads, cores))), threads: Math.min(threads, cores) };
-  const j = jobs ?? capped(cpuLike ? cores : 1);
-  return { jobs: j, threads: Math.max(1, Math.floor(cores / j)) };
+  if (argv.executor === 'slurm') return;
+  const slurmOnly = Object.keys(slurmOptions).find((flag) => flag !== 'dry-run' && (argv as unknown as Record<string, unknown>)[flag] !== undefined);
+  if (argv.dryRun || slurmOnly) throw new UsageError(`--${slurmOnly ?? 'dry-run'} applies to --executor slurm${slurmOnly ? '' : ' (to see the runs without training, use `bnn-ablate plan`)'}`);
+}
+
+/** Builds the chosen executor from the flags, and runs the plans with it (runner/executor.ts). */
+async function executeWith(argv: RunArgs, plans: Plan[], print: (text: string) => void): Promise<void> {
+  const { execute } = await import('../runner/executor.ts');
+  const common = { resultsRoot: resolve(argv.results), force: argv.force, preset: argv.preset ?? null, sets: argv.set ?? [], failFast: argv.failFast };
+  if (argv.executor === 'slurm') {
+    const { slurmExecutor } = await import('../runner/slurm-executor.ts');
+    return execute(slurmExecutor({
+      ...common, backend: argv.backend, maxParallel: argv.jobs, dryRun: argv.dryRun,
+      flags: {
+        partition: argv.slurmPartition, account: argv.slurmAccount, time: argv.slurmTime, cpusPerTask: argv.slurmCpusPerTask,
+        mem: argv.slurmMem, gres: argv.slurmGres, sbatch: argv.slurmSbatch, setup: argv.slurmSetup, node: argv.slurmNode,
+      },
+    }), plans, print);
+  }
+  const { localExecutor } = await import('../runner/local-executor.ts');
+  return execute(localExecutor({
+    ...common, backend: argv.backend, jobs: argv.jobs, threads: argv.threads, wait: argv.wait,
+    note: (line) => process.stderr.write(`${line}\n`),
+  }), plans, print);
 }
 
 interface RunOneArgs extends BackendOptionArgs {
@@ -161,25 +128,26 @@ export const runOneCommand: CommandModule<object, RunOneArgs> = {
     .options(backendOption) as unknown as Argv<RunOneArgs>,
   handler: async (argv) => {
     const { runOne } = await import('../runner/run-one.ts');
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     // A parent that dies (killed hard) leaves nobody to report to: checkpoint and stop, as on SIGTERM.
-    process.on('disconnect', onSignal);
-    try {
-      await runOne(argv.runDir, {
-        backend: argv.backend,
-        signal: stop.signal,
-        // Without a parent on the IPC channel (a cluster task, a user), log evaluations plainly.
-        report: process.send ? undefined : (m) => {
-          if (m.type === 'eval') process.stdout.write(`${m.id} step ${m.step}: ${m.metric} ${m.value.toFixed(2)}\n`);
-        },
-      });
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.off('disconnect', onSignal);
-    }
+    await untilStopped(['SIGINT', 'SIGTERM', 'disconnect'], (signal) => runOne(argv.runDir, {
+      backend: argv.backend,
+      signal,
+      // Without a parent on the IPC channel (a cluster task, a user), log evaluations plainly.
+      report: process.send ? undefined : (m) => {
+        if (m.type === 'eval') process.stdout.write(`${m.id} step ${m.step}: ${m.metric} ${m.value.toFixed(2)}\n`);
+      },
+    }));
   },
 };
+
+/** Runs `work` with a signal that aborts on any of `events` of the process; the listeners go afterwards. */
+async function untilStopped(events: readonly string[], work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  for (const e of events) process.on(e, onSignal);
+  try {
+    await work(stop.signal);
+  } finally {
+    for (const e of events) process.off(e, onSignal);
+  }
+}

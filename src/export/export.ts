@@ -24,7 +24,7 @@ import { binarizeWeightsHard } from '../binary/quantizers.ts';
 import { isQuantizedLayer, type QuantState } from '../binary/quant-state.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { PACKED_LAYOUT, packFilter } from '../infer/pack.ts';
-import { planFold } from './fold.ts';
+import { type Fold, planFold } from './fold.ts';
 import {
   EXPORT_CONFIG, EXPORT_FORMAT, EXPORT_VERSION, EXPORT_WEIGHTS, MANIFEST_JSON, sha256,
   type ExportManifest, type PackedLayerEntry, type SizeRow,
@@ -100,6 +100,121 @@ function layerOf(specName: string): string {
   return specName.split('/')[0]!;
 }
 
+/** The export's one weights file as it is written: every part's bytes, in order, each with its span. */
+class WeightsFile {
+  private readonly parts: Uint8Array[] = [];
+  offset = 0;
+
+  append(bytes: Uint8Array): { offset: number; bytes: number } {
+    const span = { offset: this.offset, bytes: bytes.byteLength };
+    this.parts.push(bytes);
+    this.offset += bytes.byteLength;
+    return span;
+  }
+
+  bytes(): Uint8Array {
+    return concat(this.parts);
+  }
+}
+
+/** The size table's rows, by layer, in the order layers first appear. */
+class SizeTable {
+  readonly rows = new Map<string, SizeRow>();
+
+  row(layer: string, kind: SizeRow['kind']): SizeRow {
+    const r = this.rows.get(layer) ?? { layer, kind, packedBytes: 0, float32Bytes: 0 };
+    this.rows.set(layer, r);
+    return r;
+  }
+}
+
+type BinaryLayer = Parameters<typeof packLayer>[0];
+
+/** The binary layers' packed bits, α and (where a batch norm folds in) thresholds, appended to the weights. */
+function packBinaryLayers(binary: BinaryLayer[], folds: Map<string, Fold | null>, config: RunConfig, file: WeightsFile, sizes: SizeTable): PackedLayerEntry[] {
+  const entries: PackedLayerEntry[] = [];
+  for (const layer of binary) {
+    const p = packLayer(layer, config);
+    const bits = file.append(new Uint8Array(p.bits.buffer));
+    const alpha = file.append(new Uint8Array(p.alpha.buffer));
+    const fold = folds.get(layer.name) ?? null;
+    const thresholds = fold === null ? null : file.append(new Uint8Array(fold.table.buffer));
+    const useBias = (layer as unknown as { useBias: boolean }).useBias;
+    entries.push({
+      name: layer.name, kind: layer.getClassName() === 'BinaryDense' ? 'dense' : 'conv', kernel: p.shape,
+      strides: (layer as unknown as { strides?: number }).strides ?? 1,
+      padding: (layer as unknown as { padding?: 'same' | 'valid' }).padding ?? 'valid', bits, alpha, bias: useBias,
+      thresholds, folded: fold === null ? [] : fold.layers.map((l) => l.name),
+    });
+    const r = sizes.row(layer.name, 'binary');
+    r.kind = 'binary';
+    r.packedBytes += bits.bytes + alpha.bytes;
+    r.float32Bytes += 4 * p.shape.reduce((a, b) => a * b, 1);
+    // The thresholds stand in for the folded batch norm's weights: counted on its row.
+    if (fold !== null && thresholds !== null) sizes.row(fold.layers[0]!.name, 'real').packedBytes += thresholds.bytes;
+  }
+  return entries;
+}
+
+/** What the weights file holds, and where: the input to the manifest. */
+interface Packed {
+  dir: string;
+  run: ReturnType<typeof readRun>;
+  built: Awaited<ReturnType<typeof loadModel>>;
+  topology: unknown;
+  folds: Map<string, Fold | null>;
+  folded: Set<string>;
+  binaryCount: number;
+  realSpecs: tf.io.WeightsManifestEntry[];
+  realSpan: { offset: number; bytes: number };
+  entries: PackedLayerEntry[];
+  sizes: SizeTable;
+  weights: Uint8Array;
+}
+
+function manifestOf(p: Packed): ExportManifest {
+  const { run, built, weights } = p;
+  const t = summarizeModel(built.model, { quant: built.quant }).totals;
+  const float32Bytes = statSync(join(p.dir, FILES.model, WEIGHTS_BIN)).size;
+  return {
+    format: EXPORT_FORMAT, version: EXPORT_VERSION, layout: PACKED_LAYOUT, layoutDescription: LAYOUT_DESCRIPTION,
+    source: { runDir: p.dir, runId: basename(p.dir), backend: run.backend },
+    task: run.config.task, arch: run.config.model.arch,
+    inputShape: built.model.inputs[0]!.shape.slice(1) as number[],
+    choices: choicesOf(run.config, built.quant),
+    batchNorm: `${p.folded.size} layers (batch norms, and activations before the sign) folded into exact sign thresholds of `
+      + `${[...p.folds.values()].filter((f) => f !== null).length} of ${p.binaryCount} binary layers; the rest float32 `
+      + '(no batch norm is a binary conv\'s sole consumer, so none after one is folded)',
+    topology: packedTopology(p.topology, p.entries, run.config.model.sign_at_zero, p.folded),
+    real: { specs: p.realSpecs, span: p.realSpan },
+    packed: p.entries,
+    sizes: { layers: [...p.sizes.rows.values()], packedBytes: weights.byteLength, float32Bytes, ratio: float32Bytes / weights.byteLength },
+    ops: { macs: t.macs, flops: t.flops, bops: t.bops, ops: t.ops },
+    trained: run.final,
+    checksum: { algorithm: 'sha256', weights: sha256(weights) },
+  };
+}
+
+/** Packs the loaded model: real weights first (float32), then each binary layer's bits, α and thresholds. */
+function pack(dir: string, run: ReturnType<typeof readRun>, built: Packed['built'], artifacts: tf.io.ModelArtifacts): Packed {
+  const file = new WeightsFile();
+  const sizes = new SizeTable();
+  const weightData = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData!).slice());
+  const binary = built.model.layers.filter(isQuantizedLayer);
+  const signAtZero = built.quant.settings.signAtZero;
+  const folds = new Map(binary.map((l) => [l.name, planFold(l, signAtZero)] as const));
+  const folded = new Set([...folds.values()].flatMap((f) => (f === null ? [] : f.layers.map((l) => l.name))));
+  const packedNames = new Set(binary.map((l) => `${l.name}/kernel`));
+  const skip = (spec: string) => packedNames.has(spec) || folded.has(layerOf(spec));
+  const realSpecs = appendRealWeights(artifacts.weightSpecs!, weightData, skip, (b) => file.append(b), (l, k) => sizes.row(l, k));
+  const realSpan = { offset: 0, bytes: file.offset };
+  const entries = packBinaryLayers(binary, folds, run.config, file, sizes);
+  return {
+    dir, run, built, topology: artifacts.modelTopology, folds, folded, binaryCount: binary.length, realSpecs, realSpan, entries, sizes,
+    weights: file.bytes(),
+  };
+}
+
 /** Writes the export of the finished run at `runDir` into `outDir` (default `<runDir>/export`) and returns its manifest. */
 export async function exportRun(runDir: string, outDir?: string): Promise<ExportManifest> {
   const dir = resolve(runDir);
@@ -108,72 +223,10 @@ export async function exportRun(runDir: string, outDir?: string): Promise<Export
   const artifacts = await fileSystemHandler(join(dir, FILES.model)).load();
   const built = await loadModel(fileSystemHandler(join(dir, FILES.model)));
   try {
-    const parts: Uint8Array[] = [];
-    let offset = 0;
-    const append = (bytes: Uint8Array) => {
-      const span = { offset, bytes: bytes.byteLength };
-      parts.push(bytes);
-      offset += bytes.byteLength;
-      return span;
-    };
-    const weightData = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData!).slice());
-    const binary = built.model.layers.filter(isQuantizedLayer);
-    const signAtZero = built.quant.settings.signAtZero;
-    const folds = new Map(binary.map((l) => [l.name, planFold(l, signAtZero)] as const));
-    const folded = new Set([...folds.values()].flatMap((f) => (f === null ? [] : f.layers.map((l) => l.name))));
-    const packedNames = new Set(binary.map((l) => `${l.name}/kernel`));
-    const skip = (spec: string) => packedNames.has(spec) || folded.has(layerOf(spec));
-    const sizes = new Map<string, SizeRow>();
-    const row = (layer: string, kind: SizeRow['kind']) => {
-      const r = sizes.get(layer) ?? { layer, kind, packedBytes: 0, float32Bytes: 0 };
-      sizes.set(layer, r);
-      return r;
-    };
-    const realSpecs = appendRealWeights(artifacts.weightSpecs!, weightData, skip, append, row);
-    const realSpan = { offset: 0, bytes: offset };
-    const entries: PackedLayerEntry[] = [];
-    for (const layer of binary) {
-      const p = packLayer(layer, run.config);
-      const bits = append(new Uint8Array(p.bits.buffer));
-      const alpha = append(new Uint8Array(p.alpha.buffer));
-      const fold = folds.get(layer.name) ?? null;
-      const thresholds = fold === null ? null : append(new Uint8Array(fold.table.buffer));
-      const useBias = (layer as unknown as { useBias: boolean }).useBias;
-      entries.push({
-        name: layer.name, kind: layer.getClassName() === 'BinaryDense' ? 'dense' : 'conv', kernel: p.shape,
-        strides: (layer as unknown as { strides?: number }).strides ?? 1,
-        padding: (layer as unknown as { padding?: 'same' | 'valid' }).padding ?? 'valid', bits, alpha, bias: useBias,
-        thresholds, folded: fold === null ? [] : fold.layers.map((l) => l.name),
-      });
-      const r = row(layer.name, 'binary');
-      r.kind = 'binary';
-      r.packedBytes += bits.bytes + alpha.bytes;
-      r.float32Bytes += 4 * p.shape.reduce((a, b) => a * b, 1);
-      // The thresholds stand in for the folded batch norm's weights: counted on its row.
-      if (fold !== null && thresholds !== null) row(fold.layers[0]!.name, 'real').packedBytes += thresholds.bytes;
-    }
-    const weights = concat(parts);
-    const t = summarizeModel(built.model, { quant: built.quant }).totals;
-    const float32Bytes = statSync(join(dir, FILES.model, WEIGHTS_BIN)).size;
-    const manifest: ExportManifest = {
-      format: EXPORT_FORMAT, version: EXPORT_VERSION, layout: PACKED_LAYOUT, layoutDescription: LAYOUT_DESCRIPTION,
-      source: { runDir: dir, runId: basename(dir), backend: run.backend },
-      task: run.config.task, arch: run.config.model.arch,
-      inputShape: built.model.inputs[0]!.shape.slice(1) as number[],
-      choices: choicesOf(run.config, built.quant),
-      batchNorm: `${folded.size} layers (batch norms, and activations before the sign) folded into exact sign thresholds of `
-        + `${[...folds.values()].filter((f) => f !== null).length} of ${binary.length} binary layers; the rest float32 `
-        + '(no batch norm is a binary conv\'s sole consumer, so none after one is folded)',
-      topology: packedTopology(artifacts.modelTopology, entries, run.config.model.sign_at_zero, folded),
-      real: { specs: realSpecs, span: realSpan },
-      packed: entries,
-      sizes: { layers: [...sizes.values()], packedBytes: weights.byteLength, float32Bytes, ratio: float32Bytes / weights.byteLength },
-      ops: { macs: t.macs, flops: t.flops, bops: t.bops, ops: t.ops },
-      trained: run.final,
-      checksum: { algorithm: 'sha256', weights: sha256(weights) },
-    };
+    const packed = pack(dir, run, built, artifacts);
+    const manifest = manifestOf(packed);
     mkdirSync(out, { recursive: true });
-    writeFileAtomic(join(out, EXPORT_WEIGHTS), weights);
+    writeFileAtomic(join(out, EXPORT_WEIGHTS), packed.weights);
     copyFileSync(join(dir, FILES.config), join(out, EXPORT_CONFIG));
     writeFileAtomic(join(out, MANIFEST_JSON), `${JSON.stringify(manifest)}\n`);
     return manifest;

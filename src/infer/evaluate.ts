@@ -70,3 +70,18 @@ export async function evaluateExport(dir: string, opts: { sets: readonly string[
     loaded.model.dispose();
   }
 }
+
+/** What `bnn-ablate evaluate` prints: the export's metrics beside the trained ones, and the verdict. */
+export function formatEvaluation(r: ExportEvaluation, runId: string, backend: string): string {
+  const lines = [`# ${runId} (export, engine ${r.engine}, backend ${backend})`];
+  for (const [k, v] of Object.entries(r.metrics)) {
+    const t = r.trained?.[k];
+    lines.push(`${k.padEnd(16)} ${JSON.stringify(v)}${t === undefined ? '' : `   trained: ${JSON.stringify(t)}`}`);
+  }
+  const verdict = r.identical === null ? 'not compared (no trained metrics, or --set changed the data)'
+    : r.identical ? 'identical to the trained model'
+      : r.predictionsIdentical ? `predictions identical; val_loss differs by ${r.valLossRelDiff!.toExponential(2)} (relative: float α rounds differently)`
+        : `DIFFERS from the trained model in ${r.differing.join(', ')}`;
+  lines.push(verdict);
+  return `${lines.join('\n')}\n`;
+}

@@ -5,7 +5,7 @@
  * and the ~20 full-size ops of their gradients. Same math, same weights, same config: inference,
  * other axes, center/scale off and other backends take the stock code path.
  *
- * It keeps the class name 'BatchNormalization' and is registered under it, so saved models still
+ * It keeps the class name 'BatchNormalization' and is registered under it (layer-classes.ts), so saved models still
  * name the stock class (and load anywhere tfjs runs), while models loaded here get the fast path.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -53,8 +53,6 @@ export class FastBatchNormalization extends StockBatchNormalization {
     });
   }
 }
-// fromConfig is inherited from Layer at runtime; the constructor type above just does not say so.
-tf.serialization.registerClass(FastBatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
 
 /** A batch-norm layer with the fused training path (drop-in for tf.layers.batchNormalization). */
 export function batchNormalization(args?: BatchNormArgs): BatchNormLayer {

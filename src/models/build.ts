@@ -11,6 +11,7 @@ import { parseActivation } from '../binary/activations.ts';
 import {
   QuantState, attachQuantState, applyWeightClip, initialFlagsForOrder, quantSettingsFromConfig,
 } from '../binary/quant-state.ts';
+import { installLayerClasses } from './layer-classes.ts';
 import { BuildContext } from './builder.ts';
 import { HOURGLASS_FIRST, stackedHourglass } from './hourglass.ts';
 import { ALEXNET_FIRST, ALEXNET_LAST, RESNET18_FIRST, RESNET18_LAST, alexnet, resnet18 } from './classification.ts';
@@ -81,6 +82,7 @@ function wrap(model: tf.LayersModel, quant: QuantState, binaryLayers: Array<{ na
  * QuantState starts with the flags of binarize.order's first stage and λ = lambda_start.
  */
 export function buildModel(config: RunConfig, opts: BuildOptions): BinaryModel {
+  installLayerClasses();
   const arch = config.model.arch;
   if (!(arch in ALIASES)) throw new ConfigError(`model.arch: unknown architecture '${config.model.arch}'`);
   const placement = config.model.activation_placement;
@@ -131,6 +133,7 @@ export function buildModel(config: RunConfig, opts: BuildOptions): BinaryModel {
  * binary layer's config (flags and λ as they were at save time).
  */
 export async function loadModel(source: string | tf.io.IOHandler): Promise<BinaryModel> {
+  installLayerClasses();
   const model = await tf.loadLayersModel(source);
   const quant = attachQuantState(model);
   const binaryLayers = model.layers

@@ -6,8 +6,8 @@
  * gradient of the HourGlass stem (7x7 stride 2, 3 input channels) was computed and thrown away
  * every step: 120 ms of the reference step on wasm. conv2d + add have registered per-input
  * gradients, which the tape prunes. Same weights, config and values; inference, other data
- * formats, dilations and fused activations keep the stock path. Registered under 'Conv2D' so
- * saved models still name the stock class, as batch-norm.ts does.
+ * formats, dilations and fused activations keep the stock path. Registered under 'Conv2D'
+ * (layer-classes.ts, when a model is built or loaded) so saved models still name the stock class.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -47,8 +47,6 @@ export class PrunableConv2D extends StockConv2D {
     });
   }
 }
-// fromConfig is inherited from Layer at runtime; the constructor type above just does not say so.
-tf.serialization.registerClass(PrunableConv2D as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
 
 /** A real 2-D conv layer whose training gradient skips dx when nothing needs it (drop-in for tf.layers.conv2d). */
 export function conv2d(args: Conv2DArgs): Conv2DLayer {

@@ -90,47 +90,35 @@ function layerMacs(layer: tf.layers.Layer, out: number[]): number {
   return 0;
 }
 
-/** The summary of `model` at its current binarization flags. */
-export function summarizeModel(model: tf.LayersModel, opts: SummarizeOptions = {}): ModelSummary {
-  const layers: LayerSummary[] = [];
-  let quant = opts.quant;
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    const out = singleShape(layer);
-    let params1bit = 0;
-    let params32bit = 0;
-    let macsBinary = 0;
-    let macsReal = 0;
-    const macs = layerMacs(layer, out);
-    if (isQuantizedLayer(layer)) {
-      quant ??= layer.quant;
-      const { features, weights } = layer.quant.binarization;
-      for (const w of layer.weights) {
-        const n = size(w.shape);
-        if (weights && w.originalName.endsWith('kernel')) params1bit += n;
-        else params32bit += n;
-      }
-      if (features && weights) macsBinary = macs;
-      else macsReal = macs;
-    } else {
-      params32bit = layer.weights.reduce((s, w) => s + size(w.shape), 0);
-      macsReal = macs;
+/** One layer's row: its parameters (1-bit where its weights are binarized now) and MACs (binary where both sides are). */
+function layerSummary(layer: tf.layers.Layer): LayerSummary {
+  const out = singleShape(layer);
+  let params1bit = 0;
+  let params32bit = 0;
+  let macsBinary = 0;
+  let macsReal = 0;
+  const macs = layerMacs(layer, out);
+  if (isQuantizedLayer(layer)) {
+    const { features, weights } = layer.quant.binarization;
+    for (const w of layer.weights) {
+      const n = size(w.shape);
+      if (weights && w.originalName.endsWith('kernel')) params1bit += n;
+      else params32bit += n;
     }
-    layers.push({
-      name: layer.name, className: layer.getClassName(), outputShape: out, params1bit, params32bit,
-      memoryBytes: params1bit / 8 + 4 * params32bit, macsBinary, macsReal,
-    });
+    if (features && weights) macsBinary = macs;
+    else macsReal = macs;
+  } else {
+    params32bit = layer.weights.reduce((s, w) => s + size(w.shape), 0);
+    macsReal = macs;
   }
+  return {
+    name: layer.name, className: layer.getClassName(), outputShape: out, params1bit, params32bit,
+    memoryBytes: params1bit / 8 + 4 * params32bit, macsBinary, macsReal,
+  };
+}
 
-  const sum = (f: (l: LayerSummary) => number) => layers.reduce((s, l) => s + f(l), 0);
-  const params1bit = sum((l) => l.params1bit);
-  const params32bit = sum((l) => l.params32bit);
-  const macsBinary = sum((l) => l.macsBinary);
-  const macs = macsBinary + sum((l) => l.macsReal);
-  const trainableParams = model.trainableWeights.reduce((s, w) => s + size(w.shape), 0);
-  const modelBytes = params1bit / 8 + 4 * params32bit;
-  const float32Bytes = 4 * (params1bit + params32bit);
-
+/** The binarization choices in force (the model's QuantState), then the caller's. */
+function choicesOf(quant: QuantState | undefined, extra: Record<string, string> | undefined): Record<string, string> {
   const choices: Record<string, string> = {};
   if (quant !== undefined) {
     const s = quant.settings;
@@ -143,29 +131,44 @@ export function summarizeModel(model: tf.LayersModel, opts: SummarizeOptions = {
       ? `${s.progressive.fn}(${s.progressive.scale === 'mean_abs' ? 'λx/mean|x|' : 'λx'}) on ${s.progressive.applyTo}, λ=${quant.lambda}, eval ${s.progressive.evalHardSign ? 'hard sign' : 'smooth'}`
       : 'off';
   }
-  Object.assign(choices, opts.choices ?? {});
+  Object.assign(choices, extra ?? {});
+  return choices;
+}
 
+function totalsOf(layers: LayerSummary[], trainableParams: number): ModelSummary['totals'] {
+  const sum = (f: (l: LayerSummary) => number) => layers.reduce((s, l) => s + f(l), 0);
+  const params1bit = sum((l) => l.params1bit);
+  const params32bit = sum((l) => l.params32bit);
+  const macsBinary = sum((l) => l.macsBinary);
+  const macs = macsBinary + sum((l) => l.macsReal);
+  const modelBytes = params1bit / 8 + 4 * params32bit;
+  const float32Bytes = 4 * (params1bit + params32bit);
   return {
-    name: model.name,
-    layers,
-    choices,
-    totals: {
-      params: params1bit + params32bit,
-      trainableParams,
-      nonTrainableParams: params1bit + params32bit - trainableParams,
-      params1bit,
-      params32bit,
-      modelBytes,
-      float32Bytes,
-      compressionRatio: modelBytes === 0 ? 1 : float32Bytes / modelBytes,
-      macs,
-      macsBinary,
-      binaryMacRatio: macs === 0 ? 0 : macsBinary / macs,
-      flops: macs - macsBinary,
-      bops: macsBinary,
-      ops: macs - macsBinary + macsBinary / BOPS_PER_OP,
-    },
+    params: params1bit + params32bit,
+    trainableParams,
+    nonTrainableParams: params1bit + params32bit - trainableParams,
+    params1bit,
+    params32bit,
+    modelBytes,
+    float32Bytes,
+    compressionRatio: modelBytes === 0 ? 1 : float32Bytes / modelBytes,
+    macs,
+    macsBinary,
+    binaryMacRatio: macs === 0 ? 0 : macsBinary / macs,
+    flops: macs - macsBinary,
+    bops: macsBinary,
+    ops: macs - macsBinary + macsBinary / BOPS_PER_OP,
   };
+}
+
+/** The summary of `model` at its current binarization flags. */
+export function summarizeModel(model: tf.LayersModel, opts: SummarizeOptions = {}): ModelSummary {
+  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  // The caller's QuantState, else the first binary layer's (one state is shared model-wide).
+  const quant = opts.quant ?? layers.find(isQuantizedLayer)?.quant;
+  const trainableParams = model.trainableWeights.reduce((s, w) => s + size(w.shape), 0);
+  const rows = layers.map(layerSummary);
+  return { name: model.name, layers: rows, choices: choicesOf(quant, opts.choices), totals: totalsOf(rows, trainableParams) };
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -44,13 +44,32 @@ export function renderExperimentMarkdown(report: ExperimentReport, options: Mark
   if (Object.keys(report.setup).length) {
     out.push(`Setup: ${Object.entries(report.setup).map(([k, v]) => `${k} ${v}`).join(' · ')}`, '');
   }
+  out.push(mainTable(report, sources), '');
+  out.push(...sideTables(report));
+  if (report.findings.length) out.push(`${h}# Paper findings`, '', findingsTable(report.findings, sources), '');
+  if (report.power.length) out.push(`${h}# Statistical power`, '', powerTable(report.power), '');
+  const said = [
+    report.spec.paper_finding ? `The experiment file's summary of the paper: "${String(report.spec.paper_finding)}".` : '',
+    report.spec.expect ? `The experiment file expects: "${String(report.spec.expect)}".` : '',
+  ].filter(Boolean);
+  if (said.length) out.push(said.join(' '), '');
+  out.push(...plotLines(report, options.plots));
+  if (options.standalone === false) {
+    if (report.notes.length) out.push('Warnings:', ...report.notes.map((n) => `- ${n}`));
+  } else {
+    out.push(...footnotes(report, sources));
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
 
+/** The ablation rows (teachers apart): each column's statistic, the Δ to the baseline, the paper's Δ and the verdict. */
+function mainTable(report: ExperimentReport, sources: Map<string, number>): string {
   const main = report.rows.filter((r) => r.role !== 'teacher');
   const columns = report.columns.map((c) => SHORT_COLUMN[c] ?? c);
   const headlineName = SHORT_COLUMN[report.headline] ?? report.headline;
   // Named on every row as soon as one row trains in two stages: "equal total" and "own" budgets differ.
   const staged = main.some((r) => r.stageBudget !== null);
-  out.push(mdTable(
+  return mdTable(
     ['Setting', 'Role', 'n', ...(staged ? ['Stages'] : []), ...columns, `Δ ${headlineName}`, 'Paper Δ', 'Verdict'],
     main.map((row) => [
       row.label,
@@ -63,49 +82,34 @@ export function renderExperimentMarkdown(report: ExperimentReport, options: Mark
       row.finding ? row.finding.verdict : '',
     ]),
     ['l', 'l', 'r', ...(staged ? ['l' as const] : []), ...report.columns.map(() => 'r' as const), 'r', 'r', 'l'],
-  ), '');
+  );
+}
 
+/** The teachers' table and the runs left out of the averages, where there are any. */
+function sideTables(report: ExperimentReport): string[] {
+  const out: string[] = [];
+  const columns = report.columns.map((c) => SHORT_COLUMN[c] ?? c);
   const teachers = report.rows.filter((r) => r.role === 'teacher');
   if (teachers.length) {
     out.push('Teachers (trained only to distil from; not rows of the ablation):', '');
     out.push(mdTable(['Teacher', 'n', ...columns], teachers.map((r) => [r.label, nCell(r), ...report.columns.map((c) => statCell(r.columns[c]))]),
       ['l', 'r', ...report.columns.map(() => 'r' as const)]), '');
   }
-
   if (report.excluded.length) {
     out.push(`Runs not in the averages (${report.excluded.length}):`, '');
     out.push(mdTable(['Run', 'Id', 'Status', 'Error'], report.excluded.map((r) => [r.name, r.id, r.status, r.error ?? ''])), '');
   }
+  return out;
+}
 
-  if (report.findings.length) {
-    out.push(`${h}# Paper findings`, '');
-    out.push(findingsTable(report.findings, sources), '');
-  }
-
-  if (report.power.length) {
-    out.push(`${h}# Statistical power`, '');
-    out.push(powerTable(report.power), '');
-  }
-
-  const said = [
-    report.spec.paper_finding ? `The experiment file's summary of the paper: "${String(report.spec.paper_finding)}".` : '',
-    report.spec.expect ? `The experiment file expects: "${String(report.spec.expect)}".` : '',
-  ].filter(Boolean);
-  if (said.length) out.push(said.join(' '), '');
-
-  if (options.plots?.curves || options.plots?.bars) {
-    if (options.plots.curves) out.push(`![training curves of ${report.experiment}](${options.plots.curves})`);
-    if (options.plots.bars) out.push(`![${report.headline} per setting of ${report.experiment}](${options.plots.bars})`);
-    if (options.plots.binary) out.push(`![binary-network diagnostics of ${report.experiment}](${options.plots.binary})`);
-    out.push('');
-  }
-
-  if (options.standalone === false) {
-    if (report.notes.length) out.push('Warnings:', ...report.notes.map((n) => `- ${n}`));
-  } else {
-    out.push(...footnotes(report, sources));
-  }
-  return `${out.join('\n').trimEnd()}\n`;
+function plotLines(report: ExperimentReport, plots: MarkdownOptions['plots']): string[] {
+  if (!plots?.curves && !plots?.bars) return [];
+  const out: string[] = [];
+  if (plots.curves) out.push(`![training curves of ${report.experiment}](${plots.curves})`);
+  if (plots.bars) out.push(`![${report.headline} per setting of ${report.experiment}](${plots.bars})`);
+  if (plots.binary) out.push(`![binary-network diagnostics of ${report.experiment}](${plots.binary})`);
+  out.push('');
+  return out;
 }
 
 function headerLine(report: ExperimentReport): string {

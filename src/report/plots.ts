@@ -149,30 +149,35 @@ export function barsSvg(report: ExperimentReport): string {
   parts.push(text(left.x + left.w / 2, top + plotH + 36, `${report.metric === 'top1' ? 'top-1' : 'PCKh'} (%)`, `${FONT} font-size="12" text-anchor="middle" fill="#333"`),
     text(right.x + right.w / 2, top + plotH + 36, 'points', `${FONT} font-size="12" text-anchor="middle" fill="#333"`));
 
-  rows.forEach((row, i) => {
-    const y = yOf(i);
-    const stat = row.columns[headline];
-    parts.push(text(labelW, y + 4, row.label, `${FONT} font-size="12" text-anchor="end" ${row.role === 'baseline' ? 'font-weight="bold"' : ''}`));
-    if (stat?.mean != null) {
-      parts.push(`<rect x="${r2(xs(0))}" y="${r2(y - 8)}" width="${r2(Math.max(0, xs(stat.mean) - xs(0)))}" height="16" fill="${color(i)}" fill-opacity="${row.role === 'teacher' ? 0.4 : 0.85}"/>`);
-      if (stat.std !== null) parts.push(line(xs(stat.mean - stat.std), y, xs(stat.mean + stat.std), y, 'stroke="#222" stroke-width="1.5"'));
-      for (const v of Object.values(row.values[headline] ?? {})) parts.push(`<circle cx="${r2(xs(v))}" cy="${r2(y)}" r="2.5" fill="white" stroke="#222"/>`);
-    } else {
-      parts.push(text(left.x + 6, y + 4, 'no finished run', `${FONT} font-size="11" fill="#888"`));
-    }
-    const c = row.comparison;
-    if (row.role === 'baseline') parts.push(text(ds(0), y + 4, 'baseline', `${FONT} font-size="11" text-anchor="middle" fill="#666"`));
-    else if (c?.delta != null) {
-      if (c.se !== null) parts.push(line(ds(c.delta - 2 * c.se), y, ds(c.delta + 2 * c.se), y, `stroke="${color(i)}" stroke-width="2"`));
-      parts.push(`<circle cx="${r2(ds(c.delta))}" cy="${r2(y)}" r="4" fill="${color(i)}"/>`);
-    }
-    const paper = row.finding?.finding.delta;
-    if (paper != null) {
-      const px = ds(paper);
-      parts.push(`<polygon points="${r2(px)},${r2(y - 6)} ${r2(px + 6)},${r2(y)} ${r2(px)},${r2(y + 6)} ${r2(px - 6)},${r2(y)}" fill="none" stroke="#111" stroke-width="1.5"><title>${esc(`paper: ${paper}`)}</title></polygon>`);
-    }
-  });
+  rows.forEach((row, i) => parts.push(...barRow(row, i, { y: yOf(i), labelW, leftX: left.x, xs, ds, headline })));
   return svgDocument(W, H, parts);
+}
+
+/** One setting's row of the bar chart: label, bar with ±std and seed dots, Δ with ±2 SE, the paper's Δ. */
+function barRow(row: ExperimentReport['rows'][number], i: number, at: { y: number; labelW: number; leftX: number; xs: Scale; ds: Scale; headline: string }): string[] {
+  const { y, xs, ds } = at;
+  const parts: string[] = [];
+  const stat = row.columns[at.headline];
+  parts.push(text(at.labelW, y + 4, row.label, `${FONT} font-size="12" text-anchor="end" ${row.role === 'baseline' ? 'font-weight="bold"' : ''}`));
+  if (stat?.mean != null) {
+    parts.push(`<rect x="${r2(xs(0))}" y="${r2(y - 8)}" width="${r2(Math.max(0, xs(stat.mean) - xs(0)))}" height="16" fill="${color(i)}" fill-opacity="${row.role === 'teacher' ? 0.4 : 0.85}"/>`);
+    if (stat.std !== null) parts.push(line(xs(stat.mean - stat.std), y, xs(stat.mean + stat.std), y, 'stroke="#222" stroke-width="1.5"'));
+    for (const v of Object.values(row.values[at.headline] ?? {})) parts.push(`<circle cx="${r2(xs(v))}" cy="${r2(y)}" r="2.5" fill="white" stroke="#222"/>`);
+  } else {
+    parts.push(text(at.leftX + 6, y + 4, 'no finished run', `${FONT} font-size="11" fill="#888"`));
+  }
+  const c = row.comparison;
+  if (row.role === 'baseline') parts.push(text(ds(0), y + 4, 'baseline', `${FONT} font-size="11" text-anchor="middle" fill="#666"`));
+  else if (c?.delta != null) {
+    if (c.se !== null) parts.push(line(ds(c.delta - 2 * c.se), y, ds(c.delta + 2 * c.se), y, `stroke="${color(i)}" stroke-width="2"`));
+    parts.push(`<circle cx="${r2(ds(c.delta))}" cy="${r2(y)}" r="4" fill="${color(i)}"/>`);
+  }
+  const paper = row.finding?.finding.delta;
+  if (paper != null) {
+    const px = ds(paper);
+    parts.push(`<polygon points="${r2(px)},${r2(y - 6)} ${r2(px + 6)},${r2(y)} ${r2(px)},${r2(y + 6)} ${r2(px - 6)},${r2(y)}" fill="none" stroke="#111" stroke-width="1.5"><title>${esc(`paper: ${paper}`)}</title></polygon>`);
+  }
+  return parts;
 }
 
 /** PNG of an SVG at twice its size; sharp is loaded only here (it is heavy, and --help must be fast). */

@@ -11,6 +11,7 @@ import type { BackendName } from '../backend/names.ts';
 import type { ProgressDisplay, RunEnd, RunLabel } from './progress.ts';
 import type { WorkerMessage } from './run-one.ts';
 import { experimentRecord } from './experiment-record.ts';
+import { type DepStatus, nextStep, stopsGrid } from './schedule.ts';
 
 /** The CLI entry a worker process runs (`bnn-ablate run-one <dir>`). */
 const BIN = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
@@ -180,124 +181,130 @@ export async function runLocal(plans: Plan[], options: LocalRunOptions): Promise
   }
 }
 
-async function trainPrepared(prepared: Preparation, options: LocalRunOptions): Promise<GridSummary> {
-  const summary: GridSummary = {
-    planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [],
-    locked: prepared.locked, resultsDirs: prepared.resultsDirs,
-  };
-  for (const line of prepared.notes) options.display.note?.(line);
-  for (const r of prepared.locked) options.display.note?.(`${r.experiment}/${r.id} ${r.name}: trained by another process (${describeHolder(r.holder)}); left to it`);
-  const queue: Task[] = prepared.pending;
-  const display = options.display;
-  display.gridStart(queue.length, summary.skipped);
+function trainPrepared(prepared: Preparation, options: LocalRunOptions): Promise<GridSummary> {
+  return new LocalGrid(prepared, options).run();
+}
 
-  const outcome = new Map<string, RunEnd>();
-  const running = new Map<string, Promise<void>>();
-  const children = new Set<ChildProcess>();
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    for (const child of children) child.kill('SIGTERM');
+/**
+ * One invocation's pool of worker processes: launches what `nextStep` (schedule.ts) picks, records
+ * how each run ended (`finish`), and turns a stop (fail-fast or the signal) into SIGTERM for the
+ * running workers, which checkpoint.
+ */
+class LocalGrid {
+  private readonly summary: GridSummary;
+  private readonly display: ProgressDisplay;
+  private readonly outcome = new Map<string, RunEnd>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly children = new Set<ChildProcess>();
+  private stopping = false;
+  private readonly stop = () => {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const child of this.children) child.kill('SIGTERM');
   };
-  options.stopSignal?.addEventListener('abort', stop);
 
-  // A teacher is in its student's experiment, so the student's store knows it, also when it
-  // finished in an earlier invocation and is therefore not in this queue at all.
-  const statusOf = (depKey: string, student: Task): RunEnd | 'pending' => {
-    const known = outcome.get(depKey);
+  constructor(private readonly prepared: Preparation, private readonly options: LocalRunOptions) {
+    this.display = options.display;
+    this.summary = {
+      planned: prepared.planned, skipped: prepared.skipped, done: [], failed: [], interrupted: [], notStarted: [],
+      locked: prepared.locked, resultsDirs: prepared.resultsDirs,
+    };
+  }
+
+  async run(): Promise<GridSummary> {
+    const { prepared, display } = this;
+    for (const line of prepared.notes) display.note?.(line);
+    for (const r of prepared.locked) display.note?.(`${r.experiment}/${r.id} ${r.name}: trained by another process (${describeHolder(r.holder)}); left to it`);
+    display.gridStart(prepared.pending.length, this.summary.skipped);
+    this.options.stopSignal?.addEventListener('abort', this.stop);
+    let waiting: Task[] = [...prepared.pending];
+    for (;;) {
+      const next = nextStep({
+        waiting, running: this.running.size, jobs: this.options.jobs, stopping: this.stopping, statusOf: (d, t) => this.statusOf(d, t),
+      });
+      if (next.action === 'finished') break;
+      if (next.action === 'wait') await Promise.race(this.running.values());
+      else if (next.action === 'abandon') { this.summary.notStarted.push(...next.tasks); waiting = []; }
+      else {
+        waiting = waiting.filter((t) => t !== next.task);
+        if (next.action === 'launch') this.launch(next.task);
+        else { next.task.store.fail(next.task.id, next.reason); this.finish(next.task, 'blocked', next.reason); }
+      }
+    }
+    this.options.stopSignal?.removeEventListener('abort', this.stop);
+    display.stop();
+    return this.summary;
+  }
+
+  /**
+   * A teacher is in its student's experiment, so the student's store knows it, also when it
+   * finished in an earlier invocation and is therefore not in this queue at all.
+   */
+  private statusOf(depKey: string, student: Task): DepStatus {
+    const known = this.outcome.get(depKey);
     if (known) return known;
     const [experiment, id] = depKey.split('/') as [string, string];
-    return (prepared.stores.get(experiment) ?? student.store).status(id) === 'done' ? 'done' : 'pending';
-  };
-  const finish = (task: Task, status: RunEnd, detail: string) => {
-    outcome.set(task.key, status);
-    if (status === 'done') summary.done.push(task);
-    else if (status === 'interrupted') summary.interrupted.push(task);
-    else summary.failed.push({ ...task, error: detail });
-    display.runEnd(task, status, detail);
-    if (status !== 'done' && status !== 'interrupted' && options.failFast) stop();
-  };
+    return (this.prepared.stores.get(experiment) ?? student.store).status(id) === 'done' ? 'done' : 'pending';
+  }
 
-  const launch = (task: Task) => {
-    if (task.copyOf) return copyShared(task);
-    display.runStart(task);
-    const runDir = task.store.runDir(task.id);
+  private finish(task: Task, status: RunEnd, detail: string): void {
+    this.outcome.set(task.key, status);
+    if (status === 'done') this.summary.done.push(task);
+    else if (status === 'interrupted') this.summary.interrupted.push(task);
+    else this.summary.failed.push({ ...task, error: detail });
+    this.display.runEnd(task, status, detail);
+    if (stopsGrid(status, this.options.failFast)) this.stop();
+  }
+
+  private launch(task: Task): void {
+    if (task.copyOf) return this.copyShared(task);
+    this.display.runStart(task);
+    const { options } = this;
     const env = {
       ...process.env, ...threadEnv(options.threads ?? (options.jobs > 1 ? 1 : undefined)),
       ...(task.lock ? { [LOCK_TOKEN_ENV]: task.lock.info.token } : {}),
     };
-    const child = (options.spawnWorker ?? spawnWorker)(runDir, options.backend, env);
-    children.add(child);
-    child.on('message', (m: WorkerMessage) => display.message(task, m));
-    running.set(task.key, new Promise<void>((resolve) => {
+    const child = (options.spawnWorker ?? spawnWorker)(task.store.runDir(task.id), options.backend, env);
+    this.children.add(child);
+    child.on('message', (m: WorkerMessage) => this.display.message(task, m));
+    this.running.set(task.key, new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
-        children.delete(child);
-        running.delete(task.key);
+        this.children.delete(child);
+        this.running.delete(task.key);
         task.lock?.release();
-        const status = task.store.status(task.id);
-        if (status === 'done') finish(task, 'done', summarize(task));
-        else if (code === INTERRUPTED_EXIT || status === 'interrupted') finish(task, 'interrupted', 'checkpointed; rerun to resume');
-        else {
-          const meta = task.store.readMeta(task.id);
-          const error = meta?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
-          // A worker that died without recording why (killed, crashed) is recorded here.
-          if (meta?.status !== 'failed') task.store.fail(task.id, error);
-          if (process.env.BNN_ABLATE_DEBUG) process.stderr.write(`${task.key}: end of ${join(runDir, WORKER_LOG)}:\n${logTail(join(runDir, WORKER_LOG))}\n`);
-          finish(task, 'failed', error);
-        }
+        this.workerEnded(task, code, signal);
         resolve();
       });
     }));
-  };
+  }
 
-  // A run trained once for several experiments: its results are copied, nothing is trained.
-  const copyShared = (task: Task) => {
+  /** Reads how the worker left its run folder: done, checkpointed, or failed (recorded here if it could not). */
+  private workerEnded(task: Task, code: number | null, signal: NodeJS.Signals | null): void {
+    const status = task.store.status(task.id);
+    if (status === 'done') return this.finish(task, 'done', summarize(task));
+    if (code === INTERRUPTED_EXIT || status === 'interrupted') return this.finish(task, 'interrupted', 'checkpointed; rerun to resume');
+    const runDir = task.store.runDir(task.id);
+    const meta = task.store.readMeta(task.id);
+    const error = meta?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
+    // A worker that died without recording why (killed, crashed) is recorded here.
+    if (meta?.status !== 'failed') task.store.fail(task.id, error);
+    if (process.env.BNN_ABLATE_DEBUG) process.stderr.write(`${task.key}: end of ${join(runDir, WORKER_LOG)}:\n${logTail(join(runDir, WORKER_LOG))}\n`);
+    this.finish(task, 'failed', error);
+  }
+
+  /** A run trained once for several experiments: its results are copied, nothing is trained. */
+  private copyShared(task: Task): void {
     const [experiment, id] = task.copyOf!.split('/') as [string, string];
     try {
-      task.store.adoptShared(task.id, prepared.stores.get(experiment)!.runDir(id), task.copyOf!);
-      finish(task, 'done', `shared with ${task.copyOf} (trained once)`);
+      task.store.adoptShared(task.id, this.prepared.stores.get(experiment)!.runDir(id), task.copyOf!);
+      this.finish(task, 'done', `shared with ${task.copyOf} (trained once)`);
     } catch (err) {
       task.store.fail(task.id, `copying ${task.copyOf}: ${(err as Error).message}`);
-      finish(task, 'failed', `copying ${task.copyOf}: ${(err as Error).message}`);
+      this.finish(task, 'failed', `copying ${task.copyOf}: ${(err as Error).message}`);
     } finally {
       task.lock?.release();
     }
-  };
-
-  let waiting = [...queue];
-  while (waiting.length > 0 || running.size > 0) {
-    if (!stopping) {
-      const still: Task[] = [];
-      for (const task of waiting) {
-        const depStates = task.deps.map((d) => [d, statusOf(d, task)] as const);
-        const broken = depStates.find(([, s]) => s === 'failed' || s === 'blocked');
-        if (broken) {
-          const reason = task.copyOf ? `${task.copyOf}, trained for this run too, ${broken[1] === 'failed' ? 'failed' : 'could not run'}`
-            : `teacher ${broken[0]} ${broken[1] === 'failed' ? 'failed' : 'could not run'}; not trained without it`;
-          task.store.fail(task.id, reason);
-          finish(task, 'blocked', reason);
-        } else if (depStates.every(([, s]) => s === 'done') && (task.copyOf !== undefined || running.size < options.jobs)) {
-          launch(task);
-        } else {
-          still.push(task);
-        }
-      }
-      waiting = still;
-      // Teachers that were interrupted leave their students waiting forever: stop waiting.
-      if (running.size === 0 && waiting.length > 0) {
-        for (const task of waiting) summary.notStarted.push(task);
-        waiting = [];
-      }
-    } else {
-      summary.notStarted.push(...waiting);
-      waiting = [];
-    }
-    if (running.size > 0) await Promise.race(running.values());
   }
-  options.stopSignal?.removeEventListener('abort', stop);
-  display.stop();
-  return summary;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendRequest } from '../backend/names.ts';
+import type { SlurmSettings } from '../config/executor.ts';
 import { displayPath } from '../config/source.ts';
 import { RunFailedError, UsageError } from '../errors.ts';
 import type { Plan } from '../grid/index.ts';
@@ -93,73 +94,104 @@ export interface SlurmSubmission {
  * meta under a live task) nor submitted again; their students wait for that job instead.
  */
 export function runSlurm(plans: Plan[], options: SlurmRunOptions): SlurmSubmission[] {
-  const exec = options.exec ?? execCommand;
-  const cwd = options.cwd ?? process.cwd();
-  const now = options.now ?? (() => new Date());
+  const ctx: SubmitContext = {
+    options, exec: options.exec ?? execCommand, cwd: options.cwd ?? process.cwd(), now: options.now ?? (() => new Date()),
+  };
   // Settings are checked for every plan before anything is written or submitted.
   const settings = plans.map((plan) => mergeSlurmSettings(plan.executor?.slurm, options.flags));
-  const out: SlurmSubmission[] = [];
-  plans.forEach((plan, i) => {
-    const store = new ResultsStore(options.resultsRoot, plan.experiment);
-    const record: SlurmRecord = readSlurmRecord(store.dir) ?? { experiment: plan.experiment, submissions: [], runs: {} };
-    const live = liveJobs(record, exec);
-    const prepared = prepareRuns([plan], {
-      resultsRoot: options.resultsRoot, force: options.force, preset: options.preset, sets: options.sets,
-      dryRun: options.dryRun, hold: (_experiment, id) => live.has(id),
-    });
-    // Each task takes its run's lock itself when it starts; this process only prepared them.
-    for (const r of prepared.pending) r.lock?.release();
-    const submittedAt = now().toISOString();
-    const layers = dependencyLayers(prepared.pending);
-    const stamp = submittedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const command = `${settings[i]!.node ?? 'node'} ${BIN} run-one <run-dir> --backend ${options.backend}`;
-    const submission: SlurmRecord['submissions'][number] = { submittedAt, command, layers: [] };
-    const result: SlurmSubmission = {
-      experiment: plan.experiment, layers: [], skipped: prepared.skipped, resultsDir: store.dir,
-      held: [...prepared.held.map((r) => ({ id: r.id, job: taskKey(record.runs[r.id]!.jobId, record.runs[r.id]!.task) })),
-        ...prepared.locked.map((r) => ({ id: r.id, job: `(a process holding its lock: ${describeHolder(r.holder)})` }))],
-    };
-    const earlier: string[] = [];
-    layers.forEach((runs, layer) => {
-      const heldDeps = heldJobsNeeded(runs, live);
-      const deps = [...earlier, ...heldDeps];
-      const dependency = deps.length ? `afterany:${[...new Set(deps)].join(':')}` : null;
-      const script = join(store.dir, SLURM_DIR, `${stamp}-layer${layer + 1}.sbatch`);
-      const text = renderScript({
-        experiment: plan.experiment, layer, layers: layers.length,
-        runs: runs.map((r) => ({ id: r.id, name: r.name, dir: r.store.runDir(r.id) })),
-        dependency: dependency ?? undefined,
-        maxParallel: options.maxParallel, outputPattern: join(store.dir, SLURM_DIR, '%A_%a.log'), cwd, backend: options.backend, settings: settings[i]!,
-      });
-      if (options.dryRun) {
-        result.layers.push({ layer: layer + 1, jobId: null, script, text, dependency, runs: runs.map((r) => r.id) });
-        // Stands where the job id will be once the layer is really submitted.
-        earlier.push(`<job id of layer ${layer + 1}>`);
-        return;
-      }
-      writeFileAtomic(script, text);
-      let jobId: string;
-      try {
-        jobId = sbatch(script, exec);
-      } catch (err) {
-        // Layers submitted before this one are already in slurm.json, so `status` can follow them.
-        if (err instanceof SlurmUnavailable) throw new UsageError(`--executor slurm: ${err.message}; --dry-run prints the scripts without submitting`);
-        if (err instanceof SbatchFailed) throw new RunFailedError(`sbatch refused ${displayPath(script, cwd)}: ${err.message}`);
-        throw err;
-      }
-      earlier.push(jobId);
-      const entry = { layer: layer + 1, jobId, script, dependency, runs: runs.map((r) => r.id) };
-      if (submission.layers.length === 0) record.submissions.push(submission);
-      submission.layers.push(entry);
-      runs.forEach((r, task) => {
-        record.runs[r.id] = { jobId, task, layer: layer + 1, submittedAt, log: join(store.dir, SLURM_DIR, `${jobId}_${task}.log`) };
-      });
-      writeSlurmRecord(store.dir, record);
-      result.layers.push({ ...entry, text });
-    });
-    out.push(result);
+  return plans.map((plan, i) => submitPlan(plan, settings[i]!, ctx));
+}
+
+/** What every plan's submission shares. */
+interface SubmitContext {
+  options: SlurmRunOptions;
+  exec: Exec;
+  cwd: string;
+  now: () => Date;
+}
+
+/** One experiment: prepare its pending runs (leaving live ones alone) and submit one array per layer. */
+function submitPlan(plan: Plan, settings: SlurmSettings, ctx: SubmitContext): SlurmSubmission {
+  const { options } = ctx;
+  const store = new ResultsStore(options.resultsRoot, plan.experiment);
+  const record: SlurmRecord = readSlurmRecord(store.dir) ?? { experiment: plan.experiment, submissions: [], runs: {} };
+  const live = liveJobs(record, ctx.exec);
+  const prepared = prepareRuns([plan], {
+    resultsRoot: options.resultsRoot, force: options.force, preset: options.preset, sets: options.sets,
+    dryRun: options.dryRun, hold: (_experiment, id) => live.has(id),
   });
-  return out;
+  // Each task takes its run's lock itself when it starts; this process only prepared them.
+  for (const r of prepared.pending) r.lock?.release();
+  const submittedAt = ctx.now().toISOString();
+  const command = `${settings.node ?? 'node'} ${BIN} run-one <run-dir> --backend ${options.backend}`;
+  const result: SlurmSubmission = {
+    experiment: plan.experiment, layers: [], skipped: prepared.skipped, resultsDir: store.dir,
+    held: [...prepared.held.map((r) => ({ id: r.id, job: taskKey(record.runs[r.id]!.jobId, record.runs[r.id]!.task) })),
+      ...prepared.locked.map((r) => ({ id: r.id, job: `(a process holding its lock: ${describeHolder(r.holder)})` }))],
+  };
+  const layers = dependencyLayers(prepared.pending);
+  const chain: LayerChain = {
+    plan, store, settings, record, live, layers: layers.length, submittedAt,
+    stamp: submittedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'), submission: { submittedAt, command, layers: [] }, earlier: [],
+  };
+  layers.forEach((runs, layer) => result.layers.push(submitLayer(runs, layer, chain, ctx)));
+  return result;
+}
+
+/** One experiment's layers as they are submitted: each waits for the jobs in `earlier`. */
+interface LayerChain {
+  plan: Plan;
+  store: ResultsStore;
+  settings: SlurmSettings;
+  record: SlurmRecord;
+  live: Map<string, string>;
+  layers: number;
+  submittedAt: string;
+  stamp: string;
+  submission: SlurmRecord['submissions'][number];
+  /** Job ids of the layers before (placeholders in a dry run). */
+  earlier: string[];
+}
+
+/** Renders one layer's script and, unless a dry run, writes, submits and records it in slurm.json. */
+function submitLayer(runs: PreparedRun[], layer: number, c: LayerChain, ctx: SubmitContext): SlurmSubmission['layers'][number] {
+  const { options } = ctx;
+  const deps = [...c.earlier, ...heldJobsNeeded(runs, c.live)];
+  const dependency = deps.length ? `afterany:${[...new Set(deps)].join(':')}` : null;
+  const script = join(c.store.dir, SLURM_DIR, `${c.stamp}-layer${layer + 1}.sbatch`);
+  const text = renderScript({
+    experiment: c.plan.experiment, layer, layers: c.layers,
+    runs: runs.map((r) => ({ id: r.id, name: r.name, dir: r.store.runDir(r.id) })),
+    dependency: dependency ?? undefined,
+    maxParallel: options.maxParallel, outputPattern: join(c.store.dir, SLURM_DIR, '%A_%a.log'), cwd: ctx.cwd, backend: options.backend, settings: c.settings,
+  });
+  if (options.dryRun) {
+    // Stands where the job id will be once the layer is really submitted.
+    c.earlier.push(`<job id of layer ${layer + 1}>`);
+    return { layer: layer + 1, jobId: null, script, text, dependency, runs: runs.map((r) => r.id) };
+  }
+  writeFileAtomic(script, text);
+  const jobId = submitScript(script, ctx);
+  c.earlier.push(jobId);
+  const entry = { layer: layer + 1, jobId, script, dependency, runs: runs.map((r) => r.id) };
+  if (c.submission.layers.length === 0) c.record.submissions.push(c.submission);
+  c.submission.layers.push(entry);
+  runs.forEach((r, task) => {
+    c.record.runs[r.id] = { jobId, task, layer: layer + 1, submittedAt: c.submittedAt, log: join(c.store.dir, SLURM_DIR, `${jobId}_${task}.log`) };
+  });
+  writeSlurmRecord(c.store.dir, c.record);
+  return { ...entry, text };
+}
+
+/** sbatch, its failures as the command's errors. Layers submitted before are already in slurm.json, so `status` can follow them. */
+function submitScript(script: string, ctx: SubmitContext): string {
+  try {
+    return sbatch(script, ctx.exec);
+  } catch (err) {
+    if (err instanceof SlurmUnavailable) throw new UsageError(`--executor slurm: ${err.message}; --dry-run prints the scripts without submitting`);
+    if (err instanceof SbatchFailed) throw new RunFailedError(`sbatch refused ${displayPath(script, ctx.cwd)}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Runs of the record whose task the scheduler still lists as queued or running, with that task's key. */

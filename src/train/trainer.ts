@@ -94,7 +94,7 @@ export async function train(inputs: TrainInputs): Promise<TrainOutcome> {
   const optimizer = createOptimizer(config.train);
   const diagnostics = BinaryDiagnostics.of(built.model, built.quant, await probeImages(dataset, config));
   try {
-    return await loop(inputs, dataset, built, optimizer, teacher, hooks, diagnostics);
+    return await new TrainingLoop(inputs, dataset, built, optimizer, teacher, hooks, diagnostics).run();
   } finally {
     diagnostics?.dispose();
     optimizer.dispose();
@@ -103,34 +103,44 @@ export async function train(inputs: TrainInputs): Promise<TrainOutcome> {
   }
 }
 
-async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, optimizer: tf.Optimizer,
-  teacher: BinaryModel | undefined, hooks: TrainHooks, diagnostics: BinaryDiagnostics | undefined): Promise<TrainOutcome> {
-  const { config, runDir, signal } = inputs;
-  const { train: t } = config;
-  const model = built.model;
+/** The run's length: steps per epoch, the stages of the init-order ablation, the total. */
+interface RunSchedule {
+  stepsPerEpoch: number;
+  dropLast: boolean;
+  stages: Stage[];
+  /** binarize.stage_steps, or null (a config stored before it existed: equal total steps, as then). */
+  stageSteps: RunConfig['binarize']['stage_steps'] | null;
+  total: number;
+}
+
+function runSchedule(config: RunConfig, dataset: Dataset): RunSchedule {
+  const t = config.train;
   const trainSize = dataset.size('train');
   const dropLast = trainSize >= t.batch_size;
   const stepsPerEpoch = Math.max(1, dropLast ? Math.floor(trainSize / t.batch_size) : 1);
   const budget = t.epochs ? t.epochs * stepsPerEpoch : t.steps;
-  const { order, stage_split: split } = config.binarize;
-  // A config stored before binarize.stage_steps existed has no such key: equal total steps, as then.
   const stageSteps = config.binarize.stage_steps ?? null;
-  const stages = binarizationStages(order, split, budget, config.model.binary, stageSteps);
+  const stages = binarizationStages(config.binarize.order, config.binarize.stage_split, budget, config.model.binary, stageSteps);
   // Longer than the budget when each stage has its own (binarize.stage_steps).
-  const total = runLength(stages);
-  const checkpoints = join(runDir, FILES.checkpoints);
+  return { stepsPerEpoch, dropLast, stages, stageSteps, total: runLength(stages) };
+}
 
+/**
+ * The loop state of the latest checkpoint, or step 0. A corrupt checkpoint (nothing of it
+ * applied) is moved aside for a look and training starts over.
+ */
+async function resumeOrStart(checkpoints: string, built: BinaryModel, optimizer: tf.Optimizer, hooks: TrainHooks,
+  diagnostics: BinaryDiagnostics | undefined): Promise<LoopState> {
   let state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
   const resumeFrom = latestCheckpoint(checkpoints);
   if (resumeFrom) {
     try {
-      state = await restoreCheckpoint(resumeFrom, model, optimizer);
+      state = await restoreCheckpoint(resumeFrom, built.model, optimizer);
       // Without the saved reference the first interval's flip ratio is unknown (null), not wrong.
       diagnostics?.loadReference(checkpoints, state.step);
       hooks.onResume?.(state.step);
     } catch (err) {
       if (!(err instanceof CorruptCheckpointError)) throw err;
-      // Nothing of it was applied: keep it aside for a look, and train from step 0.
       const aside = `${checkpoints}.corrupt-${Date.now()}`;
       renameSync(checkpoints, aside);
       process.stderr.write(`${err.message}; moved to ${aside}, training from step 0\n`);
@@ -138,90 +148,158 @@ async function loop(inputs: TrainInputs, dataset: Dataset, built: BinaryModel, o
   }
   if (state.step === 0) await diagnostics?.resetReference();
   hooks.onStart?.(state.step);
-  // The flip-ratio reference is saved before the checkpoint it belongs to, so latest.json never
-  // names a checkpoint without one; older references go once the new checkpoint is in force.
-  const checkpoint = async () => {
-    diagnostics?.saveReference(checkpoints, state.step);
-    await saveCheckpoint(checkpoints, model, optimizer, state);
-    pruneReferences(checkpoints, state.step);
-  };
-  const sessionStart = performance.now();
-  const earlierSessions = state.elapsed;
-  const elapsed = () => earlierSessions + (performance.now() - sessionStart) / 1000;
-  let trainSeconds = 0;
-  let trainImages = 0;
-  let interval = { seconds: 0, images: 0 };
-  let stage: Stage | undefined;
-  let lastEval: EvalMetrics | undefined;
+  return state;
+}
 
-  const step = makeTrainStep(config, dataset, built, optimizer, teacher);
+/** The settings one step trains with: its stage, λ and learning rate. */
+interface StepSettings {
+  stage: Stage;
+  lambda: number | null;
+  lr: number;
+  epoch: number;
+}
 
-  while (state.step < total) {
-    const epoch = Math.floor(state.step / stepsPerEpoch);
-    let skip = state.step % stepsPerEpoch;
-    const batches = dataset.batches('train', { batchSize: t.batch_size, seed: config.seed, epoch, shuffle: true, dropLast });
-    for await (const batch of batches) {
-      if (skip > 0) { skip--; continue; }
-      // Data iteration resolves through microtasks only; one macrotask turn per step lets
-      // signal handlers (and the IPC channel) run, so Ctrl-C is seen within a step.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (signal?.aborted) {
-        state.elapsed = elapsed();
-        await checkpoint();
-        return { status: 'interrupted', step: state.step };
-      }
-      const current = stageAt(stages, state.step);
-      if (current !== stage) {
-        stage = current;
-        built.quant.setBinarization({ features: stage.features, weights: stage.weights });
-      }
-      const lambda = config.progressive.enabled ? lambdaFor(config, stage, state.step, total) : null;
-      if (lambda !== null) built.quant.setLambda(lambda);
-      const lr = stageLearningRate(state.step, stages, t, stageSteps !== null);
-      setLearningRate(optimizer, lr);
+/**
+ * The training loop of one run, as named steps: `run` walks the epochs' batches (skipping those a
+ * resumed run already trained) and for each batch applies the schedule, trains, and evaluates and
+ * checkpoints when due; `finish` saves the model. Every step-dependent choice is a function of
+ * the step, so a resumed run takes the same path as one that never stopped.
+ */
+class TrainingLoop {
+  private readonly schedule: RunSchedule;
+  private readonly checkpoints: string;
+  private step: ReturnType<typeof makeTrainStep> = async () => { throw new Error('TrainingLoop.run builds the step'); };
+  private state: LoopState = { step: 0, lossSum: 0, lossCount: 0, elapsed: 0 };
+  private sessionStart = 0;
+  private earlierSessions = 0;
+  private trainSeconds = 0;
+  private trainImages = 0;
+  private interval = { seconds: 0, images: 0 };
+  private stage: Stage | undefined;
+  private lastEval: EvalMetrics | undefined;
 
-      const began = performance.now();
-      const loss = await step(batch);
-      const seconds = (performance.now() - began) / 1000;
-      trainSeconds += seconds;
-      trainImages += batch.size;
-      interval = { seconds: interval.seconds + seconds, images: interval.images + batch.size };
-      if (!Number.isFinite(loss)) throw new RunFailedError(`training loss is ${loss} at step ${state.step + 1} (stage ${stage.name}, lr ${lr})`);
-
-      state.step++;
-      state.lossSum += loss;
-      state.lossCount++;
-      hooks.onProgress?.({ step: state.step, total, epoch, stage: stage.name, loss, imagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9) });
-
-      if (state.step % t.eval_every === 0 || state.step === total) {
-        lastEval = await evaluate(model, dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
-        const { task: _task, ...metrics } = lastEval;
-        const measured = await diagnostics?.measure();
-        hooks.onEval?.({
-          step: state.step, epoch, stage: stage.name, lambda, lr, loss: state.lossSum / state.lossCount, elapsed_s: round(elapsed()),
-          images_per_s: round(interval.images / Math.max(interval.seconds, 1e-9)), ...metrics, ...(measured ? { diag: measured.record } : {}),
-        }, { latentWeights: measured?.latent ?? {} });
-        interval = { seconds: 0, images: 0 };
-        state.lossSum = 0;
-        state.lossCount = 0;
-      }
-      if (state.step % t.checkpoint_every === 0 && state.step < total) {
-        state.elapsed = elapsed();
-        await checkpoint();
-      }
-      if (state.step >= total) break;
-    }
+  constructor(private readonly inputs: TrainInputs, private readonly dataset: Dataset, private readonly built: BinaryModel,
+    private readonly optimizer: tf.Optimizer, private readonly teacher: BinaryModel | undefined, private readonly hooks: TrainHooks,
+    private readonly diagnostics: BinaryDiagnostics | undefined) {
+    this.schedule = runSchedule(inputs.config, dataset);
+    this.checkpoints = join(inputs.runDir, FILES.checkpoints);
   }
 
-  lastEval ??= await evaluate(model, dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
-  await model.save(fileSystemHandler(join(runDir, FILES.model)));
-  // The final model supersedes the checkpoints; a finished run never resumes.
-  rmSync(checkpoints, { recursive: true, force: true });
-  const { task, ...metrics } = lastEval;
-  return {
-    status: 'done',
-    final: { task, step: state.step, wall_s: round(elapsed()), images_per_s: round(trainImages / Math.max(trainSeconds, 1e-9)), metrics },
-  };
+  async run(): Promise<TrainOutcome> {
+    this.state = await resumeOrStart(this.checkpoints, this.built, this.optimizer, this.hooks, this.diagnostics);
+    this.sessionStart = performance.now();
+    this.earlierSessions = this.state.elapsed;
+    // Built after the restore, which it must follow: it captures the model's variables.
+    this.step = makeTrainStep(this.inputs.config, this.dataset, this.built, this.optimizer, this.teacher);
+    const { config } = this.inputs;
+    const { stepsPerEpoch, dropLast, total } = this.schedule;
+    while (this.state.step < total) {
+      const epoch = Math.floor(this.state.step / stepsPerEpoch);
+      let skip = this.state.step % stepsPerEpoch;
+      const batches = this.dataset.batches('train', { batchSize: config.train.batch_size, seed: config.seed, epoch, shuffle: true, dropLast });
+      for await (const batch of batches) {
+        if (skip > 0) { skip--; continue; }
+        // Data iteration resolves through microtasks only; one macrotask turn per step lets
+        // signal handlers (and the IPC channel) run, so Ctrl-C is seen within a step.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.inputs.signal?.aborted) return this.interrupt();
+        const settings = this.applySchedule(epoch);
+        await this.trainBatch(batch, settings);
+        await this.evaluateIfDue(settings);
+        await this.checkpointIfDue();
+        if (this.state.step >= total) break;
+      }
+    }
+    return this.finish();
+  }
+
+  private elapsed(): number {
+    return this.earlierSessions + (performance.now() - this.sessionStart) / 1000;
+  }
+
+  /** The flip-ratio reference goes first, so latest.json never names a checkpoint without one. */
+  private async checkpoint(): Promise<void> {
+    this.state.elapsed = this.elapsed();
+    this.diagnostics?.saveReference(this.checkpoints, this.state.step);
+    await saveCheckpoint(this.checkpoints, this.built.model, this.optimizer, this.state);
+    // Older references go once the new checkpoint is in force.
+    pruneReferences(this.checkpoints, this.state.step);
+  }
+
+  private async interrupt(): Promise<TrainOutcome> {
+    await this.checkpoint();
+    return { status: 'interrupted', step: this.state.step };
+  }
+
+  /** Stage (binarization flags), λ and learning rate for the coming step. */
+  private applySchedule(epoch: number): StepSettings {
+    const { config } = this.inputs;
+    const { stages, total, stageSteps } = this.schedule;
+    const current = stageAt(stages, this.state.step);
+    if (current !== this.stage) {
+      this.stage = current;
+      this.built.quant.setBinarization({ features: current.features, weights: current.weights });
+    }
+    const lambda = config.progressive.enabled ? lambdaFor(config, current, this.state.step, total) : null;
+    if (lambda !== null) this.built.quant.setLambda(lambda);
+    const lr = stageLearningRate(this.state.step, stages, config.train, stageSteps !== null);
+    setLearningRate(this.optimizer, lr);
+    return { stage: current, lambda, lr, epoch };
+  }
+
+  private async trainBatch(batch: Parameters<TrainingLoop['step']>[0], s: StepSettings): Promise<void> {
+    const began = performance.now();
+    const loss = await this.step(batch);
+    const seconds = (performance.now() - began) / 1000;
+    this.trainSeconds += seconds;
+    this.trainImages += batch.size;
+    this.interval = { seconds: this.interval.seconds + seconds, images: this.interval.images + batch.size };
+    if (!Number.isFinite(loss)) throw new RunFailedError(`training loss is ${loss} at step ${this.state.step + 1} (stage ${s.stage.name}, lr ${s.lr})`);
+    const state = this.state;
+    state.step++;
+    state.lossSum += loss;
+    state.lossCount++;
+    this.hooks.onProgress?.({
+      step: state.step, total: this.schedule.total, epoch: s.epoch, stage: s.stage.name, loss,
+      imagesPerSecond: this.trainImages / Math.max(this.trainSeconds, 1e-9),
+    });
+  }
+
+  private evaluateModel(): Promise<EvalMetrics> {
+    const { config } = this.inputs;
+    return evaluate(this.built.model, this.dataset, { batchSize: config.eval.batch_size, pckhThreshold: config.eval.pckh_threshold, seed: config.seed });
+  }
+
+  /** Every eval_every steps and at the end: metrics.jsonl's record (through the hook). */
+  private async evaluateIfDue(s: StepSettings): Promise<void> {
+    const state = this.state;
+    if (state.step % this.inputs.config.train.eval_every !== 0 && state.step !== this.schedule.total) return;
+    this.lastEval = await this.evaluateModel();
+    const { task: _task, ...metrics } = this.lastEval;
+    const measured = await this.diagnostics?.measure();
+    this.hooks.onEval?.({
+      step: state.step, epoch: s.epoch, stage: s.stage.name, lambda: s.lambda, lr: s.lr, loss: state.lossSum / state.lossCount,
+      elapsed_s: round(this.elapsed()), images_per_s: round(this.interval.images / Math.max(this.interval.seconds, 1e-9)),
+      ...metrics, ...(measured ? { diag: measured.record } : {}),
+    }, { latentWeights: measured?.latent ?? {} });
+    this.interval = { seconds: 0, images: 0 };
+    state.lossSum = 0;
+    state.lossCount = 0;
+  }
+
+  private async checkpointIfDue(): Promise<void> {
+    if (this.state.step % this.inputs.config.train.checkpoint_every === 0 && this.state.step < this.schedule.total) await this.checkpoint();
+  }
+
+  /** Saves the model; it supersedes the checkpoints (a finished run never resumes). */
+  private async finish(): Promise<TrainOutcome> {
+    this.lastEval ??= await this.evaluateModel();
+    await this.built.model.save(fileSystemHandler(join(this.inputs.runDir, FILES.model)));
+    rmSync(this.checkpoints, { recursive: true, force: true });
+    const { task, ...metrics } = this.lastEval;
+    const images_per_s = round(this.trainImages / Math.max(this.trainSeconds, 1e-9));
+    return { status: 'done', final: { task, step: this.state.step, wall_s: round(this.elapsed()), images_per_s, metrics } };
+  }
 }
 
 /** The first validation images, the fixed batch the diagnostics probe layer inputs with. */

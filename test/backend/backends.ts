@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { initWebGpu } from '../../src/backend/webgpu.ts';
 import { nativeSkip } from './helpers.ts';
 
@@ -13,8 +13,8 @@ export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
 
 const webgpu = await initWebGpu();
 const NATIVE_SKIP = await nativeSkip();
-// Probing made webgpu current; tests that never select a backend expect tfjs's default, cpu.
-await tf.setBackend('cpu');
+// Probing made webgpu current; tests that never select a backend expect cpu, as selectBackend sets it up.
+await selectBackend('cpu');
 
 /** Why `backend` cannot run here, or undefined: pass as node:test's `skip` option. */
 export function skipReason(backend: KernelBackend): string | undefined {

@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../../src/errors.ts';
 import { classifyImportError, kernelOverrides, probeBackends, selectBackend } from '../../src/backend/index.ts';
-import { setNativeImporterForTests } from '../../src/backend/select.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -86,25 +85,18 @@ test('import failures are classified into "not available" reasons', () => {
 
 test('native packages that fail the way a broken install fails are skipped by auto', async () => {
   const addon = 'The Node.js native addon module (tfjs_binding.node) can not be found at path: /nowhere';
-  setNativeImporterForTests(async () => {
-    throw new Error(addon);
-  });
-  try {
-    const webgpu = (await probeBackends()).backends.find((p) => p.name === 'webgpu')!;
-    const b = await selectBackend('auto');
-    // Next in line after the native packages: webgpu on a machine with a GPU, then native where the
-    // oneDNN addon is built, else wasm.
-    const probe = (await probeBackends()).backends;
-    const native = probe.find((p) => p.name === 'native')?.available ? 'native' : 'wasm';
-    assert.equal(b.name, webgpu.available && !webgpu.autoSkip ? 'webgpu' : native);
-    assert.match(b.reason, /gpu: @tensorflow\/tfjs-node-gpu is installed but its native addon \(tfjs_binding\.node\) is missing/);
-    await assert.rejects(selectBackend('node'), /backend 'node' is not available: .*tfjs_binding\.node/);
-    // An import that "succeeds" without registering a native backend is still unavailable.
-    setNativeImporterForTests(async () => ({ version: { 'tfjs-node': '0.0.0' } }));
-    await assert.rejects(selectBackend('gpu'), /failed to initialise/);
-  } finally {
-    setNativeImporterForTests(undefined);
-  }
+  const broken = { importNative: async () => { throw new Error(addon); } };
+  const webgpu = (await probeBackends(broken)).backends.find((p) => p.name === 'webgpu')!;
+  const b = await selectBackend('auto', broken);
+  // Next in line after the native packages: webgpu on a machine with a GPU, then native where the
+  // oneDNN addon is built, else wasm.
+  const probe = (await probeBackends(broken)).backends;
+  const native = probe.find((p) => p.name === 'native')?.available ? 'native' : 'wasm';
+  assert.equal(b.name, webgpu.available && !webgpu.autoSkip ? 'webgpu' : native);
+  assert.match(b.reason, /gpu: @tensorflow\/tfjs-node-gpu is installed but its native addon \(tfjs_binding\.node\) is missing/);
+  await assert.rejects(selectBackend('node', broken), /backend 'node' is not available: .*tfjs_binding\.node/);
+  // An import that "succeeds" without registering a native backend is still unavailable.
+  await assert.rejects(selectBackend('gpu', { importNative: async () => ({ version: { 'tfjs-node': '0.0.0' } }) }), /failed to initialise/);
 });
 
 function runChild(code: string): { stdout: string; stderr: string; status: number | null } {
@@ -114,18 +106,19 @@ function runChild(code: string): { stdout: string; stderr: string; status: numbe
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-test('the banner is silenced and cpu is fixed on import, with or without selectBackend', () => {
+test('the banner is silenced on import; the cpu fixes go in when cpu is selected, not before', () => {
   const use = `
-    console.log(kernelOverrides('cpu').join(','));
+    console.log(kernelOverrides('cpu').join(',') || 'none');
     const t = tf.tensor([1, 2]); t.dataSync();
     await selectBackend('wasm'); await selectBackend('cpu'); tf.tensor([3]).dataSync();
+    console.log(kernelOverrides('cpu').join(','));
     console.log('ok', tf.getBackend());`;
   const ours = runChild(`
     import * as tf from '@tensorflow/tfjs';
     import { kernelOverrides, selectBackend } from './src/backend/index.ts';
     ${use}`);
   assert.equal(ours.stderr, '');
-  assert.equal(ours.stdout, 'Conv2DBackpropFilter,MaxPoolGrad,AvgPoolGrad,ResizeNearestNeighborGrad\nok cpu\n');
+  assert.equal(ours.stdout, 'none\nConv2DBackpropFilter,MaxPoolGrad,AvgPoolGrad,ResizeNearestNeighborGrad\nok cpu\n');
   assert.equal(ours.status, 0);
   // Control: plain tfjs does print it, so the assertion above can fail.
   const plain = runChild(`import * as tf from '@tensorflow/tfjs'; tf.tensor([1]).dataSync();`);

@@ -1,13 +1,15 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { activationLayer, parseActivation } from '../../src/binary/activations.ts';
 import { signForward } from '../../src/binary/quantizers.ts';
 import { buildModel } from '../../src/models/build.ts';
 import { TINY_INPUT, tinyConfig } from '../models/helpers.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 describe('activation layers', () => {

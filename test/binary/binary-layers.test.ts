@@ -1,6 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { BinaryConv2D, BinaryDense } from '../../src/binary/binary-layers.ts';
 import {
   DEFAULT_QUANT_SETTINGS, QuantState, applyWeightClip, attachQuantState, initialFlagsForOrder, type QuantSettings,
@@ -9,7 +10,8 @@ import { signSurrogateForward } from '../../src/binary/quantizers.ts';
 import { assertClose } from './helpers.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 const sgn = (v: number) => (v >= 0 ? 1 : -1);

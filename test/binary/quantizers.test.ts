@@ -1,6 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import {
   binarizeWeights, hardSign, signForward, signSurrogateForward, signSurrogateGrad, smoothSign, smoothSignSurrogate, weightScale,
   type SignGradient, type SmoothSign, type WeightScale,
@@ -9,7 +10,8 @@ import { SCHEMA } from '../../src/config/schema.ts';
 import { KINK_FREE_POINTS, assertClose, finiteDiffGrad } from './helpers.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 const GRADIENTS: SignGradient[] = ['clipped_ste', 'ste', 'approx_sign', 'swish_sign'];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { shareCores } from '../../src/cli/run.ts';
+import { shareCores } from '../../src/runner/local-executor.ts';
 import { UsageError } from '../../src/errors.ts';
 
 test('jobs x threads never exceeds the cores', () => {

@@ -1,13 +1,15 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { buildModel, loadModel, type BinaryModel } from '../../src/models/build.ts';
 import { isQuantizedLayer } from '../../src/binary/quant-state.ts';
 import { assertClose } from '../binary/helpers.ts';
 import { TINY_INPUT, tinyConfig } from './helpers.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 async function roundTrip(built: BinaryModel): Promise<BinaryModel> {

@@ -1,13 +1,15 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { buildModel } from '../../src/models/build.ts';
 import { alexnetStem, scaled } from '../../src/models/classification.ts';
 import { defaultConfig, type RunConfig } from '../../src/config/schema.ts';
 import type { Mutable } from './helpers.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 function classifierConfig(arch: 'alexnet' | 'resnet18', over: Partial<RunConfig['model']> = {}): RunConfig {

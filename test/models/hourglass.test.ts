@@ -1,6 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { buildModel } from '../../src/models/build.ts';
 import { hpmWidths } from '../../src/models/builder.ts';
 import { summarizeModel } from '../../src/models/summary.ts';
@@ -9,7 +10,8 @@ import { defaultConfig } from '../../src/config/schema.ts';
 import { TINY_INPUT, tinyConfig } from './helpers.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 const classOf = (model: tf.LayersModel, name: string) => model.getLayer(name).getClassName();

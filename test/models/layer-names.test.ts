@@ -1,14 +1,15 @@
 /** The plan-time layer list (src/models/layer-names.ts) against the layers the builders really make. */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { buildModel } from '../../src/models/build.ts';
 import { defaultConfig } from '../../src/config/schema.ts';
 import { checkConsistency } from '../../src/config/consistency.ts';
 import { binarizableLayerNames } from '../../src/models/layer-names.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 test('binarizableLayerNames lists exactly the candidates each architecture builds', () => {

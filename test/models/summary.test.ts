@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
 import { BinaryConv2D } from '../../src/binary/binary-layers.ts';
 import { QuantState } from '../../src/binary/quant-state.ts';
 import { buildModel } from '../../src/models/build.ts';
@@ -11,7 +12,8 @@ import { formatSummary, summarizeModel } from '../../src/models/summary.ts';
 import { TINY_INPUT, tinyConfig } from './helpers.ts';
 
 before(async () => {
-  await tf.setBackend('cpu');
+  // cpu with this project's kernels, as every run gets it (register.ts).
+  await selectBackend('cpu');
 });
 
 const SNAPSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'snapshots');
