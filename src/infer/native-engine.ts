@@ -27,6 +27,8 @@ interface PopcountAddon {
   binaryConv(prepared: ArrayBuffer, x: Float32Array, thresholds: Float32Array | null, zeroSign: boolean,
     geometry: number[], alpha: Float32Array, bias: Float32Array | null, out: Float32Array, isa: number): { isa: string; masked: boolean };
   popcountIsas(): PopcountIsa[];
+  /** OpenMP's pool size (common.cc). */
+  getThreads(): number;
 }
 
 export type NativeStatus = { ok: true; addon: PopcountAddon; isas: PopcountIsa[] } | { ok: false; reason: string };
@@ -65,6 +67,11 @@ export class NativeEngine implements BinaryConvEngine {
     if (!s.ok) throw new UsageError(`engine 'native' is not available: ${s.reason}`);
     this.addon = s.addon;
     this.isa = chooseIsa(s.isas, isa);
+  }
+
+  /** Threads each call runs on: the addon's OpenMP pool. */
+  get threads(): number {
+    return this.addon.getThreads();
   }
 
   private filter(f: PackedFilter): ArrayBuffer {
