@@ -3,7 +3,7 @@
  * reference HourGlass, configs/bench/hourglass-ref.yaml): the same code as
  * `bnn-ablate bench <config> --inference`, plus the issue-14 goals checked against the figures.
  *
- *   node --import tsx bench/inference.ts [--backend wasm] [--engine auto|native,wasm,js] [--reps 5]
+ *   node --import tsx bench/inference.ts [--backend wasm|native] [--threads N] [--engine auto|native,wasm,js] [--reps 5]
  *                                        [--config configs/bench/hourglass-ref.yaml] [--json]
  */
 import { parseArgs } from 'node:util';
@@ -22,11 +22,12 @@ const { values: args } = parseArgs({
     engine: { type: 'string', default: 'auto' },
     config: { type: 'string', default: 'configs/bench/hourglass-ref.yaml' },
     reps: { type: 'string', default: '5' },
+    threads: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
 
-await selectBackend(args.backend as BackendRequest);
+await selectBackend(args.backend as BackendRequest, { threads: args.threads === undefined ? undefined : Number(args.threads) });
 const config = loadPlans(args.config)[0]!.runs[0]!.config;
 const auto = args.engine === 'auto' ? benchEngines() : null;
 const engines = auto?.engines ?? args.engine.split(',').map((e) => createEngine(e));
