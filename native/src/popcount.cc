@@ -59,6 +59,8 @@ struct Call {
   const int32_t* tapSums;  // [O][kh*kw]: C - 2 popcount(w_tap)
   const float* alpha;
   const float* bias;  // nullptr: none
+  const float* alphaPad;  // alpha and bias padded with zeros to blocks * 8 (the vector epilogue's loads)
+  const float* biasPad;
   float* out;
   const uint64_t* xb;  // padded bit plane [n][hp][wp][words]
   const uint64_t* xm;  // its non-zero mask plane, or nullptr
@@ -213,16 +215,12 @@ BNN_AVX512 void tileAvx512(const Call& c, const Px* px, int ob) {
       const __m512i s = _mm512_sub_epi64(_mm512_sub_epi64(base, _mm512_slli_epi64(acc[p][b], 1)), corr);
       const __m256 sf = _mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(s));
       const int lanes = std::min(kLanes, c.outC - o0);
-      alignas(32) float a[kLanes] = {}, bias[kLanes] = {}, y[kLanes];
-      std::memcpy(a, c.alpha + o0, sizeof(float) * lanes);
-      __m256 v = _mm256_mul_ps(_mm256_load_ps(a), sf);
-      if (c.bias != nullptr) {
-        std::memcpy(bias, c.bias + o0, sizeof(float) * lanes);
-        v = _mm256_add_ps(v, _mm256_load_ps(bias));
-      }
+      __m256 v = _mm256_mul_ps(_mm256_loadu_ps(c.alphaPad + o0), sf);
+      if (c.bias != nullptr) v = _mm256_add_ps(v, _mm256_loadu_ps(c.biasPad + o0));
       if (lanes == kLanes) {
         _mm256_storeu_ps(px[p].out + o0, v);
       } else {
+        alignas(32) float y[kLanes];
         _mm256_store_ps(y, v);
         std::memcpy(px[p].out + o0, y, sizeof(float) * lanes);
       }
@@ -524,6 +522,11 @@ Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   c.alpha = typed<float>(info[5], c.outC, "alpha");
   c.bias = info[6].IsNull() || info[6].IsUndefined() ? nullptr : typed<float>(info[6], c.outC, "bias");
   c.out = typed<float>(info[7], static_cast<size_t>(c.n) * c.outH * c.outW * c.outC, "out");
+  std::vector<float> alphaPad(static_cast<size_t>(c.blocks) * kLanes, 0.0f), biasPad(alphaPad.size(), 0.0f);
+  std::copy(c.alpha, c.alpha + c.outC, alphaPad.begin());
+  if (c.bias != nullptr) std::copy(c.bias, c.bias + c.outC, biasPad.begin());
+  c.alphaPad = alphaPad.data();
+  c.biasPad = biasPad.data();
 
   const size_t planeWords = static_cast<size_t>(c.n) * c.hp * c.wp * c.words;
   thread_local std::vector<uint64_t> bits, mask;
