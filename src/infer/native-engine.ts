@@ -61,6 +61,8 @@ export class NativeEngine implements BinaryConvEngine {
   private readonly addon: PopcountAddon;
   private readonly prepared = new WeakMap<PackedFilter, ArrayBuffer>();
   private scratch = new Float32Array(0);
+  /** What the last call ran: its instruction set and whether it needed the mask plane (tests read it). */
+  lastRun: { isa: string; masked: boolean } | null = null;
 
   constructor(isa: string | undefined = process.env.BNN_POPCOUNT_ISA) {
     const s = nativeEngineStatus();
@@ -91,7 +93,7 @@ export class NativeEngine implements BinaryConvEngine {
       if (this.scratch.length < size) this.scratch = new Float32Array(size);
       y = this.scratch.subarray(0, size);
     }
-    this.addon.binaryConv(this.filter(f), x.data, x.thresholds?.table ?? null, signAtZero === 'zero',
+    this.lastRun = this.addon.binaryConv(this.filter(f), x.data, x.thresholds?.table ?? null, signAtZero === 'zero',
       [x.n, x.h, x.w, x.c, f.kh, f.kw, g.stride, g.padTop, g.padLeft, g.outH, g.outW, f.outChannels],
       f.alpha, f.bias, y, POPCOUNT_ISAS.indexOf(this.isa));
     return y;

@@ -10,6 +10,9 @@ import { convGeometry, jsEngine, type BinaryConvEngine, type SignAtZero, type Si
 import { WasmEngine } from '../../src/infer/wasm-engine.ts';
 import { NativeEngine, nativeEngineStatus, POPCOUNT_ISAS } from '../../src/infer/native-engine.ts';
 import { packFilter, type PackedFilter } from '../../src/infer/pack.ts';
+import { oneDnn, setOneDnnThreads } from '../../src/backend/onednn.ts';
+
+const getThreads = () => oneDnn().getThreads();
 
 const status = nativeEngineStatus();
 const skip = status.ok ? false : `native addon not available: ${status.reason}`;
@@ -85,11 +88,33 @@ for (const isa of POPCOUNT_ISAS) {
     const native = new NativeEngine(isa);
     const wasm = new WasmEngine();
     const r = rng(1234);
+    const seen = new Set<string>();
     for (let i = 0; i < 60; i++) {
       const k = randomCase(r);
       const expected = run(jsEngine, k, i);
       assert.deepEqual(run(native, k, i), expected, `${isa} vs js: ${JSON.stringify(k)}`);
+      assert.equal(native.lastRun?.isa, isa);
+      seen.add(`k${k.k} s${k.stride} ${k.padding} ${native.lastRun?.masked ? 'masked' : 'plain'}${k.thr ? ' thresholds' : ''}`);
       assert.deepEqual(run(wasm, k, i), expected, `wasm vs js: ${JSON.stringify(k)}`);
+    }
+    for (const want of ['k1 s1 same plain', 'k3 s1 same plain', 'k3 s2 same plain', 'k3 s1 same masked', 'k3 s2 same masked', 'k3 s1 same plain thresholds', 'k3 s1 same masked thresholds', 'k3 s1 valid plain']) {
+      assert.ok(seen.has(want), `the random cases cover ${want} (${[...seen].join('; ')})`);
     }
   });
 }
+
+test('native: the thread count does not change a result (exact integer sums, one thread per output element)', { skip }, () => {
+  const native = new NativeEngine();
+  const k: Case = { n: 3, h: 13, w: 11, c: 130, k: 3, o: 33, stride: 1, padding: 'same', sign: 'zero', zeros: true, thr: false, bias: true };
+  const before = getThreads();
+  try {
+    setOneDnnThreads(1);
+    const one = run(native, k, 5);
+    setOneDnnThreads(3);
+    assert.equal(native.threads, 3);
+    assert.deepEqual(run(native, k, 5), one);
+    assert.deepEqual(one, run(jsEngine, k, 5));
+  } finally {
+    setOneDnnThreads(before);
+  }
+});
