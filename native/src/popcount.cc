@@ -289,6 +289,18 @@ bool packPixel(const float* x, int c, const Thr* t, uint64_t* bits, uint64_t* ma
 BNN_AVX512 bool packPixel512(const float* x, int c, const Thr* t, uint64_t* bits, uint64_t* mask) {
   bool zero = false;
   const __m512 z = _mm512_setzero_ps();
+  if (t == nullptr && mask == nullptr) {  // plus_one without thresholds, the common case: the sign bits alone
+    for (int c0 = 0; c0 < c; c0 += 64) {
+      uint64_t b = 0;
+      for (int q = 0; q < 64 && c0 + q < c; q += 16) {
+        const int ch = c0 + q;
+        const __mmask16 valid = c - ch >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (c - ch)) - 1);
+        b |= static_cast<uint64_t>(_mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, x + ch), z, _CMP_LT_OQ)) << q;
+      }
+      bits[c0 >> 6] = b;
+    }
+    return false;
+  }
   for (int c0 = 0; c0 < c; c0 += 64) {
     uint64_t b = 0, m = 0;
     for (int q = 0; q < 64 && c0 + q < c; q += 16) {
