@@ -15,7 +15,15 @@
 // Integer sums are exact, so thread count and summation order cannot change a result; every
 // output element is written by one thread, and the float epilogue is one multiply, one add, no
 // contraction (binding.gyp), as engine.ts `epilogue`.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(BNN_NO_X86)  // BNN_NO_X86: check the other path compiles
+#define BNN_X86 1
+// GCC 12 warns that its own AVX-512 intrinsics use an uninitialized variable (a known false alarm of avx512fintrin.h).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#else
+#define BNN_X86 0  // other CPUs (arm64): the scalar path alone, __builtin_popcountll as the compiler sees fit
+#endif
 #include <omp.h>
 
 #include <algorithm>
@@ -28,14 +36,19 @@
 namespace bnn {
 namespace {
 
+#if BNN_X86
 #define BNN_AVX512 __attribute__((target("avx512f,avx512vpopcntdq")))
 #define BNN_AVX2 __attribute__((target("avx2")))
 #define BNN_POPCNT __attribute__((target("popcnt")))
+#else
+#define BNN_POPCNT
+#endif
 
 enum Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 const char* const kIsaNames[] = {"scalar", "avx2", "avx512"};
 
 bool isaSupported(int isa) {
+#if BNN_X86
   __builtin_cpu_init();
   switch (isa) {
     case kScalar: return true;
@@ -43,6 +56,9 @@ bool isaSupported(int isa) {
     case kAvx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
     default: return false;
   }
+#else
+  return isa == kScalar;
+#endif
 }
 
 constexpr int kLanes = 8;  // output channels per filter block (one zmm of u64, two ymm)
@@ -120,6 +136,7 @@ BNN_POPCNT void tilePopcnt(const Call& c, const Px* px, int ob) { tileScalarBody
 template <int PX>
 void tileGeneric(const Call& c, const Px* px, int ob) { tileScalarBody<PX>(c, px, ob); }
 
+#if BNN_X86
 // ---- AVX2: PX pixels x 8 channels (two ymm of u64), nibble-LUT popcount -------------------
 
 BNN_AVX2 inline __m256i popcnt256(__m256i v, __m256i lut, __m256i low) {
@@ -228,10 +245,15 @@ BNN_AVX512 void tileAvx512(const Call& c, const Px* px, int ob) {
   }
 }
 
+#endif  // BNN_X86
+
 // ---- dispatch of one tile -------------------------------------------------------------------
 
 template <int PX>
 void tile(int isa, bool masked, const Call& c, const Px* px, int ob, bool popcnt) {
+  (void)isa;  // used by the x86 paths only
+  (void)masked;
+#if BNN_X86
   if (isa == kAvx512) {
     // Two blocks (16 channels) at a time where two remain.
     if (ob + 1 < c.blocks) {
@@ -241,7 +263,9 @@ void tile(int isa, bool masked, const Call& c, const Px* px, int ob, bool popcnt
     }
   } else if (isa == kAvx2) {
     tileAvx2<PX>(c, px, ob);
-  } else if (popcnt) {
+  } else
+#endif
+  if (popcnt) {
     tilePopcnt<PX>(c, px, ob);
   } else {
     tileGeneric<PX>(c, px, ob);
@@ -285,6 +309,7 @@ bool packPixel(const float* x, int c, const Thr* t, uint64_t* bits, uint64_t* ma
   return zero;
 }
 
+#if BNN_X86
 // The same 16 channels at a time with vcmpps into a mask register.
 BNN_AVX512 bool packPixel512(const float* x, int c, const Thr* t, uint64_t* bits, uint64_t* mask) {
   bool zero = false;
@@ -326,9 +351,12 @@ BNN_AVX512 bool packPixel512(const float* x, int c, const Thr* t, uint64_t* bits
   return zero;
 }
 
+#endif  // BNN_X86
+
 // Packs every input pixel into the padded planes (zeroed by the caller); returns whether some
 // input is 0 (only asked for, and the mask only written, when `mask` is non-null).
 bool packAll(const Call& c, const float* x, const Thr* t, uint64_t* bits, uint64_t* mask, int isa) {
+  (void)isa;  // x86 only
   int zero = 0;
   const int rows = c.n * c.h;
 #pragma omp parallel for schedule(static) reduction(| : zero)
@@ -337,8 +365,12 @@ bool packAll(const Call& c, const float* x, const Thr* t, uint64_t* bits, uint64
     for (int ix = 0; ix < c.w; ++ix) {
       const float* src = x + ((static_cast<int64_t>(n) * c.h + iy) * c.w + ix) * c.c;
       const int64_t dst = ((static_cast<int64_t>(n) * c.hp + iy + c.padTop) * c.wp + ix + c.padLeft) * c.words;
+#if BNN_X86
       const bool z = isa == kAvx512 ? packPixel512(src, c.c, t, bits + dst, mask == nullptr ? nullptr : mask + dst)
                                     : packPixel(src, c.c, t, bits + dst, mask == nullptr ? nullptr : mask + dst);
+#else
+      const bool z = packPixel(src, c.c, t, bits + dst, mask == nullptr ? nullptr : mask + dst);
+#endif
       zero |= z ? 1 : 0;
     }
   }
@@ -409,7 +441,11 @@ int32_t maskBase(const Call& c, const uint64_t* m) {
 // Every output row in parallel: tiles of kPx pixels (then single ones) x the filter blocks.
 void walk(const Call& c, const Corrections& corr, int isa) {
   const bool masked = c.xm != nullptr;
+#if BNN_X86
   const bool popcnt = __builtin_cpu_supports("popcnt");
+#else
+  const bool popcnt = false;
+#endif
   const int32_t fullBase = c.kh * c.kw * c.c;
   const int rows = c.n * c.outH;
 #pragma omp parallel for schedule(static)
