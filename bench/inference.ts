@@ -27,11 +27,11 @@ const { values: args } = parseArgs({
   },
 });
 
-await selectBackend(args.backend as BackendRequest, { threads: args.threads === undefined ? undefined : Number(args.threads) });
+const backend = await selectBackend(args.backend as BackendRequest, { threads: args.threads === undefined ? undefined : Number(args.threads) });
 const config = loadPlans(args.config)[0]!.runs[0]!.config;
 const auto = args.engine === 'auto' ? benchEngines() : null;
 const engines = auto?.engines ?? args.engine.split(',').map((e) => createEngine(e));
-const result = await benchInference(config, { engines, reps: Number(args.reps), skippedEngines: auto?.skipped ?? [] });
+const result = await benchInference(config, { engines, reps: Number(args.reps), skippedEngines: auto?.skipped ?? [], backend: backend.name });
 if (args.json) {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } else {

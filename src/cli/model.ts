@@ -102,7 +102,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const { benchEngines, createEngine } = await import('../infer/engines.ts');
       const auto = argv.engine.length === 1 && argv.engine[0] === 'auto' ? benchEngines() : null;
       const engines = auto?.engines ?? argv.engine.map((e) => createEngine(e));
-      const result = await benchInference(first!.config, { engines, skippedEngines: auto?.skipped ?? [] });
+      const result = await benchInference(first!.config, { engines, skippedEngines: auto?.skipped ?? [], backend: backend.name });
       process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatInferenceBench(result)}`);
       return;
     }

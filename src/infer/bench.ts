@@ -77,6 +77,8 @@ export interface InferenceBenchOptions {
   reps?: number;
   /** Engines not timed, with why; reported as given. */
   skippedEngines?: string[];
+  /** The selected backend's name (selectBackend's: 'native' runs on tfjs's 'wasm' with oneDNN kernels). Default tf.getBackend(). */
+  backend?: string;
 }
 
 /** The reference shape: 3×3, 128 → 128 channels at 16×16 (timed at the layer batch). */
@@ -174,7 +176,7 @@ function benchModel(float: tf.LayersModel, packed: { model: tf.LayersModel; setE
 }
 
 export async function benchInference(config: RunConfig, options: InferenceBenchOptions): Promise<InferenceBench> {
-  const opts: Required<InferenceBenchOptions> = { layerBatch: 8, modelBatches: [1, 32], reps: 5, skippedEngines: [], ...options };
+  const opts: Required<InferenceBenchOptions> = { layerBatch: 8, modelBatches: [1, 32], reps: 5, skippedEngines: [], backend: tf.getBackend(), ...options };
   const dir = mkdtempSync(join(tmpdir(), 'bnn-bench-infer-'));
   const size = config.data.input_size;
   const built = buildModel(config, { inputShape: [size, size, inputChannels(config)] });
@@ -199,7 +201,7 @@ export async function benchInference(config: RunConfig, options: InferenceBenchO
     packed.model.dispose();
     const s = manifest.sizes;
     return {
-      backend: tf.getBackend(), cpu: cpus()[0]?.model ?? 'unknown', engines: opts.engines.map(engineInfo), skippedEngines: opts.skippedEngines,
+      backend: opts.backend, cpu: cpus()[0]?.model ?? 'unknown', engines: opts.engines.map(engineInfo), skippedEngines: opts.skippedEngines,
       layers, model, sizes: { packedBytes: s.packedBytes, float32Bytes: s.float32Bytes, ratio: s.ratio },
     };
   } finally {
