@@ -5,7 +5,7 @@
 namespace bnn {
 namespace {
 
-const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports};
+const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports, kPopcountExports};
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export* list : kLists) {

@@ -52,6 +52,7 @@ extern const Export kCommonExports[];
 extern const Export kConvExports[];
 extern const Export kMatmulExports[];
 extern const Export kBinarizeExports[];
+extern const Export kPopcountExports[];
 
 // Throws a JS Error from a oneDNN failure, naming the call.
 [[noreturn]] void throwDnnl(Napi::Env env, const char* what, const dnnl::error& e);

@@ -83,6 +83,7 @@ const SIMD: Record<string, number> = {
 (['eq', 'ne', 'lt', 'gt', 'le', 'ge'] as const).forEach((n, i) => { SIMD[`f32x4.${n}`] = 0x41 + i; SIMD[`f64x2.${n}`] = 0x47 + i; });
 (['eq', 'ne', 'lt_s', 'lt_u', 'gt_s', 'gt_u', 'le_s', 'le_u', 'ge_s', 'ge_u'] as const).forEach((n, i) => { SIMD[`i32x4.${n}`] = 0x37 + i; });
 (['add', 'sub', 'mul', 'div', 'min', 'max', 'pmin', 'pmax'] as const).forEach((n, i) => { SIMD[`f32x4.${n}`] = 0xe4 + i; SIMD[`f64x2.${n}`] = 0xf0 + i; });
+SIMD['i32x4.bitmask'] = 0xa4; // the lanes' sign bits as an i32
 /** SIMD lane instructions: opcode; the lane index follows as one byte. */
 const LANE: Record<string, number> = {
   'i32x4.extract_lane': 0x1b, 'i32x4.replace_lane': 0x1c, 'f32x4.extract_lane': 0x1f, 'f32x4.replace_lane': 0x20,

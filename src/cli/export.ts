@@ -6,7 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKEND_CHOICES, type BackendRequest } from '../backend/names.ts';
 import { RunFailedError } from '../errors.ts';
-import { ENGINE_NAMES } from '../infer/engines.ts';
+import { ENGINE_CHOICES } from '../infer/engines.ts';
 import { withPlanOptions, type PlanFlags } from './plan.ts';
 
 /** --backend without a default: these commands default to the backend the run trained on, whose floats the export must match. */
@@ -64,21 +64,22 @@ export const evaluateCommand: CommandModule<object, EvaluateArgs> = {
   builder: (y) => withPlanOptions(y)
     .positional('export-dir', { type: 'string', demandOption: true, describe: 'a folder written by `bnn-ablate export`' })
     .option('json', { type: 'boolean', default: false, describe: 'print the metrics and the comparison as JSON' })
-    .option('engine', { choices: ENGINE_NAMES, default: 'wasm', describe: 'binary convolution engine' })
+    .option('engine', { choices: ENGINE_CHOICES, default: 'auto', describe: 'binary convolution engine (auto: native where the addon is built, else wasm, else js)' })
     .option('backend', backendFlag) as unknown as Argv<EvaluateArgs>,
   handler: async (argv) => {
     const { readManifest } = await import('../infer/load.ts');
     const { evaluateExport, formatEvaluation } = await import('../infer/evaluate.ts');
-    const { createEngine } = await import('../infer/engines.ts');
+    const { selectEngine } = await import('../infer/engines.ts');
     const manifest = readManifest(argv.exportDir);
     const backend = await useBackend(argv.backend, manifest.source.backend);
-    const r = await evaluateExport(argv.exportDir, { sets: argv.set ?? [], engine: createEngine(argv.engine) });
+    const chosen = selectEngine(argv.engine);
+    const r = await evaluateExport(argv.exportDir, { sets: argv.set ?? [], engine: chosen.engine });
     if (argv.json) {
-      process.stdout.write(`${JSON.stringify({ ...r, backend }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...r, engineReason: chosen.reason, backend }, null, 2)}\n`);
       if (r.predictionsIdentical === false) process.exitCode = 1;
       return;
     }
-    process.stdout.write(formatEvaluation(r, manifest.source.runId, backend));
+    process.stdout.write(formatEvaluation(r, manifest.source.runId, backend, chosen.reason));
     if (r.predictionsIdentical === false) throw new RunFailedError(`${argv.exportDir}: the export's predictions differ from the trained model's (${r.differing.join(', ')})`);
   },
 };

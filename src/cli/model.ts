@@ -80,7 +80,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
     .option('profile', { type: 'boolean', default: false, describe: 'add a per-kernel profile of one more step' })
     .option('inference', { type: 'boolean', default: false, describe: 'time packed (XNOR-popcount) against float inference instead: per binary conv shape and whole model at batch 1 and 32' })
-    .option('engine', { type: 'string', default: 'wasm', describe: 'with --inference: binary conv engines, comma-separated (wasm, js)',
+    .option('engine', { type: 'string', default: 'auto', describe: 'with --inference: binary conv engines, comma-separated (native, wasm, js); auto: native and wasm where they run',
       coerce: (v: string | string[]) => ([] as string[]).concat(v).flatMap((e) => e.split(',')).filter(Boolean) })
     .option('threads', { type: 'number', requiresArg: true, describe: 'compute threads on native (default: every core)' })
     .example('$0 bench configs/bench/hourglass-ref.yaml --inference', 'packed against float inference')
@@ -92,8 +92,10 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     const backend = await selectBackend(argv.backend, { threads: argv.threads });
     if (argv.inference) {
       const { benchInference, formatInferenceBench } = await import('../infer/bench.ts');
-      const { createEngine } = await import('../infer/engines.ts');
-      const result = await benchInference(first!.config, { engines: argv.engine.map((e) => createEngine(e)) });
+      const { benchEngines, createEngine } = await import('../infer/engines.ts');
+      const auto = argv.engine.length === 1 && argv.engine[0] === 'auto' ? benchEngines() : null;
+      const engines = auto?.engines ?? argv.engine.map((e) => createEngine(e));
+      const result = await benchInference(first!.config, { engines, skippedEngines: auto?.skipped ?? [], backend: backend.name });
       process.stdout.write(argv.json ? `${JSON.stringify(result, null, 2)}\n` : `# ${first!.name}\n${formatInferenceBench(result)}`);
       return;
     }

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import type { RunConfig } from '../config/schema.ts';
@@ -56,6 +56,12 @@ export interface ModelBench {
 
 export interface InferenceBench {
   backend: string;
+  /** The CPU (os.cpus()[0].model): speed figures mean nothing without it. */
+  cpu: string;
+  /** Each timed engine, with its instruction set where it has several (native) and its threads. */
+  engines: Array<{ name: string; isa?: string; threads?: number }>;
+  /** Engines left out, with why (e.g. "native: oneDNN not found …"). */
+  skippedEngines: string[];
   layers: LayerBench[];
   model: ModelBench[];
   sizes: { packedBytes: number; float32Bytes: number; ratio: number };
@@ -69,6 +75,10 @@ export interface InferenceBenchOptions {
   modelBatches?: number[];
   /** Timed repetitions per figure (after one untimed). Default 5. */
   reps?: number;
+  /** Engines not timed, with why; reported as given. */
+  skippedEngines?: string[];
+  /** The selected backend's name (selectBackend's: 'native' runs on tfjs's 'wasm' with oneDNN kernels). Default tf.getBackend(). */
+  backend?: string;
 }
 
 /** The issue's reference shape: 3×3, 128 → 128 channels at 16×16 (timed at the layer batch). */
@@ -166,7 +176,7 @@ function benchModel(float: tf.LayersModel, packed: { model: tf.LayersModel; setE
 }
 
 export async function benchInference(config: RunConfig, options: InferenceBenchOptions): Promise<InferenceBench> {
-  const opts: Required<InferenceBenchOptions> = { layerBatch: 8, modelBatches: [1, 32], reps: 5, ...options };
+  const opts: Required<InferenceBenchOptions> = { layerBatch: 8, modelBatches: [1, 32], reps: 5, skippedEngines: [], backend: tf.getBackend(), ...options };
   const dir = mkdtempSync(join(tmpdir(), 'bnn-bench-infer-'));
   const size = config.data.input_size;
   const built = buildModel(config, { inputShape: [size, size, inputChannels(config)] });
@@ -190,17 +200,27 @@ export async function benchInference(config: RunConfig, options: InferenceBenchO
     const model = benchModel(built.model, packed, manifest.inputShape, opts);
     packed.model.dispose();
     const s = manifest.sizes;
-    return { backend: tf.getBackend(), layers, model, sizes: { packedBytes: s.packedBytes, float32Bytes: s.float32Bytes, ratio: s.ratio } };
+    return {
+      backend: opts.backend, cpu: cpus()[0]?.model ?? 'unknown', engines: opts.engines.map(engineInfo), skippedEngines: opts.skippedEngines,
+      layers, model, sizes: { packedBytes: s.packedBytes, float32Bytes: s.float32Bytes, ratio: s.ratio },
+    };
   } finally {
     built.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+function engineInfo(e: BinaryConvEngine): { name: string; isa?: string; threads?: number } {
+  const n = e as BinaryConvEngine & { isa?: string; threads?: number };
+  return { name: e.name, ...(n.isa === undefined ? {} : { isa: n.isa }), ...(n.threads === undefined ? {} : { threads: n.threads }) };
+}
+
 /** The two tables as text: wall-clock medians, and the ratio by CPU time beside them. */
 export function formatInferenceBench(b: InferenceBench): string {
   const f = (n: number, d = 2) => n.toFixed(d);
-  const lines = [`backend ${b.backend}; weights ${f(b.sizes.packedBytes / 1024)} kB packed vs ${f(b.sizes.float32Bytes / 1024)} kB float32 (${f(b.sizes.ratio)}x smaller)`,
+  const engines = b.engines.map((e) => `${e.name}${e.isa === undefined ? '' : ` ${e.isa}`}${e.threads === undefined ? '' : ` ${e.threads} thread${e.threads === 1 ? '' : 's'}`}`);
+  const lines = [`cpu ${b.cpu}; engines ${engines.join(', ')}${b.skippedEngines.length === 0 ? '' : ` (left out: ${b.skippedEngines.join('; ')})`}`,
+    `backend ${b.backend}; weights ${f(b.sizes.packedBytes / 1024)} kB packed vs ${f(b.sizes.float32Bytes / 1024)} kB float32 (${f(b.sizes.ratio)}x smaller)`,
     '', 'binary conv (packed = sign + pack + XNOR-popcount + α; float = tf.conv2d); medians, wall clock and CPU time',
     `${'shape'.padEnd(30)} ${'layers'.padStart(6)} ${'engine'.padEnd(6)} ${'packed ms'.padStart(10)} ${'float ms'.padStart(10)} ${'ratio'.padStart(7)} ${'cpu ratio'.padStart(9)}`];
   for (const l of b.layers) {

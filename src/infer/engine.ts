@@ -9,9 +9,10 @@
  * as tf.conv2d pads the signed input), so border pixels count only their valid taps: V·C − 2P
  * over the valid taps, or popcount(m) − 2·popcount(m AND (x XOR w)) where a mask plane exists.
  *
- * To add an engine (e.g. native AVX-512 VPOPCNTDQ / AVX2 behind the addon): implement
- * `BinaryConvEngine.conv` on these same buffers (layout in pack.ts), register it in
- * `ENGINE_FACTORIES` (engines.ts), and the packed layers, `evaluate` and `bench --inference` use it.
+ * To add an engine (as native-engine.ts and wasm-engine.ts do): implement
+ * `BinaryConvEngine.conv` on these same buffers (layout in pack.ts), register it with an
+ * availability probe in `ENGINE_FACTORIES` (engines.ts), and the packed layers, `evaluate` and
+ * `bench --inference` use it.
  */
 import { packActivations, popcount32, wordsPerPixel, type PackedActivations, type PackedFilter } from './pack.ts';
 
@@ -69,7 +70,7 @@ export function applyThresholds(x: Float32Array, c: number, t: SignThresholds): 
 }
 
 export interface BinaryConvEngine {
-  /** 'js', 'wasm', later 'native-avx512' …, as benchmarks and manifests name it. */
+  /** 'native', 'wasm' or 'js', as benchmarks and evaluate name it. */
   readonly name: string;
   /**
    * Signs `x` as training does (`signAtZero`: x = 0 → +1, or 0), packs it, and computes

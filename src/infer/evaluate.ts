@@ -72,8 +72,8 @@ export async function evaluateExport(dir: string, opts: { sets: readonly string[
 }
 
 /** What `bnn-ablate evaluate` prints: the export's metrics beside the trained ones, and the verdict. */
-export function formatEvaluation(r: ExportEvaluation, runId: string, backend: string): string {
-  const lines = [`# ${runId} (export, engine ${r.engine}, backend ${backend})`];
+export function formatEvaluation(r: ExportEvaluation, runId: string, backend: string, engineReason?: string): string {
+  const lines = [`# ${runId} (export, engine ${r.engine}${engineReason ? ` [${engineReason}]` : ''}, backend ${backend})`];
   for (const [k, v] of Object.entries(r.metrics)) {
     const t = r.trained?.[k];
     lines.push(`${k.padEnd(16)} ${JSON.stringify(v)}${t === undefined ? '' : `   trained: ${JSON.stringify(t)}`}`);

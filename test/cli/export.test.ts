@@ -5,12 +5,13 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeEngineStatus } from '../../src/infer/native-engine.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/bnn-ablate.js');
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000, env: { ...process.env, ...env } });
 }
 
 /** One line on stderr, exit 2, nothing on stdout: the project's bad-input contract. */
@@ -46,6 +47,9 @@ test('run → export → evaluate → summary on the command line, and bad input
   const r = JSON.parse(ev.stdout);
   assert.equal(r.backend, 'wasm', 'the run\'s own backend by default');
   assert.equal(r.predictionsIdentical, true, ev.stdout);
+  const native = nativeEngineStatus();
+  assert.equal(r.engine, native.ok ? 'native' : 'wasm', 'auto: native where the addon is built');
+  assert.match(r.engineReason, native.ok ? /^auto: first choice$/ : /^auto: skipped native: /);
   assert.equal(r.metrics.pckh, JSON.parse(readFileSync(join(runDir, 'final.json'), 'utf8')).metrics.pckh);
 
   const sum = cli(['summary', join(runDir, 'export')]);
@@ -56,6 +60,8 @@ test('run → export → evaluate → summary on the command line, and bad input
   badInput(cli(['evaluate', runDir]), /no export here/);
   badInput(cli(['evaluate', join(runDir, 'export'), '--set', 'model.channels=16']), /the exported network is fixed/);
   badInput(cli(['evaluate', join(runDir, 'export'), '--engine', 'avx9']), /engine/);
+  if (native.ok) badInput(cli(['evaluate', join(runDir, 'export'), '--engine', 'native'], { BNN_POPCOUNT_ISA: 'sse9' }), /BNN_POPCOUNT_ISA: 'sse9' is not one of/);
+  else badInput(cli(['evaluate', join(runDir, 'export'), '--engine', 'native']), /--engine native: not available: /);
   const weights = join(runDir, 'export', 'weights.bin');
   const bytes = readFileSync(weights);
   bytes[0] ^= 0x80;

@@ -12,6 +12,7 @@ import { exportRun } from '../../src/export/export.ts';
 import { evaluateExport } from '../../src/infer/evaluate.ts';
 import { loadExported } from '../../src/infer/load.ts';
 import { createEngine } from '../../src/infer/engines.ts';
+import { nativeEngineStatus } from '../../src/infer/native-engine.ts';
 import { loadModel } from '../../src/models/build.ts';
 import { fileSystemHandler } from '../../src/train/file-io.ts';
 
@@ -144,7 +145,7 @@ MATRIX.push({ name: 'alexnet (binary dense, 5x5) post zero α=tensor', config: t
 }) });
 
 for (const { name, config } of MATRIX) {
-  test(`${name}: the export evaluates to the trained model's metrics`, async () => {
+  test(`${name}: the export evaluates to the trained model's metrics`, async (t) => {
     const dir = await trainedRun(config);
     const out = join(dir, 'exp');
     const m = await exportRun(dir, out);
@@ -167,7 +168,9 @@ for (const { name, config } of MATRIX) {
       const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
       assert.ok(worst <= 1e-5 * scale, `max |Δ| ${worst} vs max |y| ${scale}`);
     }
-    for (const engine of ['wasm', 'js']) {
+    const native = nativeEngineStatus();
+    if (!native.ok) t.diagnostic(`native engine not checked: ${native.reason}`);
+    for (const engine of native.ok ? ['native', 'wasm', 'js'] : ['wasm', 'js']) {
       const r = await evaluateExport(out, { sets: [], engine: createEngine(engine) });
       const why = `${engine}: differing ${r.differing.join(', ')}: ${JSON.stringify(r.metrics)} vs ${JSON.stringify(r.trained)}`;
       assert.equal(r.predictionsIdentical, true, why);

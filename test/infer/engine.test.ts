@@ -127,3 +127,37 @@ test('thresholded signs (a folded batch norm): wasm packs −1 / 0 / +1 exactly 
     }
   }
 });
+
+test('wasm: the SIMD packs (channels a multiple of 32) give the scalar packs\' bits: NaN, −0, values on a threshold, masks', () => {
+  const saved = process.env.BNN_WASM_SIMD_PACK;
+  process.env.BNN_WASM_SIMD_PACK = '0';
+  const scalar = new WasmEngine();
+  if (saved === undefined) delete process.env.BNN_WASM_SIMD_PACK; else process.env.BNN_WASM_SIMD_PACK = saved;
+  const simd = new WasmEngine();
+  for (const c of [32, 64, 96]) {
+    for (const zeros of [false, true]) {
+      const k: Case = { n: 2, h: 5, w: 4, c, k: 3, o: 5, stride: 1, padding: 'same', zeros };
+      const { x, filter } = makeCase(k, c + (zeros ? 1 : 0));
+      const r = rng(c);
+      const table = new Float32Array(3 * c);
+      for (let ch = 0; ch < c; ch++) {
+        const lo = r() - 0.5;
+        table.set([r() < 0.5 ? -1 : 1, lo, zeros ? lo + 0.3 * r() : lo], 3 * ch);
+      }
+      // Edge values: NaN, −0, +0, and inputs exactly on a threshold (y = s·x = lo or hi).
+      for (let i = 0; i < x.length; i += 7) {
+        const ch = i % c;
+        const s = table[3 * ch]!;
+        x[i] = [Number.NaN, -0, 0, table[3 * ch + 1]! * s, table[3 * ch + 2]! * s][(i / 7) % 5]!;
+      }
+      const g = convGeometry(k.h, k.w, k.k, k.k, k.stride, k.padding);
+      for (const thresholds of [undefined, { table }]) {
+        const input = { data: x, n: k.n, h: k.h, w: k.w, c, thresholds };
+        const sign = zeros ? 'zero' : 'plus_one';
+        const want = jsEngine.conv(input, sign, filter, g);
+        assert.deepEqual(scalar.conv(input, sign, filter, g).slice(), want, `scalar c=${c} zeros=${zeros} thr=${thresholds !== undefined}`);
+        assert.deepEqual(simd.conv(input, sign, filter, g).slice(), want, `simd c=${c} zeros=${zeros} thr=${thresholds !== undefined}`);
+      }
+    }
+  }
+});

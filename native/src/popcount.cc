@@ -1,0 +1,611 @@
+// XNOR-popcount binary convolution (the `native` engine of src/infer/native-engine.ts): the same
+// arithmetic as the wasm engine (src/infer/wasm-engine.ts), on the packed layout of
+// src/infer/pack.ts, with run-time dispatch and no -march: AVX-512 VPOPCNTDQ, AVX2 (nibble-LUT
+// popcount, vpshufb + vpsadbw), or scalar popcount (the popcnt instruction where present).
+//
+//   y[n, oy, ox, o] = alpha_o * f32(S) (+ bias_o),  S = base - 2 * P - corr
+//
+// P = popcount(x XOR w [AND m]) over the patch's 64-bit words. Padding, exactly as training pads
+// (a tap outside the image is 0, not +-1): the input is packed into zero-padded planes, where a
+// clear bit reads as +1, so without a mask plane base = kh*kw*C and a border pixel subtracts
+// corr_o = sum over its padding taps of (C - 2 popcount(w_tap)), what those taps added (Larq
+// Compute Engine's correction). With a mask plane (sign_at_zero = zero and some input is 0) base
+// = popcount(mask patch), padding has mask 0 and counts nothing, corr = 0.
+//
+// Integer sums are exact, so thread count and summation order cannot change a result; every
+// output element is written by one thread, and the float epilogue is one multiply, one add, no
+// contraction (binding.gyp), as engine.ts `epilogue`.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(BNN_NO_X86)  // BNN_NO_X86: check the other path compiles
+#define BNN_X86 1
+// GCC 12 warns that its own AVX-512 intrinsics use an uninitialized variable (a known false alarm of avx512fintrin.h).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#else
+#define BNN_X86 0  // other CPUs (arm64): the scalar path alone, __builtin_popcountll as the compiler sees fit
+#endif
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace bnn {
+namespace {
+
+#if BNN_X86
+#define BNN_AVX512 __attribute__((target("avx512f,avx512vpopcntdq")))
+#define BNN_AVX2 __attribute__((target("avx2")))
+#define BNN_POPCNT __attribute__((target("popcnt")))
+#else
+#define BNN_POPCNT
+#endif
+
+enum Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+const char* const kIsaNames[] = {"scalar", "avx2", "avx512"};
+
+bool isaSupported(int isa) {
+#if BNN_X86
+  __builtin_cpu_init();
+  switch (isa) {
+    case kScalar: return true;
+    case kAvx2: return __builtin_cpu_supports("avx2");
+    case kAvx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
+    default: return false;
+  }
+#else
+  return isa == kScalar;
+#endif
+}
+
+constexpr int kLanes = 8;  // output channels per filter block (one zmm of u64, two ymm)
+constexpr int kPx = 4;     // output pixels per tile
+
+// One call's shapes and buffers. Filter blocks: [ceil(O/8)][K][8] u64, K = kh*kw*W64 words.
+struct Call {
+  int n, h, w, c, kh, kw, stride, padTop, padLeft, outH, outW, outC;
+  int words;   // u64 words per pixel, ceil(c / 64)
+  int hp, wp;  // padded plane
+  int K;       // u64 words per patch
+  int blocks;  // ceil(outC / 8)
+  const uint64_t* filt;
+  const int32_t* tapSums;  // [O][kh*kw]: C - 2 popcount(w_tap)
+  const float* alpha;
+  const float* bias;  // nullptr: none
+  const float* alphaPad;  // alpha and bias padded with zeros to blocks * 8 (the vector epilogue's loads)
+  const float* biasPad;
+  float* out;
+  const uint64_t* xb;  // padded bit plane [n][hp][wp][words]
+  const uint64_t* xm;  // its non-zero mask plane, or nullptr
+};
+
+// What a tile needs per pixel: its patch (and mask), base, correction and output row.
+struct Px {
+  const uint64_t* x;
+  const uint64_t* m;
+  int32_t base;
+  const int32_t* corr;  // [blocks * 8]
+  float* out;
+};
+
+inline int64_t rowStride(const Call& c) { return static_cast<int64_t>(c.wp) * c.words; }
+
+// The float epilogue of one output element; the vector epilogues compute the very same.
+inline float finish(int64_t p, const Px& px, int o, const Call& c) {
+  const int32_t s = static_cast<int32_t>(px.base - 2 * p - px.corr[o]);
+  const float y = c.alpha[o] * static_cast<float>(s);
+  return c.bias == nullptr ? y : y + c.bias[o];
+}
+
+// The loops over a tile's pixels, blocks and lanes are unrolled (#pragma GCC unroll) so that
+// the accumulators live in registers: -O2 alone kept them on the stack, 4x slower.
+
+// ---- scalar: PX pixels x one block of 8 channels, __builtin_popcountll ----------------------
+
+template <int PX>
+__attribute__((always_inline)) inline void tileScalarBody(const Call& c, const Px* px, int ob) {
+  uint64_t acc[PX][kLanes] = {};
+  const int rowLen = c.kw * c.words;
+  const int64_t rs = rowStride(c);
+  const uint64_t* fb = c.filt + static_cast<int64_t>(ob) * c.K * kLanes;
+  for (int ky = 0; ky < c.kh; ++ky) {
+    for (int j = 0; j < rowLen; ++j) {
+      const uint64_t* f = fb + (static_cast<int64_t>(ky) * rowLen + j) * kLanes;
+      #pragma GCC unroll 16
+      for (int p = 0; p < PX; ++p) {
+        const uint64_t x = px[p].x[ky * rs + j];
+        const uint64_t m = px[p].m == nullptr ? ~0ull : px[p].m[ky * rs + j];
+        #pragma GCC unroll 16
+        for (int l = 0; l < kLanes; ++l) acc[p][l] += __builtin_popcountll((x ^ f[l]) & m);
+      }
+    }
+  }
+  const int o0 = ob * kLanes;
+  const int lanes = std::min(kLanes, c.outC - o0);
+  #pragma GCC unroll 16
+  for (int p = 0; p < PX; ++p) {
+    for (int l = 0; l < lanes; ++l) px[p].out[o0 + l] = finish(static_cast<int64_t>(acc[p][l]), px[p], o0 + l, c);
+  }
+}
+
+template <int PX>
+BNN_POPCNT void tilePopcnt(const Call& c, const Px* px, int ob) { tileScalarBody<PX>(c, px, ob); }
+template <int PX>
+void tileGeneric(const Call& c, const Px* px, int ob) { tileScalarBody<PX>(c, px, ob); }
+
+#if BNN_X86
+// ---- AVX2: PX pixels x 8 channels (two ymm of u64), nibble-LUT popcount -------------------
+
+BNN_AVX2 inline __m256i popcnt256(__m256i v, __m256i lut, __m256i low) {
+  const __m256i lo = _mm256_and_si256(v, low);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  const __m256i bytes = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+  return _mm256_sad_epu8(bytes, _mm256_setzero_si256());  // byte counts summed per u64 lane
+}
+
+template <int PX>
+BNN_AVX2 void tileAvx2(const Call& c, const Px* px, int ob) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  __m256i acc[PX][2];
+  #pragma GCC unroll 16
+  for (int p = 0; p < PX; ++p) acc[p][0] = acc[p][1] = _mm256_setzero_si256();
+  const int rowLen = c.kw * c.words;
+  const int64_t rs = rowStride(c);
+  const uint64_t* fb = c.filt + static_cast<int64_t>(ob) * c.K * kLanes;
+  for (int ky = 0; ky < c.kh; ++ky) {
+    for (int j = 0; j < rowLen; ++j) {
+      const uint64_t* f = fb + (static_cast<int64_t>(ky) * rowLen + j) * kLanes;
+      const __m256i f0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f));
+      const __m256i f1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f + 4));
+      #pragma GCC unroll 16
+      for (int p = 0; p < PX; ++p) {
+        const __m256i x = _mm256_set1_epi64x(static_cast<long long>(px[p].x[ky * rs + j]));
+        __m256i d0 = _mm256_xor_si256(x, f0), d1 = _mm256_xor_si256(x, f1);
+        if (px[p].m != nullptr) {
+          const __m256i m = _mm256_set1_epi64x(static_cast<long long>(px[p].m[ky * rs + j]));
+          d0 = _mm256_and_si256(d0, m);
+          d1 = _mm256_and_si256(d1, m);
+        }
+        acc[p][0] = _mm256_add_epi64(acc[p][0], popcnt256(d0, lut, low));
+        acc[p][1] = _mm256_add_epi64(acc[p][1], popcnt256(d1, lut, low));
+      }
+    }
+  }
+  const int o0 = ob * kLanes;
+  const int lanes = std::min(kLanes, c.outC - o0);
+  #pragma GCC unroll 16
+  for (int p = 0; p < PX; ++p) {
+    alignas(32) int64_t counts[kLanes];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(counts), acc[p][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(counts + 4), acc[p][1]);
+    for (int l = 0; l < lanes; ++l) px[p].out[o0 + l] = finish(counts[l], px[p], o0 + l, c);
+  }
+}
+
+// ---- AVX-512 VPOPCNTDQ: PX pixels x NB blocks of 8 channels, vector epilogue ---------------
+
+template <int PX, int NB, bool MASKED>
+BNN_AVX512 void tileAvx512(const Call& c, const Px* px, int ob) {
+  __m512i acc[PX][NB];
+  #pragma GCC unroll 16
+  for (int p = 0; p < PX; ++p)
+    #pragma GCC unroll 16
+    for (int b = 0; b < NB; ++b) acc[p][b] = _mm512_setzero_si512();
+  const int rowLen = c.kw * c.words;
+  const int64_t rs = rowStride(c);
+  const int64_t blockStride = static_cast<int64_t>(c.K) * kLanes;
+  const uint64_t* fb = c.filt + ob * blockStride;
+  for (int ky = 0; ky < c.kh; ++ky) {
+    for (int j = 0; j < rowLen; ++j) {
+      const uint64_t* f = fb + (static_cast<int64_t>(ky) * rowLen + j) * kLanes;
+      __m512i fv[NB];
+      #pragma GCC unroll 16
+      for (int b = 0; b < NB; ++b) fv[b] = _mm512_loadu_si512(f + b * blockStride);
+      #pragma GCC unroll 16
+      for (int p = 0; p < PX; ++p) {
+        const __m512i x = _mm512_set1_epi64(static_cast<long long>(px[p].x[ky * rs + j]));
+        if (MASKED) {
+          const __m512i m = _mm512_set1_epi64(static_cast<long long>(px[p].m[ky * rs + j]));
+          // (f XOR x) AND m in one vpternlogq: 0xF0 ^ 0xCC = 0x3C, & 0xAA = 0x28.
+          #pragma GCC unroll 16
+          for (int b = 0; b < NB; ++b) acc[p][b] = _mm512_add_epi64(acc[p][b], _mm512_popcnt_epi64(_mm512_ternarylogic_epi64(fv[b], x, m, 0x28)));
+        } else {
+          #pragma GCC unroll 16
+          for (int b = 0; b < NB; ++b) acc[p][b] = _mm512_add_epi64(acc[p][b], _mm512_popcnt_epi64(_mm512_xor_si512(fv[b], x)));
+        }
+      }
+    }
+  }
+  #pragma GCC unroll 16
+  for (int p = 0; p < PX; ++p) {
+    const __m512i base = _mm512_set1_epi64(px[p].base);
+    #pragma GCC unroll 16
+    for (int b = 0; b < NB; ++b) {
+      const int o0 = (ob + b) * kLanes;
+      // S = base - 2P - corr in i64 lanes, narrowed to i32 (|S| <= K*64), then as finish().
+      const __m512i corr = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(px[p].corr + o0)));
+      const __m512i s = _mm512_sub_epi64(_mm512_sub_epi64(base, _mm512_slli_epi64(acc[p][b], 1)), corr);
+      const __m256 sf = _mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(s));
+      const int lanes = std::min(kLanes, c.outC - o0);
+      __m256 v = _mm256_mul_ps(_mm256_loadu_ps(c.alphaPad + o0), sf);
+      if (c.bias != nullptr) v = _mm256_add_ps(v, _mm256_loadu_ps(c.biasPad + o0));
+      if (lanes == kLanes) {
+        _mm256_storeu_ps(px[p].out + o0, v);
+      } else {
+        alignas(32) float y[kLanes];
+        _mm256_store_ps(y, v);
+        std::memcpy(px[p].out + o0, y, sizeof(float) * lanes);
+      }
+    }
+  }
+}
+
+#endif  // BNN_X86
+
+// ---- dispatch of one tile -------------------------------------------------------------------
+
+template <int PX>
+void tile(int isa, bool masked, const Call& c, const Px* px, int ob, bool popcnt) {
+  (void)isa;  // used by the x86 paths only
+  (void)masked;
+#if BNN_X86
+  if (isa == kAvx512) {
+    // Two blocks (16 channels) at a time where two remain.
+    if (ob + 1 < c.blocks) {
+      masked ? tileAvx512<PX, 2, true>(c, px, ob) : tileAvx512<PX, 2, false>(c, px, ob);
+    } else {
+      masked ? tileAvx512<PX, 1, true>(c, px, ob) : tileAvx512<PX, 1, false>(c, px, ob);
+    }
+  } else if (isa == kAvx2) {
+    tileAvx2<PX>(c, px, ob);
+  } else
+#endif
+  if (popcnt) {
+    tilePopcnt<PX>(c, px, ob);
+  } else {
+    tileGeneric<PX>(c, px, ob);
+  }
+}
+
+int blockStep(int isa, int ob, int blocks) { return isa == kAvx512 && ob + 1 < blocks ? 2 : 1; }
+
+// ---- packing --------------------------------------------------------------------------------
+
+// Per-channel sign thresholds (engine.ts SignThresholds), de-interleaved; absent: sign of x.
+struct Thr {
+  std::vector<float> s, lo, hi;
+};
+
+// Signs one pixel's c floats into words (bit = negative) and mask (bit = non-zero); returns
+// whether some real channel is 0. Mirrors the wasm engine's pack functions, NaN included:
+// without thresholds bit = x < 0, nz = x != 0; with them y = s*x, bit = y < lo, nz = bit | y >= hi.
+bool packPixel(const float* x, int c, const Thr* t, uint64_t* bits, uint64_t* mask) {
+  bool zero = false;
+  for (int c0 = 0; c0 < c; c0 += 64) {
+    uint64_t b = 0, m = 0;
+    const int end = std::min(c, c0 + 64);
+    for (int ch = c0; ch < end; ++ch) {
+      bool neg, nz;
+      if (t == nullptr) {
+        neg = x[ch] < 0.0f;
+        nz = x[ch] != 0.0f;
+      } else {
+        const float y = x[ch] * t->s[ch];
+        neg = y < t->lo[ch];
+        nz = neg || y >= t->hi[ch];
+      }
+      b |= static_cast<uint64_t>(neg) << (ch - c0);
+      m |= static_cast<uint64_t>(nz) << (ch - c0);
+      zero |= !nz;
+    }
+    bits[c0 >> 6] = b;
+    if (mask != nullptr) mask[c0 >> 6] = m;
+  }
+  return zero;
+}
+
+#if BNN_X86
+// The same 16 channels at a time with vcmpps into a mask register.
+BNN_AVX512 bool packPixel512(const float* x, int c, const Thr* t, uint64_t* bits, uint64_t* mask) {
+  bool zero = false;
+  const __m512 z = _mm512_setzero_ps();
+  if (t == nullptr && mask == nullptr) {  // plus_one without thresholds, the common case: the sign bits alone
+    for (int c0 = 0; c0 < c; c0 += 64) {
+      uint64_t b = 0;
+      for (int q = 0; q < 64 && c0 + q < c; q += 16) {
+        const int ch = c0 + q;
+        const __mmask16 valid = c - ch >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (c - ch)) - 1);
+        b |= static_cast<uint64_t>(_mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, x + ch), z, _CMP_LT_OQ)) << q;
+      }
+      bits[c0 >> 6] = b;
+    }
+    return false;
+  }
+  for (int c0 = 0; c0 < c; c0 += 64) {
+    uint64_t b = 0, m = 0;
+    for (int q = 0; q < 64 && c0 + q < c; q += 16) {
+      const int ch = c0 + q;
+      const __mmask16 valid = c - ch >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (c - ch)) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(valid, x + ch);
+      __mmask16 neg, nz;
+      if (t == nullptr) {
+        neg = _mm512_mask_cmp_ps_mask(valid, v, z, _CMP_LT_OQ);
+        nz = _mm512_mask_cmp_ps_mask(valid, v, z, _CMP_NEQ_UQ);
+      } else {
+        const __m512 y = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(valid, t->s.data() + ch));
+        neg = _mm512_mask_cmp_ps_mask(valid, y, _mm512_maskz_loadu_ps(valid, t->lo.data() + ch), _CMP_LT_OQ);
+        nz = neg | _mm512_mask_cmp_ps_mask(valid, y, _mm512_maskz_loadu_ps(valid, t->hi.data() + ch), _CMP_GE_OQ);
+      }
+      b |= static_cast<uint64_t>(neg) << q;
+      m |= static_cast<uint64_t>(nz) << q;
+      zero |= nz != valid;
+    }
+    bits[c0 >> 6] = b;
+    if (mask != nullptr) mask[c0 >> 6] = m;
+  }
+  return zero;
+}
+
+#endif  // BNN_X86
+
+// Packs every input pixel into the padded planes (zeroed by the caller); returns whether some
+// input is 0 (only asked for, and the mask only written, when `mask` is non-null).
+bool packAll(const Call& c, const float* x, const Thr* t, uint64_t* bits, uint64_t* mask, int isa) {
+  (void)isa;  // x86 only
+  int zero = 0;
+  const int rows = c.n * c.h;
+#pragma omp parallel for schedule(static) reduction(| : zero)
+  for (int r = 0; r < rows; ++r) {
+    const int n = r / c.h, iy = r % c.h;
+    for (int ix = 0; ix < c.w; ++ix) {
+      const float* src = x + ((static_cast<int64_t>(n) * c.h + iy) * c.w + ix) * c.c;
+      const int64_t dst = ((static_cast<int64_t>(n) * c.hp + iy + c.padTop) * c.wp + ix + c.padLeft) * c.words;
+#if BNN_X86
+      const bool z = isa == kAvx512 ? packPixel512(src, c.c, t, bits + dst, mask == nullptr ? nullptr : mask + dst)
+                                    : packPixel(src, c.c, t, bits + dst, mask == nullptr ? nullptr : mask + dst);
+#else
+      const bool z = packPixel(src, c.c, t, bits + dst, mask == nullptr ? nullptr : mask + dst);
+#endif
+      zero |= z ? 1 : 0;
+    }
+  }
+  return zero != 0;
+}
+
+// ---- padding correction and the output walk -------------------------------------------------
+
+// Padding taps of output row oy (or column): missing at the start and at the end.
+std::pair<int, int> border(int o, int stride, int pad, int k, int in) {
+  const int i0 = o * stride - pad;
+  return {std::max(0, -i0), std::max(0, i0 + k - in)};
+}
+
+// corr tables per (row pattern, column pattern), [blocks*8] int32 each; index per oy and ox.
+struct Corrections {
+  std::vector<int32_t> table;
+  std::vector<int> rowOf, colOf;
+  int cols = 0, width = 0;
+  const int32_t* at(int oy, int ox) const { return table.data() + (static_cast<int64_t>(rowOf[oy]) * cols + colOf[ox]) * width; }
+};
+
+std::vector<int> patterns(int count, int stride, int pad, int k, int in, std::vector<std::pair<int, int>>& seen) {
+  std::vector<int> of(count);
+  for (int o = 0; o < count; ++o) {
+    const auto b = border(o, stride, pad, k, in);
+    auto it = std::find(seen.begin(), seen.end(), b);
+    of[o] = static_cast<int>(it - seen.begin());
+    if (it == seen.end()) seen.push_back(b);
+  }
+  return of;
+}
+
+Corrections corrections(const Call& c, bool masked) {
+  Corrections r;
+  std::vector<std::pair<int, int>> rows, cols;
+  r.rowOf = patterns(c.outH, c.stride, c.padTop, c.kh, c.h, rows);
+  r.colOf = patterns(c.outW, c.stride, c.padLeft, c.kw, c.w, cols);
+  r.cols = static_cast<int>(cols.size());
+  r.width = c.blocks * kLanes;
+  r.table.assign(rows.size() * cols.size() * r.width, 0);
+  if (masked) return r;  // padding has mask 0: nothing to correct
+  for (size_t ri = 0; ri < rows.size(); ++ri) {
+    for (size_t ci = 0; ci < cols.size(); ++ci) {
+      int32_t* corr = r.table.data() + (ri * cols.size() + ci) * r.width;
+      const auto [top, bottom] = rows[ri];
+      const auto [left, right] = cols[ci];
+      for (int o = 0; o < c.outC; ++o) {
+        int32_t s = 0;
+        for (int ky = 0; ky < c.kh; ++ky)
+          for (int kx = 0; kx < c.kw; ++kx)
+            if (ky < top || ky >= c.kh - bottom || kx < left || kx >= c.kw - right) s += c.tapSums[o * c.kh * c.kw + ky * c.kw + kx];
+        corr[o] = s;
+      }
+    }
+  }
+  return r;
+}
+
+int32_t maskBase(const Call& c, const uint64_t* m) {
+  int32_t s = 0;
+  const int rowLen = c.kw * c.words;
+  for (int ky = 0; ky < c.kh; ++ky)
+    for (int j = 0; j < rowLen; ++j) s += __builtin_popcountll(m[ky * rowStride(c) + j]);
+  return s;
+}
+
+// Every output row in parallel: tiles of kPx pixels (then single ones) x the filter blocks.
+void walk(const Call& c, const Corrections& corr, int isa) {
+  const bool masked = c.xm != nullptr;
+#if BNN_X86
+  const bool popcnt = __builtin_cpu_supports("popcnt");
+#else
+  const bool popcnt = false;
+#endif
+  const int32_t fullBase = c.kh * c.kw * c.c;
+  const int rows = c.n * c.outH;
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r) {
+    const int n = r / c.outH, oy = r % c.outH;
+    for (int ox0 = 0; ox0 < c.outW; ox0 += kPx) {
+      const int count = std::min(kPx, c.outW - ox0);
+      Px px[kPx];
+      for (int i = 0; i < count; ++i) {
+        const int ox = ox0 + i;
+        const int64_t at = ((static_cast<int64_t>(n) * c.hp + static_cast<int64_t>(oy) * c.stride) * c.wp + static_cast<int64_t>(ox) * c.stride) * c.words;
+        px[i].x = c.xb + at;
+        px[i].m = masked ? c.xm + at : nullptr;
+        px[i].base = masked ? maskBase(c, px[i].m) : fullBase;
+        px[i].corr = corr.at(oy, ox);
+        px[i].out = c.out + ((static_cast<int64_t>(n) * c.outH + oy) * c.outW + ox) * c.outC;
+      }
+      for (int ob = 0; ob < c.blocks; ob += blockStep(isa, ob, c.blocks)) {
+        if (count == kPx) {
+          tile<kPx>(isa, masked, c, px, ob, popcnt);
+        } else {
+          for (int i = 0; i < count; ++i) tile<1>(isa, masked, c, px + i, ob, popcnt);
+        }
+      }
+    }
+  }
+}
+
+// ---- the exported functions -----------------------------------------------------------------
+
+template <typename T>
+T* typed(const Napi::Value& v, size_t count, const char* what) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), std::string("binaryConv: ") + what + " must be a typed array");
+  auto a = v.As<Napi::TypedArray>();
+  if (a.ByteLength() < count * sizeof(T)) throw Napi::RangeError::New(v.Env(), std::string("binaryConv: ") + what + " is too short");
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
+// binaryConvPrepare(bits Uint32Array [O][kh][kw][ceil(C/32)], kh, kw, C, O) -> ArrayBuffer:
+// the filter as [ceil(O/8)][kh*kw*ceil(C/64)][8] u64 (channel and output padding clear), then
+// tapSums int32 [O][kh*kw]. Made once per filter bank (the engine caches it).
+Napi::Value Prepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int kh = info[1].As<Napi::Number>().Int32Value(), kw = info[2].As<Napi::Number>().Int32Value();
+  const int cin = info[3].As<Napi::Number>().Int32Value(), cout = info[4].As<Napi::Number>().Int32Value();
+  if (kh < 1 || kw < 1 || cin < 1 || cout < 1) throw Napi::RangeError::New(env, "binaryConvPrepare: bad shape");
+  const int w32 = (cin + 31) / 32, w64 = (cin + 63) / 64, taps = kh * kw, blocks = (cout + kLanes - 1) / kLanes;
+  const int64_t K = static_cast<int64_t>(taps) * w64;
+  const uint32_t* bits = typed<uint32_t>(info[0], static_cast<size_t>(cout) * taps * w32, "bits");
+  const size_t filtBytes = static_cast<size_t>(blocks) * K * kLanes * 8;
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, filtBytes + static_cast<size_t>(cout) * taps * 4);
+  uint8_t* base = static_cast<uint8_t*>(ab.Data());
+  std::memset(base, 0, ab.ByteLength());
+  uint64_t* filt = reinterpret_cast<uint64_t*>(base);
+  int32_t* tapSums = reinterpret_cast<int32_t*>(base + filtBytes);
+  for (int o = 0; o < cout; ++o) {
+    for (int t = 0; t < taps; ++t) {
+      const uint32_t* src = bits + (static_cast<int64_t>(o) * taps + t) * w32;
+      int ones = 0;
+      for (int j = 0; j < w32; ++j) ones += __builtin_popcount(src[j]);
+      tapSums[o * taps + t] = cin - 2 * ones;
+      for (int j = 0; j < w64; ++j) {
+        const uint64_t lo = src[2 * j], hi = 2 * j + 1 < w32 ? src[2 * j + 1] : 0;
+        filt[((static_cast<int64_t>(o / kLanes) * K) + t * w64 + j) * kLanes + o % kLanes] = lo | (hi << 32);
+      }
+    }
+  }
+  return ab;
+}
+
+Call readCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[4].IsArray()) throw Napi::TypeError::New(env, "binaryConv: geometry must be an array");
+  const Napi::Array g = info[4].As<Napi::Array>();
+  if (g.Length() != 12) throw Napi::RangeError::New(env, "binaryConv: geometry has 12 entries");
+  Call c{};
+  int* f[] = {&c.n, &c.h, &c.w, &c.c, &c.kh, &c.kw, &c.stride, &c.padTop, &c.padLeft, &c.outH, &c.outW, &c.outC};
+  for (uint32_t i = 0; i < 12; ++i) *f[i] = static_cast<int>(intAt(g, i));
+  if (c.n < 1 || c.h < 1 || c.w < 1 || c.c < 1 || c.kh < 1 || c.kw < 1 || c.stride < 1 || c.padTop < 0 || c.padLeft < 0 ||
+      c.outH < 1 || c.outW < 1 || c.outC < 1) {
+    throw Napi::RangeError::New(env, "binaryConv: bad geometry");
+  }
+  c.words = (c.c + 63) / 64;
+  c.hp = c.padTop + c.h + std::max(0, (c.outH - 1) * c.stride + c.kh - c.h - c.padTop);
+  c.wp = c.padLeft + c.w + std::max(0, (c.outW - 1) * c.stride + c.kw - c.w - c.padLeft);
+  c.K = c.kh * c.kw * c.words;
+  c.blocks = (c.outC + kLanes - 1) / kLanes;
+  if (c.padTop >= c.kh || c.padLeft >= c.kw || (c.outH - 1) * c.stride - c.padTop >= c.h || (c.outW - 1) * c.stride - c.padLeft >= c.w) {
+    throw Napi::RangeError::New(env, "binaryConv: geometry reads no input");
+  }
+  return c;
+}
+
+// binaryConv(prepared, x Float32Array NHWC, thresholds Float32Array [C][3] | null, zeroSign,
+//            [n, h, w, C, kh, kw, stride, padTop, padLeft, outH, outW, O], alpha, bias | null,
+//            out Float32Array, isa 0 scalar / 1 avx2 / 2 avx512) -> {isa, masked}
+Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Call c = readCall(info);
+  const int isa = info[8].As<Napi::Number>().Int32Value();
+  if (!isaSupported(isa)) throw Napi::RangeError::New(env, "binaryConv: this CPU lacks the requested instruction set");
+  if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "binaryConv: prepared filter must be an ArrayBuffer");
+  auto prep = info[0].As<Napi::ArrayBuffer>();
+  const size_t filtBytes = static_cast<size_t>(c.blocks) * c.K * kLanes * 8;
+  if (prep.ByteLength() != filtBytes + static_cast<size_t>(c.outC) * c.kh * c.kw * 4) {
+    throw Napi::RangeError::New(env, "binaryConv: prepared filter does not match the geometry");
+  }
+  c.filt = static_cast<const uint64_t*>(prep.Data());
+  c.tapSums = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(prep.Data()) + filtBytes);
+  const float* x = typed<float>(info[1], static_cast<size_t>(c.n) * c.h * c.w * c.c, "x");
+  const bool zeroSign = info[3].ToBoolean();
+  Thr thr;
+  const bool hasThr = !info[2].IsNull() && !info[2].IsUndefined();
+  if (hasThr) {
+    const float* t = typed<float>(info[2], static_cast<size_t>(3) * c.c, "thresholds");
+    for (int ch = 0; ch < c.c; ++ch) {
+      thr.s.push_back(t[3 * ch]);
+      thr.lo.push_back(t[3 * ch + 1]);
+      thr.hi.push_back(t[3 * ch + 2]);
+    }
+  }
+  c.alpha = typed<float>(info[5], c.outC, "alpha");
+  c.bias = info[6].IsNull() || info[6].IsUndefined() ? nullptr : typed<float>(info[6], c.outC, "bias");
+  c.out = typed<float>(info[7], static_cast<size_t>(c.n) * c.outH * c.outW * c.outC, "out");
+  std::vector<float> alphaPad(static_cast<size_t>(c.blocks) * kLanes, 0.0f), biasPad(alphaPad.size(), 0.0f);
+  std::copy(c.alpha, c.alpha + c.outC, alphaPad.begin());
+  if (c.bias != nullptr) std::copy(c.bias, c.bias + c.outC, biasPad.begin());
+  c.alphaPad = alphaPad.data();
+  c.biasPad = biasPad.data();
+
+  const size_t planeWords = static_cast<size_t>(c.n) * c.hp * c.wp * c.words;
+  thread_local std::vector<uint64_t> bits, mask;
+  bits.assign(planeWords, 0);
+  if (zeroSign) mask.assign(planeWords, 0);
+  const bool zero = packAll(c, x, hasThr ? &thr : nullptr, bits.data(), zeroSign ? mask.data() : nullptr, isa);
+  c.xb = bits.data();
+  c.xm = zeroSign && zero ? mask.data() : nullptr;
+  walk(c, corrections(c, c.xm != nullptr), isa);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("isa", kIsaNames[isa]);
+  r.Set("masked", c.xm != nullptr);
+  return r;
+}
+
+// popcountIsas(): the instruction sets this CPU runs, best first (the default is the first).
+Napi::Value Isas(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+  for (int isa = kAvx512; isa >= kScalar; --isa)
+    if (isaSupported(isa)) a.Set(i++, kIsaNames[isa]);
+  return a;
+}
+
+}  // namespace
+
+const Export kPopcountExports[] = {
+    {"binaryConvPrepare", Prepare},
+    {"binaryConv", BinaryConv},
+    {"popcountIsas", Isas},
+    {nullptr, nullptr},
+};
+
+}  // namespace bnn

@@ -1,0 +1,101 @@
+/**
+ * The native binary-convolution engine: XNOR + popcount in C++ (native/src/popcount.cc) through
+ * the optional oneDNN addon, on the packed layout of pack.ts, dispatched at run time to AVX-512
+ * VPOPCNTDQ, AVX2 (nibble-LUT popcount) or scalar popcount, with no -march so one build runs on
+ * any x86-64. The arithmetic, padding correction included, is the wasm engine's (see
+ * wasm-engine.ts and popcount.cc), so the two give the same floats bit for bit.
+ *
+ * Threads: OpenMP over output rows, as many as the addon's pool (the `native` backend's
+ * --threads; every core where the backend is another). Integer sums are exact, so the thread
+ * count never changes a result.
+ *
+ * `BNN_POPCOUNT_ISA=scalar|avx2|avx512` forces a path (tests compare them; a path the CPU lacks
+ * is refused with one line).
+ */
+import { loadOneDnn } from '../backend/onednn.ts';
+import { UsageError } from '../errors.ts';
+import type { BinaryConvEngine, ConvGeometry, FloatActivations, SignAtZero } from './engine.ts';
+import type { PackedFilter } from './pack.ts';
+
+/** Instruction sets of popcount.cc, in its numbering. */
+export const POPCOUNT_ISAS = ['scalar', 'avx2', 'avx512'] as const;
+export type PopcountIsa = (typeof POPCOUNT_ISAS)[number];
+
+/** The popcount functions of the addon (native/src/popcount.cc). */
+interface PopcountAddon {
+  binaryConvPrepare(bits: Uint32Array, kh: number, kw: number, cin: number, cout: number): ArrayBuffer;
+  binaryConv(prepared: ArrayBuffer, x: Float32Array, thresholds: Float32Array | null, zeroSign: boolean,
+    geometry: number[], alpha: Float32Array, bias: Float32Array | null, out: Float32Array, isa: number): { isa: string; masked: boolean };
+  popcountIsas(): PopcountIsa[];
+  /** OpenMP's pool size (common.cc). */
+  getThreads(): number;
+}
+
+export type NativeStatus = { ok: true; addon: PopcountAddon; isas: PopcountIsa[] } | { ok: false; reason: string };
+
+/** Whether the native engine can run here, and why not. */
+export function nativeEngineStatus(): NativeStatus {
+  const loaded = loadOneDnn();
+  if (!loaded.ok) return { ok: false, reason: loaded.reason };
+  const addon = loaded.addon as unknown as Partial<PopcountAddon>;
+  if (typeof addon.binaryConv !== 'function' || typeof addon.popcountIsas !== 'function' || typeof addon.binaryConvPrepare !== 'function') {
+    return { ok: false, reason: 'the native addon was built without popcount.cc: rebuild it (node native/build.cjs)' };
+  }
+  return { ok: true, addon: addon as PopcountAddon, isas: addon.popcountIsas() };
+}
+
+/** The ISA to run: `requested` (or BNN_POPCOUNT_ISA), else the best this CPU has. */
+function chooseIsa(isas: PopcountIsa[], requested: string | undefined): PopcountIsa {
+  if (requested === undefined || requested === '') return isas[0]!;
+  if (!(POPCOUNT_ISAS as readonly string[]).includes(requested)) {
+    throw new UsageError(`BNN_POPCOUNT_ISA: '${requested}' is not one of ${POPCOUNT_ISAS.join(', ')}`);
+  }
+  if (!(isas as string[]).includes(requested)) throw new UsageError(`BNN_POPCOUNT_ISA=${requested}: this CPU lacks it (it has ${isas.join(', ')})`);
+  return requested as PopcountIsa;
+}
+
+export class NativeEngine implements BinaryConvEngine {
+  readonly name = 'native';
+  /** The instruction set every call of this engine runs. */
+  readonly isa: PopcountIsa;
+  private readonly addon: PopcountAddon;
+  private readonly prepared = new WeakMap<PackedFilter, ArrayBuffer>();
+  private scratch = new Float32Array(0);
+  /** What the last call ran: its instruction set and whether it needed the mask plane (tests read it). */
+  lastRun: { isa: string; masked: boolean } | null = null;
+
+  constructor(isa: string | undefined = process.env.BNN_POPCOUNT_ISA) {
+    const s = nativeEngineStatus();
+    if (!s.ok) throw new UsageError(`engine 'native' is not available: ${s.reason}`);
+    this.addon = s.addon;
+    this.isa = chooseIsa(s.isas, isa);
+  }
+
+  /** Threads each call runs on: the addon's OpenMP pool. */
+  get threads(): number {
+    return this.addon.getThreads();
+  }
+
+  private filter(f: PackedFilter): ArrayBuffer {
+    let p = this.prepared.get(f);
+    if (p === undefined) {
+      p = this.addon.binaryConvPrepare(f.bits, f.kh, f.kw, f.inChannels, f.outChannels);
+      this.prepared.set(f, p);
+    }
+    return p;
+  }
+
+  conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out?: Float32Array): Float32Array {
+    const size = x.n * g.outH * g.outW * f.outChannels;
+    if (x.c !== f.inChannels) throw new Error(`native engine: input has ${x.c} channels, the filter ${f.inChannels}`);
+    let y = out;
+    if (y === undefined) {
+      if (this.scratch.length < size) this.scratch = new Float32Array(size);
+      y = this.scratch.subarray(0, size);
+    }
+    this.lastRun = this.addon.binaryConv(this.filter(f), x.data, x.thresholds?.table ?? null, signAtZero === 'zero',
+      [x.n, x.h, x.w, x.c, f.kh, f.kw, g.stride, g.padTop, g.padLeft, g.outH, g.outW, f.outChannels],
+      f.alpha, f.bias, y, POPCOUNT_ISAS.indexOf(this.isa));
+    return y;
+  }
+}
