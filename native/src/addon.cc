@@ -5,7 +5,8 @@
 namespace bnn {
 namespace {
 
-const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports};
+const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports,
+                                    kNormExports, kEltwiseExports, kSplitExports};
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export* list : kLists) {

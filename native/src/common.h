@@ -52,6 +52,9 @@ extern const Export kCommonExports[];
 extern const Export kConvExports[];
 extern const Export kMatmulExports[];
 extern const Export kBinarizeExports[];
+extern const Export kNormExports[];     // norm.cc (batch norm)
+extern const Export kEltwiseExports[];  // eltwise.cc (PReLU gradient)
+extern const Export kSplitExports[];    // split.cc (SplitV)
 
 // Throws a JS Error from a oneDNN failure, naming the call.
 [[noreturn]] void throwDnnl(Napi::Env env, const char* what, const dnnl::error& e);

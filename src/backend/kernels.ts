@@ -3,6 +3,7 @@ import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv
 import { jsKernelFunc, type JsKernel } from './js-kernel.ts';
 import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from './binary-kernels.ts';
 import { NATIVE_IMPLS, nativeCallCounts } from './onednn-kernels.ts';
+import { NATIVE_NORM_KERNELS } from './onednn-norm-kernels.ts';
 import { avgPoolBackprop, maxPoolBackpropOps, maxPoolGradInto, resizeNearestBackprop, type PoolGeometry } from './pool-grad.ts';
 // Side effects: register the fused kernels (and the Prelu gradient that uses one) on cpu and wasm.
 import './bn-kernel.ts';
@@ -51,7 +52,7 @@ const WASM_OVERRIDES = [
  */
 const PROFILES: Record<string, { backend: string; kernels: readonly string[] }> = {
   wasm: { backend: 'wasm', kernels: WASM_OVERRIDES },
-  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul, BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD] },
+  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul, BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD, ...NATIVE_NORM_KERNELS.map((k) => k.kernelName)] },
   cpu: { backend: 'cpu', kernels: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
   webgpu: { backend: 'webgpu', kernels: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
 };
@@ -168,7 +169,7 @@ const BACKEND_IMPLS: Record<string, Record<string, KernelFactory>> = { webgpu: W
 /** The kernel function `profile` registers for `kernelName`, given the stock kernel. */
 function implFor(profile: string, backendName: string, kernelName: string, original: tf.KernelConfig | undefined): tf.KernelFunc {
   const wasmImpl = (BACKEND_IMPLS[backendName]?.[kernelName] ?? IMPLS[kernelName])?.(backendName);
-  const native = profile === 'native' ? NATIVE_IMPLS[kernelName] : undefined;
+  const native = profile === 'native' ? NATIVE_IMPLS[kernelName] ?? NATIVE_NORM_KERNELS.find((k) => k.kernelName === kernelName)?.make : undefined;
   if (!native) return wasmImpl!;
   const fallback = wasmImpl ?? original?.kernelFunc;
   if (!fallback) throw new Error(`no ${kernelName} kernel on ${backendName} to fall back to`);
