@@ -80,10 +80,11 @@ test('native: BatchMatMul matches float64 for transposes, batches and broadcasti
   assert.equal((nativeCallCounts().native[tf.BatchMatMul] ?? 0) - before, MATMULS.length, 'every product ran in oneDNN');
 });
 
-test('native: α·sign(W) and its gradient are bit-identical to the wasm kernels, every scale and surrogate', { skip: SKIP }, async () => {
+test('native: α·sign(W) and its gradient are bit-identical to the wasm kernels at 1 and 2 threads, every scale and surrogate', { skip: SKIP }, async () => {
   // The wasm (JS) kernels are checked against the tfjs-op graph in fused-kernels.test.ts; equal
-  // bits carry that over. Shapes: conv filters, a dense matrix, a column count not a multiple of 4.
-  const cases = [[3, 3, 4, 5], [6, 7], [1, 1, 8, 3], [3, 3, 64, 32]];
+  // bits carry that over. Shapes: conv filters, a dense matrix, a column count not a multiple of 4,
+  // and one big enough to be split across threads, in more column blocks than one (130 > 64).
+  const cases = [[3, 3, 4, 5], [6, 7], [1, 1, 8, 3], [3, 3, 64, 32], [3, 3, 64, 130]];
   const run = () => {
     const out: Float32Array[] = [];
     for (const [i, shape] of cases.entries()) {
@@ -102,14 +103,17 @@ test('native: α·sign(W) and its gradient are bit-identical to the wasm kernels
   };
   await selectBackend('wasm');
   const want = run();
-  await selectBackend('native', { threads: 1 });
-  const before = nativeCallCounts().native;
-  const got = run();
-  const after = nativeCallCounts().native;
-  for (const [k, g] of got.entries()) assert.equal(differing(g, want[k]!), 0, `output ${k}: bit-identical to wasm`);
-  const ran = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
-  assert.equal(ran(BINARIZE_WEIGHTS), cases.length * 6 * 2, 'forward ran natively (also inside each gradient)');
-  assert.equal(ran(BINARIZE_WEIGHTS_GRAD), cases.length * 6, 'gradient ran natively');
+  for (const threads of [1, 2]) {
+    await selectBackend('native', { threads });
+    const before = nativeCallCounts().native;
+    const got = run();
+    const after = nativeCallCounts().native;
+    for (const [k, g] of got.entries()) assert.equal(differing(g, want[k]!), 0, `${threads} threads, output ${k}: bit-identical to wasm`);
+    const ran = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+    assert.equal(ran(BINARIZE_WEIGHTS), cases.length * 6 * 2, 'forward ran natively (also inside each gradient)');
+    assert.equal(ran(BINARIZE_WEIGHTS_GRAD), cases.length * 6, 'gradient ran natively');
+  }
+  setOneDnnThreads(1);
 });
 
 test('native: a transposed product differs from the plain one (the comparison can fail)', { skip: SKIP }, async () => {
