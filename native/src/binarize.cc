@@ -69,7 +69,7 @@ BNN_CLONES void weightsGrad(const float* __restrict dy, const float* __restrict 
 #pragma omp simd
     for (int64_t k = 0; k < cols; ++k) {
       const float v = w[o + k];
-      const double pass = Clip ? static_cast<double>(v >= -1.0f && v <= 1.0f) : 1.0;  // |v| <= 1, NaN fails
+      const double pass = Clip ? static_cast<double>((v >= -1.0f) & (v <= 1.0f)) : 1.0;  // |v| <= 1, NaN fails; & not &&: no branch
       dw[o + k] = static_cast<float>(static_cast<double>(dy[o + k]) * alpha[k] * pass + gAbs(v) * dAlpha[k]);
     }
   }
