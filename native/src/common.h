@@ -53,8 +53,9 @@ extern const Export kConvExports[];
 extern const Export kMatmulExports[];
 extern const Export kBinarizeExports[];
 extern const Export kNormExports[];     // norm.cc (batch norm)
-extern const Export kEltwiseExports[];  // eltwise.cc (PReLU gradient)
-extern const Export kSplitExports[];    // split.cc (SplitV)
+extern const Export kEltwiseExports[];  // eltwise.cc (PReLU gradient, sign, Add)
+extern const Export kSplitExports[];    // split.cc (SplitV, Concat)
+extern const Export kPoolExports[];     // pool.cc (MaxPoolGrad)
 
 // Throws a JS Error from a oneDNN failure, naming the call.
 [[noreturn]] void throwDnnl(Napi::Env env, const char* what, const dnnl::error& e);

@@ -1,9 +1,13 @@
+// Elementwise kernels, each bit-identical to its wasm twin.
+//
 // PReLU's gradient for one slope per channel of the last axis: the twin of BnnPreluGrad
-// (src/backend/prelu-grad.ts), bit-identical to it:
+// (src/backend/prelu-grad.ts):
 //   dx = dy (x > 0) or dy·α (else), written m·dy + (1 − m)·dy·α with m ∈ {0, 1};
 //   dα[k] = Σ dy·x·(1 − m) down the rows, in float64, in row order (one thread per channel
 //   block, parallel.h: the same bits at every thread count).
 // The JS walks the tensor once per 4 channels at ~2 ns per element; this is one pass.
+#include <algorithm>
+
 #include "common.h"
 #include "parallel.h"
 
@@ -47,10 +51,92 @@ Napi::Value PreluGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The hard sign (binary-kernels.ts BnnSign): NaN stays itself; else +1 for x >= 0 (plusOne) or
+// sign(x) with sign(±0) = 0.
+BNN_CLONES void signRange(const float* __restrict x, float* __restrict q, int64_t i0, int64_t i1, bool plusOne) {
+  if (plusOne) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = x[i];
+      q[i] = v != v ? v : (v >= 0 ? 1.0f : -1.0f);
+    }
+  } else {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = x[i];
+      q[i] = v != v ? v : (v > 0 ? 1.0f : (v < 0 ? -1.0f : 0.0f));
+    }
+  }
+}
+
+// The clipped straight-through gradient (BnnSignGrad): dx = dy · 1[|x| <= 1], a product with
+// 1 or 0 as in JS, so dy = ±inf or NaN outside [−1, 1] gives NaN there too.
+BNN_CLONES void signGradRange(const float* __restrict dy, const float* __restrict x, float* __restrict dx, int64_t i0,
+                              int64_t i1) {
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) {
+    const float v = x[i];
+    dx[i] = dy[i] * ((v >= -1.0f) & (v <= 1.0f) ? 1.0f : 0.0f);
+  }
+}
+
+BNN_CLONES void addRange(const float* __restrict a, const float* __restrict b, float* __restrict out, int64_t i0,
+                         int64_t i1) {
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) out[i] = a[i] + b[i];
+}
+
+// Elementwise loops are split into 4096-element rows across threads (any split: no sums).
+template <class F>
+void forElements(int64_t n, F&& f) {
+  constexpr int64_t kRow = 4096;
+  forRowRanges((n + kRow - 1) / kRow, kRow, [&](int64_t r0, int64_t r1) { f(r0 * kRow, std::min(n, r1 * kRow)); });
+}
+
+int64_t count(const Napi::CallbackInfo& info, int at) {
+  const int64_t n = info[at].As<Napi::Number>().Int64Value();
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "elementwise: empty tensor");
+  return n;
+}
+
+// sign(heap, x, q, n, plusOne)
+Napi::Value Sign(const Napi::CallbackInfo& info) {
+  Heap heap(info[0]);
+  const int64_t n = count(info, 3);
+  const float* x = heap.at(info[1], static_cast<uint64_t>(n));
+  float* q = heap.at(info[2], static_cast<uint64_t>(n));
+  const bool plusOne = info[4].ToBoolean();
+  forElements(n, [&](int64_t i0, int64_t i1) { signRange(x, q, i0, i1, plusOne); });
+  return info.Env().Undefined();
+}
+
+// signGrad(heap, dy, x, dx, n)
+Napi::Value SignGrad(const Napi::CallbackInfo& info) {
+  Heap heap(info[0]);
+  const int64_t n = count(info, 4);
+  const float *dy = heap.at(info[1], static_cast<uint64_t>(n)), *x = heap.at(info[2], static_cast<uint64_t>(n));
+  float* dx = heap.at(info[3], static_cast<uint64_t>(n));
+  forElements(n, [&](int64_t i0, int64_t i1) { signGradRange(dy, x, dx, i0, i1); });
+  return info.Env().Undefined();
+}
+
+// add(heap, a, b, out, n): same-shape float32 a + b.
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  Heap heap(info[0]);
+  const int64_t n = count(info, 4);
+  const float *a = heap.at(info[1], static_cast<uint64_t>(n)), *b = heap.at(info[2], static_cast<uint64_t>(n));
+  float* out = heap.at(info[3], static_cast<uint64_t>(n));
+  forElements(n, [&](int64_t i0, int64_t i1) { addRange(a, b, out, i0, i1); });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 const Export kEltwiseExports[] = {
     {"preluGrad", PreluGrad},
+    {"sign", Sign},
+    {"signGrad", SignGrad},
+    {"add", Add},
     {nullptr, nullptr},
 };
 

@@ -52,7 +52,7 @@ const WASM_OVERRIDES = [
  */
 const PROFILES: Record<string, { backend: string; kernels: readonly string[] }> = {
   wasm: { backend: 'wasm', kernels: WASM_OVERRIDES },
-  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul, BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD, ...NATIVE_NORM_KERNELS.map((k) => k.kernelName)] },
+  native: { backend: 'wasm', kernels: [...WASM_OVERRIDES, tf.Conv2D, tf.BatchMatMul, BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD, ...NATIVE_NORM_KERNELS.map((k) => k.kernelName).filter((k) => !WASM_OVERRIDES.includes(k))] },
   cpu: { backend: 'cpu', kernels: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
   webgpu: { backend: 'webgpu', kernels: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad] },
 };

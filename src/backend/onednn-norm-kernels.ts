@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { SIGN, SIGN_GRAD } from './binary-kernels.ts';
 import { BN_TRAIN, BN_TRAIN_GRAD } from './bn-kernel.ts';
 import { oneDnn } from './onednn.ts';
 import { counted, heapOf, offset, size, usable, wasmOf, type NativeFactory } from './onednn-kernels.ts';
@@ -6,14 +7,16 @@ import { PRELU_GRAD } from './prelu-grad.ts';
 
 /**
  * The `native` backend's kernels after the convolutions (the next biggest entries of a native
- * step's profile, bench/step.ts --profile): the training batch norm and its gradient, PReLU's
- * gradient, and SplitV, in C++ on the wasm heap (native/src/norm.cc, eltwise.cc, split.cc).
+ * step's CPU profile): the training batch norm and its gradient, PReLU's gradient, the hard sign
+ * and its gradient, same-shape Add, SplitV and Concat, and MaxPoolGrad, in C++ on the wasm heap
+ * (native/src/norm.cc, eltwise.cc, split.cc, pool.cc), vectorized (AVX-512, AVX2 or SSE2,
+ * chosen at run time) and split across the run's threads.
  *
- * The batch-norm and PReLU kernels are bit-identical to their wasm twins (bn-kernel.ts,
- * prelu-grad.ts), at every thread count: the same float64 operations per element, each
- * channel's sums down the rows in row order on one thread (native/src/parallel.h). So the float64
- * reference tests of the wasm kernels carry over, and switching engines does not change a run's
- * numbers. SplitV copies.
+ * Each is bit-identical to its wasm twin (bn-kernel.ts, prelu-grad.ts, binary-kernels.ts,
+ * pool-grad.ts, tfjs's Add, SplitV and Concat) at every thread count: the same float64 operations
+ * per element, each channel's sums down the rows in row order on one thread
+ * (native/src/parallel.h). So the float64 reference tests of the wasm kernels carry over, and
+ * switching engines does not change a run's numbers.
  *
  * Each entry falls back to the kernel it replaces (the wasm one) for what it does not cover.
  */
@@ -25,7 +28,13 @@ interface NormAddon {
   bnTrainGrad(heap: ArrayBuffer, dy: number, x: number, gamma: number, mean: number, variance: number,
     dx: number, dGamma: number, dBeta: number, rows: number, c: number, epsilon: number): void;
   preluGrad(heap: ArrayBuffer, dy: number, x: number, alpha: number, dx: number, dAlpha: number, rows: number, c: number): void;
+  sign(heap: ArrayBuffer, x: number, q: number, n: number, plusOne: boolean): void;
+  signGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, n: number): void;
+  add(heap: ArrayBuffer, a: number, b: number, out: number, n: number): void;
   splitV(heap: ArrayBuffer, x: number, outer: number, dim: number, inner: number, outs: number[], sizes: number[]): void;
+  concat(heap: ArrayBuffer, out: number, outer: number, ins: number[], widths: number[]): void;
+  /** geometry: n, h, w, c, outHeight, outWidth, strideH, strideW, filterH, filterW, padTop, padLeft. */
+  maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, geometry: number[]): void;
 }
 
 const addon = (): NormAddon => oneDnn() as unknown as NormAddon;
@@ -78,6 +87,36 @@ const preluGrad: NativeFactory = (fallback) => counted(PRELU_GRAD, fallback, ({ 
   return [dx, dAlpha];
 });
 
+/** The hard sign, +1 or 0 at zero (binary-kernels.ts SIGN). */
+const sign: NativeFactory = (fallback) => counted(SIGN, fallback, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as Inputs;
+  if (!usable(x!)) return undefined;
+  const b = wasmOf(backend);
+  const q = b.makeOutput([...x!.shape], 'float32');
+  addon().sign(heapOf(b), offset(b, x!), offset(b, q), size(x!.shape), (attrs as { atZero?: unknown }).atZero !== 'zero');
+  return q;
+});
+
+/** dy·1[|x| ≤ 1] (binary-kernels.ts SIGN_GRAD). */
+const signGrad: NativeFactory = (fallback) => counted(SIGN_GRAD, fallback, ({ inputs, backend }) => {
+  const { dy, x } = inputs as Inputs;
+  if (!usable(dy!, x!) || size(dy!.shape) !== size(x!.shape)) return undefined;
+  const b = wasmOf(backend);
+  const dx = b.makeOutput([...x!.shape], 'float32');
+  addon().signGrad(heapOf(b), offset(b, dy!), offset(b, x!), offset(b, dx), size(x!.shape));
+  return dx;
+});
+
+/** a + b of two float32 tensors of one shape (broadcasts: the fallback). */
+const add: NativeFactory = (fallback) => counted(tf.Add, fallback, ({ inputs, backend }) => {
+  const { a, b: bb } = inputs as Inputs;
+  if (!usable(a!, bb!) || a!.shape.length !== bb!.shape.length || a!.shape.some((d, i) => d !== bb!.shape[i])) return undefined;
+  const b = wasmOf(backend);
+  const out = b.makeOutput([...a!.shape], 'float32');
+  addon().add(heapOf(b), offset(b, a!), offset(b, bb!), offset(b, out), size(a!.shape));
+  return out;
+});
+
 /** tf.split into pieces along one axis of a float32 or int32 tensor (empty pieces: the fallback). */
 const splitV: NativeFactory = (fallback) => counted(tf.SplitV, fallback, ({ inputs, attrs, backend }) => {
   const { x } = inputs as Inputs;
@@ -93,16 +132,52 @@ const splitV: NativeFactory = (fallback) => counted(tf.SplitV, fallback, ({ inpu
   return outs;
 });
 
+/** tf.concat of two or more non-empty tensors of one 4-byte dtype (float32, int32). */
+const concat: NativeFactory = (fallback) => counted(tf.Concat, fallback, ({ inputs, attrs, backend }) => {
+  const ins = inputs as unknown as tf.TensorInfo[];
+  if (!Array.isArray(ins) || ins.length < 2) return undefined;
+  const dtype = ins[0]!.dtype;
+  if ((dtype !== 'float32' && dtype !== 'int32') || ins.some((t) => t.dtype !== dtype || size(t.shape) === 0)) return undefined;
+  const ax = tf.util.parseAxisParam((attrs as unknown as tf.ConcatAttrs).axis, ins[0]!.shape)[0]!;
+  const shapes = ins.map((t) => t.shape);
+  tf.backend_util.assertParamsConsistent(shapes, ax);
+  const b = wasmOf(backend);
+  const out = b.makeOutput(tf.backend_util.computeOutShape(shapes, ax), dtype);
+  addon().concat(heapOf(b), offset(b, out), size(ins[0]!.shape.slice(0, ax)), ins.map((t) => offset(b, t)),
+    shapes.map((s) => size(s.slice(ax))));
+  return out;
+});
+
+/** dL/dx of max pooling, dy to the first maximum of each window (pool-grad.ts maxPoolGradInto). */
+const maxPoolGrad: NativeFactory = (fallback) => counted(tf.MaxPoolGrad, fallback, ({ inputs, attrs, backend }) => {
+  const { dy, input } = inputs as Inputs;
+  if (!usable(dy!, input!) || input!.shape.length !== 4) return undefined;
+  const a = attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(input!.shape as [number, number, number, number], a.filterSize, a.strides, 1,
+    a.pad, a.dimRoundingMode);
+  if (dy!.shape[1] !== info.outHeight || dy!.shape[2] !== info.outWidth) return undefined;
+  const b = wasmOf(backend);
+  const dx = b.makeOutput([...input!.shape], 'float32');
+  addon().maxPoolGrad(heapOf(b), offset(b, dy!), offset(b, input!), offset(b, dx), [...input!.shape, info.outHeight, info.outWidth,
+    info.strideHeight, info.strideWidth, info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left]);
+  return dx;
+});
+
 /** One native kernel: the kernel it replaces on the wasm backend, and how to build it from that one. */
 export interface NativeKernelConfig {
   kernelName: string;
   make: NativeFactory;
 }
 
-/** The native profile's batch-norm, PReLU and split kernels (kernels.ts adds them to its list). */
+/** The native profile's kernels besides the convolutions and binarization (kernels.ts adds them to its list). */
 export const NATIVE_NORM_KERNELS: readonly NativeKernelConfig[] = [
   { kernelName: BN_TRAIN, make: bnTrain },
   { kernelName: BN_TRAIN_GRAD, make: bnTrainGrad },
   { kernelName: PRELU_GRAD, make: preluGrad },
+  { kernelName: SIGN, make: sign },
+  { kernelName: SIGN_GRAD, make: signGrad },
+  { kernelName: tf.Add, make: add },
   { kernelName: tf.SplitV, make: splitV },
+  { kernelName: tf.Concat, make: concat },
+  { kernelName: tf.MaxPoolGrad, make: maxPoolGrad },
 ];

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, selectBackend } from '../../src/backend/index.ts';
+import { batchNormTrain, fusedSign, selectBackend } from '../../src/backend/index.ts';
+import { SIGN, SIGN_GRAD } from '../../src/backend/binary-kernels.ts';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../../src/backend/bn-kernel.ts';
 import { nativeCallCounts } from '../../src/backend/onednn-kernels.ts';
 import { setOneDnnThreads } from '../../src/backend/onednn.ts';
@@ -9,8 +10,9 @@ import { PRELU_GRAD } from '../../src/backend/prelu-grad.ts';
 import { nativeSkip, randomValues, sizeOf } from './helpers.ts';
 
 /**
- * The native batch norm, PReLU gradient and SplitV (onednn-norm-kernels.ts, native/src/norm.cc,
- * eltwise.cc, split.cc) against the wasm kernels, bit for bit, at 1 and 2 threads. The wasm
+ * The native batch norm, PReLU gradient, sign, Add, SplitV, Concat and MaxPoolGrad
+ * (onednn-norm-kernels.ts, native/src/norm.cc, eltwise.cc, split.cc, pool.cc) against the wasm
+ * kernels, bit for bit, at 1 and 2 threads. The wasm
  * kernels are checked against float64 references in fused-kernels.test.ts (which also runs on
  * native); equal bits carry that over, and equal bits at both thread counts are the
  * determinism the native engine promises.
@@ -67,6 +69,76 @@ function outputs(): Array<Float32Array | Int32Array> {
   }
   return out;
 }
+
+/** Special values for the sign kernels: signed zeros, the clip edges, infinities, NaN. */
+const SPECIAL = [NaN, -Infinity, -1.0000001, -1, -0.5, -1e-30, -0, 0, 1e-30, 0.5, 1, 1.0000001, Infinity];
+
+/** Sign, its gradient, Add, Concat and MaxPoolGrad on the current backend, in a fixed order. */
+function moreOutputs(): Array<Float32Array | Int32Array> {
+  const out: Array<Float32Array | Int32Array> = [];
+  for (const [i, shape] of SHAPES.entries()) {
+    tf.tidy(() => {
+      const n = sizeOf(shape);
+      // 1.5·[−1, 1) with the special values at the front, so some entries fall outside the clip.
+      const values = Float32Array.from(randomValues(n, 90 + i).map((v, j) => (j < SPECIAL.length ? SPECIAL[j]! : 1.5 * v)));
+      const x = tf.tensor(values, shape);
+      const dy = tf.tensor(Float32Array.from(randomValues(n, 95 + i).map((v, j) => (j === 3 ? Infinity : j === 5 ? NaN : v))), shape);
+      for (const atZero of ['plus_one', 'zero'] as const) out.push(fusedSign(x, 'clipped_ste', atZero).dataSync() as Float32Array);
+      out.push(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(fusedSign(t, 'clipped_ste', 'plus_one'), dy)))(x).dataSync() as Float32Array);
+      out.push(tf.add(x, dy).dataSync() as Float32Array);
+      const c = shape.at(-1)!;
+      const last = tf.concat([x, tf.slice(dy, 0, [...shape.slice(0, -1), Math.min(2, c)])], -1);
+      out.push(last.dataSync() as Float32Array, tf.concat([x, dy, x], 0).dataSync() as Float32Array);
+      if (shape.length === 4) {
+        out.push(tf.concat([tf.cast(x, 'int32'), tf.cast(dy, 'int32')], 1).dataSync() as Int32Array);
+        // Ties (values rounded to a few levels), overlapping windows with padding, strided windows.
+        const tied = tf.round(tf.mul(x, 2));
+        for (const [k, s, pad] of [[2, 2, 'valid'], [3, 1, 'same'], [3, 2, 'same']] as const) {
+          const f = (t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, k, s, pad);
+          const r = tensorOf(f(tied).shape, 99);
+          out.push(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), r)))(tied).dataSync() as Float32Array);
+        }
+      }
+    });
+  }
+  return out;
+}
+
+test('native: sign, its gradient, Add, Concat and MaxPoolGrad are bit-identical to wasm at 1 and 2 threads', { skip: SKIP }, async () => {
+  await selectBackend('wasm');
+  const want = moreOutputs();
+  for (const threads of [1, 2]) {
+    await selectBackend('native', { threads });
+    const before = nativeCallCounts().native;
+    const got = moreOutputs();
+    const after = nativeCallCounts().native;
+    assert.equal(got.length, want.length);
+    for (const [k, g] of got.entries()) assert.equal(differing(g, want[k]!), 0, `${threads} threads, output ${k}: bit-identical to wasm`);
+    const ran = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+    const rank4 = SHAPES.filter((s) => s.length === 4).length;
+    assert.equal(ran(SIGN), 3 * SHAPES.length, `${threads} threads: sign ran natively`);
+    assert.equal(ran(SIGN_GRAD), SHAPES.length, `${threads} threads: its gradient ran natively`);
+    assert.ok(ran(tf.Add) >= SHAPES.length, `${threads} threads: Add ran natively`);
+    assert.equal(ran(tf.Concat), 2 * SHAPES.length + rank4, `${threads} threads: Concat ran natively`);
+    assert.equal(ran(tf.MaxPoolGrad), 3 * rank4, `${threads} threads: MaxPoolGrad ran natively`);
+  }
+  setOneDnnThreads(1);
+});
+
+test('native: a broadcast Add and a concat with an empty tensor go to the wasm kernels', { skip: SKIP }, async () => {
+  await selectBackend('native', { threads: 1 });
+  const before = nativeCallCounts();
+  const sum = tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([10, 20]));
+  const joined = tf.concat([tf.tensor2d([1, 2], [1, 2]), tf.zeros([0, 2]), tf.tensor2d([3, 4], [1, 2])], 0);
+  assert.deepEqual(Array.from(sum.dataSync()), [11, 22, 13, 24]);
+  assert.deepEqual(Array.from(joined.dataSync()), [1, 2, 3, 4]);
+  const after = nativeCallCounts();
+  for (const k of [tf.Add, tf.Concat]) {
+    assert.equal(after.native[k] ?? 0, before.native[k] ?? 0, `${k}: not run natively`);
+    assert.equal((after.fallback[k] ?? 0) - (before.fallback[k] ?? 0), 1, `${k}: handed to wasm`);
+  }
+  tf.dispose([sum, joined]);
+});
 
 test('native: batch norm, its gradient, the PReLU gradient and SplitV are bit-identical to wasm at 1 and 2 threads', { skip: SKIP }, async () => {
   await selectBackend('wasm');
