@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../results/atomic.ts';
 import { ResultsStore } from '../results/store.ts';
 import { describeHolder } from '../results/lock.ts';
 import { prepareRuns, type PreparedRun } from './local.ts';
-import { BIN, dependencyLayers, mergeSlurmSettings, renderScript, type SlurmFlags } from './slurm-script.ts';
+import { BIN, dependencyLayers, layerCpus, mergeSlurmSettings, renderScript, type SlurmFlags } from './slurm-script.ts';
 import { execCommand, phaseOf, querySlurm, sbatch, SbatchFailed, SlurmUnavailable, taskKey, type Exec } from './slurm-scheduler.ts';
 
 /** `<results>/<experiment>/slurm.json`: which Slurm job trains (or trained) each run. */
@@ -120,6 +120,8 @@ export function runSlurm(plans: Plan[], options: SlurmRunOptions): SlurmSubmissi
         ...prepared.locked.map((r) => ({ id: r.id, job: `(a process holding its lock: ${describeHolder(r.holder)})` }))],
     };
     const earlier: string[] = [];
+    // Hand-built plans (the tests' fakes) may carry configs without `train`: no threads there.
+    const threadsOf = new Map(plan.runs.map((r) => [r.id, r.config.train?.threads]));
     layers.forEach((runs, layer) => {
       const heldDeps = heldJobsNeeded(runs, live);
       const deps = [...earlier, ...heldDeps];
@@ -129,7 +131,8 @@ export function runSlurm(plans: Plan[], options: SlurmRunOptions): SlurmSubmissi
         experiment: plan.experiment, layer, layers: layers.length,
         runs: runs.map((r) => ({ id: r.id, name: r.name, dir: r.store.runDir(r.id) })),
         dependency: dependency ?? undefined,
-        maxParallel: options.maxParallel, outputPattern: join(store.dir, SLURM_DIR, '%A_%a.log'), cwd, backend: options.backend, settings: settings[i]!,
+        maxParallel: options.maxParallel, outputPattern: join(store.dir, SLURM_DIR, '%A_%a.log'), cwd, backend: options.backend,
+        settings: { ...settings[i]!, cpusPerTask: layerCpus(settings[i]!, runs.map((r) => threadsOf.get(r.id))) },
       });
       if (options.dryRun) {
         result.layers.push({ layer: layer + 1, jobId: null, script, text, dependency, runs: runs.map((r) => r.id) });
