@@ -6,7 +6,9 @@ import { SIGN, SIGN_GRAD } from '../../src/backend/binary-kernels.ts';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../../src/backend/bn-kernel.ts';
 import { nativeCallCounts } from '../../src/backend/onednn-kernels.ts';
 import { setOneDnnThreads } from '../../src/backend/onednn.ts';
+import { ADAM_UPDATE, RMSPROP_UPDATE } from '../../src/backend/optimizer-kernels.ts';
 import { PRELU_GRAD } from '../../src/backend/prelu-grad.ts';
+import { createOptimizer } from '../../src/train/optimizers.ts';
 import { nativeSkip, randomValues, sizeOf } from './helpers.ts';
 
 /**
@@ -70,8 +72,8 @@ function outputs(): Array<Float32Array | Int32Array> {
   return out;
 }
 
-/** Special values for the sign kernels: signed zeros, the clip edges, infinities, NaN. */
-const SPECIAL = [NaN, -Infinity, -1.0000001, -1, -0.5, -1e-30, -0, 0, 1e-30, 0.5, 1, 1.0000001, Infinity];
+/** Special values: signed zeros, a subnormal whose product with a slope underflows, the clip edges, infinities, NaN. */
+const SPECIAL = [NaN, -Infinity, -1.0000001, -1, -0.5, -1e-30, -1e-44, -0, 0, 1e-30, 0.5, 1, 1.0000001, Infinity];
 
 /** Sign, its gradient, Add, Concat and MaxPoolGrad on the current backend, in a fixed order. */
 function moreOutputs(): Array<Float32Array | Int32Array> {
@@ -84,6 +86,8 @@ function moreOutputs(): Array<Float32Array | Int32Array> {
       const x = tf.tensor(values, shape);
       const dy = tf.tensor(Float32Array.from(randomValues(n, 95 + i).map((v, j) => (j === 3 ? Infinity : j === 5 ? NaN : v))), shape);
       for (const atZero of ['plus_one', 'zero'] as const) out.push(fusedSign(x, 'clipped_ste', atZero).dataSync() as Float32Array);
+      // PReLU forward with the special values (−0 takes the slope: −0·α).
+      out.push(tf.prelu(x, tensorOf([shape.at(-1)!], 60 + i, 0.3)).dataSync() as Float32Array);
       out.push(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(fusedSign(t, 'clipped_ste', 'plus_one'), dy)))(x).dataSync() as Float32Array);
       out.push(tf.add(x, dy).dataSync() as Float32Array);
       const c = shape.at(-1)!;
@@ -104,13 +108,28 @@ function moreOutputs(): Array<Float32Array | Int32Array> {
   return out;
 }
 
-test('native: sign, its gradient, Add, Concat and MaxPoolGrad are bit-identical to wasm at 1 and 2 threads', { skip: SKIP }, async () => {
+/** Two RMSprop and two Adam steps on a variable big enough to be split across threads: its values and slots. */
+async function optimizerOutputs(): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const optimizer of ['rmsprop', 'adam'] as const) {
+    const v = tf.variable(tensorOf([40_000], 7), true, `native_norm_${optimizer}_${Math.random()}`);
+    const opt = createOptimizer({ optimizer, lr: 0.01, momentum: 0.9 });
+    for (let s = 0; s < 2; s++) opt.minimize(() => tf.sum(tf.mul(tf.sin(tf.mul(v, s + 1)), v)) as tf.Scalar, false, [v]);
+    out.push(v.dataSync() as Float32Array);
+    for (const w of await opt.getWeights()) if (w.tensor.dtype === 'float32') out.push(w.tensor.dataSync() as Float32Array);
+    tf.dispose(v);
+    opt.dispose();
+  }
+  return out;
+}
+
+test('native: PReLU, sign, its gradient, Add, Concat, MaxPoolGrad, RMSprop and Adam are bit-identical to wasm at 1 and 2 threads', { skip: SKIP }, async () => {
   await selectBackend('wasm');
-  const want = moreOutputs();
+  const want = [...moreOutputs(), ...await optimizerOutputs()];
   for (const threads of [1, 2]) {
     await selectBackend('native', { threads });
     const before = nativeCallCounts().native;
-    const got = moreOutputs();
+    const got = [...moreOutputs(), ...await optimizerOutputs()];
     const after = nativeCallCounts().native;
     assert.equal(got.length, want.length);
     for (const [k, g] of got.entries()) assert.equal(differing(g, want[k]!), 0, `${threads} threads, output ${k}: bit-identical to wasm`);
@@ -121,6 +140,8 @@ test('native: sign, its gradient, Add, Concat and MaxPoolGrad are bit-identical 
     assert.ok(ran(tf.Add) >= SHAPES.length, `${threads} threads: Add ran natively`);
     assert.equal(ran(tf.Concat), 2 * SHAPES.length + rank4, `${threads} threads: Concat ran natively`);
     assert.equal(ran(tf.MaxPoolGrad), 3 * rank4, `${threads} threads: MaxPoolGrad ran natively`);
+    assert.ok(ran(tf.Prelu) >= SHAPES.length, `${threads} threads: PReLU ran natively`);
+    assert.deepEqual([ran(RMSPROP_UPDATE), ran(ADAM_UPDATE)], [2, 2], `${threads} threads: the optimizer updates ran natively`);
   }
   setOneDnnThreads(1);
 });
