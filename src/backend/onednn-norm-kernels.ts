@@ -3,19 +3,19 @@ import { SIGN, SIGN_GRAD } from './binary-kernels.ts';
 import { BN_TRAIN, BN_TRAIN_GRAD } from './bn-kernel.ts';
 import { oneDnn } from './onednn.ts';
 import { counted, heapOf, offset, size, usable, wasmOf, type NativeFactory } from './onednn-kernels.ts';
-import { ADAM_UPDATE, RMSPROP_UPDATE } from './optimizer-kernels.ts';
 import { PRELU_GRAD } from './prelu-grad.ts';
 
 /**
  * The `native` backend's kernels after the convolutions (the next biggest entries of a native
  * step's CPU profile): the training batch norm and its gradient, PReLU and its gradient, the
- * hard sign and its gradient, same-shape Add, SplitV and Concat, MaxPoolGrad, and the RMSprop and
- * Adam updates, in C++ on the wasm heap (native/src/norm.cc, eltwise.cc, split.cc, pool.cc,
- * optim.cc), vectorized (AVX-512, AVX2 or SSE2, chosen at run time) and split across the run's
- * threads.
+ * hard sign and its gradient, same-shape Add, SplitV and Concat, and MaxPoolGrad, in C++ on the
+ * wasm heap (native/src/norm.cc, eltwise.cc, split.cc, pool.cc), vectorized (AVX-512, AVX2 or
+ * SSE2, chosen at run time) and split across the run's threads. Left to wasm: the fused optimizer
+ * updates (optimizer-kernels.ts), whose native twins measured no faster on one thread (memory-bound:
+ * 0.24 ms wasm SIMD against 0.28 ms native for a 147k-element RMSprop update).
  *
  * Each is bit-identical to its wasm twin (bn-kernel.ts, prelu-grad.ts, binary-kernels.ts,
- * pool-grad.ts, optimizer-kernels.ts, tfjs's Prelu, Add, SplitV and Concat) at every thread count: the same float64 operations
+ * pool-grad.ts, tfjs's Prelu, Add, SplitV and Concat) at every thread count: the same float64 operations
  * per element, each channel's sums down the rows in row order on one thread
  * (native/src/parallel.h). So the float64 reference tests of the wasm kernels carry over, and
  * switching engines does not change a run's numbers.
@@ -31,11 +31,6 @@ interface NormAddon {
     dx: number, dGamma: number, dBeta: number, rows: number, c: number, epsilon: number): void;
   preluGrad(heap: ArrayBuffer, dy: number, x: number, alpha: number, dx: number, dAlpha: number, rows: number, c: number): void;
   prelu(heap: ArrayBuffer, x: number, alpha: number, y: number, rows: number, c: number): void;
-  /** Slots: x, g, two optimizer slots, then the three outputs, then the element count. */
-  rmsprop(heap: ArrayBuffer, x: number, g: number, ms: number, mom: number, x1: number, ms1: number, mom1: number, n: number,
-    decay: number, momentum: number, lr: number, epsilon: number): void;
-  adam(heap: ArrayBuffer, x: number, g: number, m: number, v: number, x1: number, m1: number, v1: number, n: number,
-    beta1: number, beta2: number, oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, lr: number): void;
   sign(heap: ArrayBuffer, x: number, q: number, n: number, plusOne: boolean): void;
   signGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, n: number): void;
   add(heap: ArrayBuffer, a: number, b: number, out: number, n: number): void;
@@ -105,26 +100,6 @@ const prelu: NativeFactory = (fallback) => counted(tf.Prelu, fallback, ({ inputs
   addon().prelu(heapOf(b), offset(b, x!), offset(b, alpha!), offset(b, y), s.rows, s.c);
   return y;
 });
-
-/** One fused optimizer update (optimizer-kernels.ts): the variable, its gradient and two slots in; new values of all three out. */
-function update(name: string, slots: [string, string], run: (heap: ArrayBuffer, offsets: number[], n: number, attrs: Record<string, number>) => void): NativeFactory {
-  return (fallback) => counted(name, fallback, ({ inputs, attrs, backend }) => {
-    const ins = ['x', 'g', ...slots].map((k) => (inputs as Inputs)[k]!);
-    const n = size(ins[0]!.shape);
-    if (!usable(...ins) || ins.some((t) => size(t.shape) !== n)) return undefined;
-    const b = wasmOf(backend);
-    const outs = [0, 1, 2].map(() => b.makeOutput([...ins[0]!.shape], 'float32'));
-    run(heapOf(b), [...ins, ...outs].map((t) => offset(b, t)), n, attrs as unknown as Record<string, number>);
-    return outs;
-  });
-}
-
-const rmsprop = update(RMSPROP_UPDATE, ['ms', 'mom'], (heap, o, n, a) =>
-  addon().rmsprop(heap, o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, n, a.decay!, a.momentum!, a.lr!, a.epsilon!));
-
-const adam = update(ADAM_UPDATE, ['m', 'v'], (heap, o, n, a) =>
-  addon().adam(heap, o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, n, a.beta1!, a.beta2!, a.oneMinusAccBeta1!, a.oneMinusAccBeta2!,
-    a.epsilon!, a.lr!));
 
 /** The hard sign, +1 or 0 at zero (binary-kernels.ts SIGN). */
 const sign: NativeFactory = (fallback) => counted(SIGN, fallback, ({ inputs, attrs, backend }) => {
@@ -220,6 +195,4 @@ export const NATIVE_NORM_KERNELS: readonly NativeKernelConfig[] = [
   { kernelName: tf.SplitV, make: splitV },
   { kernelName: tf.Concat, make: concat },
   { kernelName: tf.MaxPoolGrad, make: maxPoolGrad },
-  { kernelName: RMSPROP_UPDATE, make: rmsprop },
-  { kernelName: ADAM_UPDATE, make: adam },
 ];
