@@ -56,6 +56,7 @@ extern const Export kNormExports[];     // norm.cc (batch norm)
 extern const Export kEltwiseExports[];  // eltwise.cc (PReLU gradient, sign, Add)
 extern const Export kSplitExports[];    // split.cc (SplitV, Concat)
 extern const Export kPoolExports[];     // pool.cc (MaxPoolGrad)
+extern const Export kReduceExports[];   // reduce.cc (Sum)
 
 // Throws a JS Error from a oneDNN failure, naming the call.
 [[noreturn]] void throwDnnl(Napi::Env env, const char* what, const dnnl::error& e);

@@ -8,14 +8,15 @@ import { PRELU_GRAD } from './prelu-grad.ts';
 /**
  * The `native` backend's kernels after the convolutions (the next biggest entries of a native
  * step's CPU profile): the training batch norm and its gradient, PReLU and its gradient, the
- * hard sign and its gradient, same-shape Add, SplitV and Concat, and MaxPoolGrad, in C++ on the
- * wasm heap (native/src/norm.cc, eltwise.cc, split.cc, pool.cc), vectorized (AVX-512, AVX2 or
- * SSE2, chosen at run time) and split across the run's threads. Left to wasm: the fused optimizer
+ * hard sign and its gradient, same-shape Add, SplitV and Concat, MaxPoolGrad, and Sum over
+ * consecutive axes, in C++ on the wasm heap (native/src/norm.cc, eltwise.cc, split.cc, pool.cc,
+ * reduce.cc), vectorized (AVX-512, AVX2 or SSE2, chosen at run time) and split across the run's
+ * threads; and a Cast to the same dtype, which shares the buffer instead of copying it. Left to wasm: the fused optimizer
  * updates (optimizer-kernels.ts), whose native twins measured no faster on one thread (memory-bound:
  * 0.24 ms wasm SIMD against 0.28 ms native for a 147k-element RMSprop update).
  *
  * Each is bit-identical to its wasm twin (bn-kernel.ts, prelu-grad.ts, binary-kernels.ts,
- * pool-grad.ts, tfjs's Prelu, Add, SplitV and Concat) at every thread count: the same float64 operations
+ * pool-grad.ts, tfjs's Prelu, Add, SplitV, Concat and Sum) at every thread count: the same float64 operations
  * per element, each channel's sums down the rows in row order on one thread
  * (native/src/parallel.h). So the float64 reference tests of the wasm kernels carry over, and
  * switching engines does not change a run's numbers.
@@ -34,6 +35,8 @@ interface NormAddon {
   sign(heap: ArrayBuffer, x: number, q: number, n: number, plusOne: boolean): void;
   signGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, n: number): void;
   add(heap: ArrayBuffer, a: number, b: number, out: number, n: number): void;
+  /** x viewed as [outer, red, inner] summed over red, in float32 from +0 in order (tfjs's wasm Sum). */
+  sumAxes(heap: ArrayBuffer, x: number, out: number, outer: number, red: number, inner: number): void;
   splitV(heap: ArrayBuffer, x: number, outer: number, dim: number, inner: number, outs: number[], sizes: number[]): void;
   concat(heap: ArrayBuffer, out: number, outer: number, ins: number[], widths: number[]): void;
   /** geometry: n, h, w, c, outHeight, outWidth, strideH, strideW, filterH, filterW, padTop, padLeft. */
@@ -177,6 +180,34 @@ const maxPoolGrad: NativeFactory = (fallback) => counted(tf.MaxPoolGrad, fallbac
   return dx;
 });
 
+/** tf.sum of float32 over axes that are consecutive (any other set: the fallback). */
+const sum: NativeFactory = (fallback) => counted(tf.Sum, fallback, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as Inputs;
+  const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
+  if (!usable(x!)) return undefined;
+  const axes = tf.util.parseAxisParam(axis, x!.shape).sort((p, q) => p - q);
+  if (axes.length === 0 || axes.some((a, k) => a !== axes[0]! + k)) return undefined;
+  const [first, last] = [axes[0]!, axes.at(-1)!];
+  const [outShape] = tf.backend_util.computeOutAndReduceShapes(x!.shape, axes);
+  const b = wasmOf(backend);
+  const out = b.makeOutput(keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32');
+  addon().sumAxes(heapOf(b), offset(b, x!), offset(b, out), size(x!.shape.slice(0, first)), size(x!.shape.slice(first, last + 1)),
+    size(x!.shape.slice(last + 1)));
+  return out;
+});
+
+/**
+ * A Cast to the dtype the tensor has (tf.layers casts its float inputs to float32): the output
+ * shares the input's buffer with one more reference, as the wasm profile's Identity does, instead
+ * of wasm's copy (tensors are immutable). Other casts: the fallback.
+ */
+const castSame: NativeFactory = (fallback) => counted(tf.Cast, fallback, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as Inputs;
+  if (!x || x.dtype !== (attrs as unknown as tf.CastAttrs).dtype || x.dtype === 'string' || x.dtype === 'complex64') return undefined;
+  (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+});
+
 /** One native kernel: the kernel it replaces on the wasm backend, and how to build it from that one. */
 export interface NativeKernelConfig {
   kernelName: string;
@@ -195,4 +226,6 @@ export const NATIVE_NORM_KERNELS: readonly NativeKernelConfig[] = [
   { kernelName: tf.SplitV, make: splitV },
   { kernelName: tf.Concat, make: concat },
   { kernelName: tf.MaxPoolGrad, make: maxPoolGrad },
+  { kernelName: tf.Sum, make: sum },
+  { kernelName: tf.Cast, make: castSame },
 ];

@@ -91,7 +91,14 @@ function moreOutputs(): Array<Float32Array | Int32Array> {
       const c = shape.at(-1)!;
       const last = tf.concat([x, tf.slice(dy, 0, [...shape.slice(0, -1), Math.min(2, c)])], -1);
       out.push(last.dataSync() as Float32Array, tf.concat([x, dy, x], 0).dataSync() as Float32Array);
+      // Sums over consecutive axes: the batch-norm-like column sum, the last axis, all axes, kept dims.
+      out.push(...[tf.sum(x, shape.map((_, k) => k).slice(0, -1)), tf.sum(x, -1), tf.sum(dy), tf.sum(dy, 0, true)]
+        .map((t) => t.dataSync() as Float32Array));
       if (shape.length === 4) {
+        // A middle axis of size 2 (nearest-neighbour upsampling's gradient sums such pairs).
+        const [n0, h, w, cc] = shape as [number, number, number, number];
+        out.push(tf.sum(tf.reshape(tf.slice(dy, 0, [n0, h - (h % 2), w, cc]), [n0, (h - (h % 2)) / 2, 2, w, cc]), 2).dataSync() as Float32Array);
+        out.push(tf.sum(dy, [1, 2], true).dataSync() as Float32Array);
         out.push(tf.concat([tf.cast(x, 'int32'), tf.cast(dy, 'int32')], 1).dataSync() as Int32Array);
         // Ties (values rounded to a few levels), overlapping windows with padding, strided windows.
         const tied = tf.round(tf.mul(x, 2));
@@ -106,7 +113,7 @@ function moreOutputs(): Array<Float32Array | Int32Array> {
   return out;
 }
 
-test('native: PReLU, sign, its gradient, Add, Concat and MaxPoolGrad are bit-identical to wasm at 1 and 2 threads', { skip: SKIP }, async () => {
+test('native: PReLU, sign, its gradient, Add, Concat, MaxPoolGrad and Sum are bit-identical to wasm at 1 and 2 threads', { skip: SKIP }, async () => {
   await selectBackend('wasm');
   const want = moreOutputs();
   for (const threads of [1, 2]) {
@@ -124,23 +131,42 @@ test('native: PReLU, sign, its gradient, Add, Concat and MaxPoolGrad are bit-ide
     assert.equal(ran(tf.Concat), 2 * SHAPES.length + rank4, `${threads} threads: Concat ran natively`);
     assert.equal(ran(tf.MaxPoolGrad), 3 * rank4, `${threads} threads: MaxPoolGrad ran natively`);
     assert.ok(ran(tf.Prelu) >= SHAPES.length, `${threads} threads: PReLU ran natively`);
+    assert.ok(ran(tf.Sum) >= 4 * SHAPES.length + 2 * rank4, `${threads} threads: Sum ran natively (${ran(tf.Sum)})`);
   }
   setOneDnnThreads(1);
 });
 
-test('native: a broadcast Add and a concat with an empty tensor go to the wasm kernels', { skip: SKIP }, async () => {
+test('native: a broadcast Add, a concat with an empty tensor and a sum over axes 0 and 2 go to the wasm kernels', { skip: SKIP }, async () => {
   await selectBackend('native', { threads: 1 });
   const before = nativeCallCounts();
-  const sum = tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([10, 20]));
+  const added = tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([10, 20]));
   const joined = tf.concat([tf.tensor2d([1, 2], [1, 2]), tf.zeros([0, 2]), tf.tensor2d([3, 4], [1, 2])], 0);
-  assert.deepEqual(Array.from(sum.dataSync()), [11, 22, 13, 24]);
+  const summed = tf.sum(tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]), [0, 2]);
+  assert.deepEqual(Array.from(added.dataSync()), [11, 22, 13, 24]);
   assert.deepEqual(Array.from(joined.dataSync()), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from(summed.dataSync()), [1 + 2 + 5 + 6, 3 + 4 + 7 + 8]);
   const after = nativeCallCounts();
-  for (const k of [tf.Add, tf.Concat]) {
+  for (const k of [tf.Add, tf.Concat, tf.Sum]) {
     assert.equal(after.native[k] ?? 0, before.native[k] ?? 0, `${k}: not run natively`);
     assert.equal((after.fallback[k] ?? 0) - (before.fallback[k] ?? 0), 1, `${k}: handed to wasm`);
   }
-  tf.dispose([sum, joined]);
+  tf.dispose([added, joined, summed]);
+});
+
+test('native: a cast to the same dtype shares the buffer and outlives its input; other casts convert', { skip: SKIP }, async () => {
+  await selectBackend('native', { threads: 1 });
+  const before = nativeCallCounts().native[tf.Cast] ?? 0;
+  const x = tf.tensor1d([1.5, -2.25, 3]);
+  const same = tf.cast(x, 'float32');
+  const ints = tf.cast(x, 'int32');
+  x.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2.25, 3], 'still readable after its input is gone');
+  assert.deepEqual(Array.from(ints.dataSync()), [1, -2, 3]);
+  assert.equal((nativeCallCounts().native[tf.Cast] ?? 0) - before, 1, 'only the same-dtype cast is served natively');
+  const buffers = tf.backend().numDataIds();
+  same.dispose();
+  assert.equal(tf.backend().numDataIds(), buffers - 1, 'the shared buffer is freed with its last reference');
+  ints.dispose();
 });
 
 test('native: batch norm, its gradient, the PReLU gradient and SplitV are bit-identical to wasm at 1 and 2 threads', { skip: SKIP }, async () => {
