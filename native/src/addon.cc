@@ -6,7 +6,7 @@ namespace bnn {
 namespace {
 
 const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports,
-                                    kNormExports, kEltwiseExports, kSplitExports, kPoolExports, kReduceExports};
+                                kNormExports, kEltwiseExports, kSplitExports, kPoolExports, kReduceExports};
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export* list : kLists) {

@@ -45,7 +45,8 @@ const WASM_OVERRIDES = [
 /**
  * The one list of overrides, per profile. A profile patches one tfjs backend: `native` is the
  * wasm backend with the wasm fixes plus native kernels (onednn-kernels.ts): oneDNN for the
- * convolutions, their gradients and BatchMatMul, C++ for the weight binarization and its gradient,
+ * convolutions, their gradients and BatchMatMul, C++ for the weight binarization and its gradient
+ * and for batch norm, PReLU, sign, Add, Sum, SplitV, Concat and MaxPoolGrad (onednn-norm-kernels.ts),
  * each falling back to what `wasm` runs for cases they do not cover. Installing a profile removes
  * the other profile's overrides on the same backend. `webgpu` gets op-built versions where its
  * own kernels are wrong (WEBGPU_IMPLS).
