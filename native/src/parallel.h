@@ -1,11 +1,12 @@
-// Work splitting for the addon's own loops (norm.cc, eltwise.cc, split.cc), and the run-time
-// instruction-set dispatch they compile with.
+// Work splitting for the addon's own loops (norm.cc, eltwise.cc, split.cc, pool.cc, reduce.cc,
+// binarize.cc), and the run-time instruction-set dispatch they compile with.
 //
 // Determinism: a reduction over the rows of a [rows, C] tensor is split by CHANNEL BLOCKS, never
 // by rows: each channel's sum is accumulated by one thread, down the rows in row order, exactly
 // as the wasm kernels (bn-kernel.ts, prelu-grad.ts) do. The block size may depend on the thread
 // count; the bits do not: the result is the same at every thread count, and the same as the
 // wasm twin's. Elementwise passes are split by rows (no sums, so any split gives the same bits).
+// (oneDNN's convolutions are another matter: their bits may change with the thread count.)
 #pragma once
 
 #include <omp.h>
