@@ -5,7 +5,8 @@
 namespace bnn {
 namespace {
 
-const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports, kPopcountExports};
+const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports, kPopcountExports,
+                                kNormExports, kEltwiseExports, kSplitExports, kPoolExports, kReduceExports};
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export* list : kLists) {

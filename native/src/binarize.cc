@@ -3,10 +3,18 @@
 // in src/backend/binary-kernels.ts, bit-identical to them: float64 sums accumulated down each
 // column in row order, the same operation order per element, no FMA contraction (binding.gyp).
 //   scale: 0 channel, 1 tensor, 2 none
+// Vectorized across columns (each column's sum still runs down the rows in row order) and split
+// across threads by column blocks (parallel.h), so the bits do not depend on either.
 #include <cmath>
 #include <vector>
 
 #include "common.h"
+#include "parallel.h"
+
+// The sign selects vectorize for AVX2 and SSE2 only when comparisons may not trap (values unchanged).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 
 namespace bnn {
 namespace {
@@ -15,17 +23,24 @@ namespace {
 inline double q(float v) { return static_cast<double>(v >= 0) * 2.0 - 1.0; }  // the weights' sign: +1 at zero
 inline double gAbs(float v) { return static_cast<double>(v > 0) * 2.0 - 1.0; }  // tf.abs's gradient: -1 at zero
 
+// acc[k] += |w| (dy == nullptr) or dy * q(w) down the rows, for columns [k0, k1).
+BNN_CLONES void columnSums(const float* __restrict w, const float* __restrict dy, int64_t rows, int64_t cols, int64_t k0,
+                           int64_t k1, double* __restrict acc) {
+  for (int64_t o = 0; o < rows * cols; o += cols) {
+    if (dy) {
+#pragma omp simd
+      for (int64_t k = k0; k < k1; ++k) acc[k] += dy[o + k] * q(w[o + k]);
+    } else {
+#pragma omp simd
+      for (int64_t k = k0; k < k1; ++k) acc[k] += std::fabs(static_cast<double>(w[o + k]));
+    }
+  }
+}
+
 // Per-column sums of |w| (dy == nullptr) or of dy * q(w), turned into means as the JS does.
 std::vector<double> columnMeans(const float* w, const float* dy, int64_t n, int64_t cols, int scale) {
   std::vector<double> s(static_cast<size_t>(cols), 0.0);
-  double* acc = s.data();
-  for (int64_t o = 0; o < n; o += cols) {
-    if (dy) {
-      for (int64_t k = 0; k < cols; ++k) acc[k] += dy[o + k] * q(w[o + k]);
-    } else {
-      for (int64_t k = 0; k < cols; ++k) acc[k] += std::fabs(static_cast<double>(w[o + k]));
-    }
-  }
+  forChannelBlocks(n / cols, cols, [&](int64_t k0, int64_t k1) { columnSums(w, dy, n / cols, cols, k0, k1, s.data()); });
   if (scale == 1) {
     double t = 0;
     for (double v : s) t += v;
@@ -35,6 +50,29 @@ std::vector<double> columnMeans(const float* w, const float* dy, int64_t n, int6
     for (double& v : s) v /= rows;
   }
   return s;
+}
+
+// out = q(w) * alpha[k] for rows [r0, r1).
+BNN_CLONES void signTimesAlpha(const float* __restrict w, float* __restrict out, int64_t cols, int64_t r0, int64_t r1,
+                               const float* __restrict alpha) {
+  for (int64_t o = r0 * cols; o < r1 * cols; o += cols) {
+#pragma omp simd
+    for (int64_t k = 0; k < cols; ++k) out[o + k] = static_cast<float>(q(w[o + k]) * alpha[k]);
+  }
+}
+
+// dw = dy * alpha[k] * pass + gAbs(w) * dAlpha[k] for rows [r0, r1); pass = 1[|w| <= 1] when Clip.
+template <bool Clip>
+BNN_CLONES void weightsGrad(const float* __restrict dy, const float* __restrict w, float* __restrict dw, int64_t cols,
+                            int64_t r0, int64_t r1, const double* __restrict alpha, const double* __restrict dAlpha) {
+  for (int64_t o = r0 * cols; o < r1 * cols; o += cols) {
+#pragma omp simd
+    for (int64_t k = 0; k < cols; ++k) {
+      const float v = w[o + k];
+      const double pass = Clip ? static_cast<double>((v >= -1.0f) & (v <= 1.0f)) : 1.0;  // |v| <= 1, NaN fails; & not &&: no branch
+      dw[o + k] = static_cast<float>(static_cast<double>(dy[o + k]) * alpha[k] * pass + gAbs(v) * dAlpha[k]);
+    }
+  }
 }
 
 struct Args {
@@ -62,9 +100,7 @@ Napi::Value BinarizeWeights(const Napi::CallbackInfo& info) {
     std::vector<double> m = columnMeans(w, nullptr, a.n, a.cols, a.scale);
     for (int64_t k = 0; k < a.cols; ++k) alpha[k] = static_cast<float>(m[k]);  // rounded first, as in JS
   }
-  for (int64_t o = 0; o < a.n; o += a.cols) {
-    for (int64_t k = 0; k < a.cols; ++k) out[o + k] = static_cast<float>(q(w[o + k]) * alpha[k]);
-  }
+  forRowRanges(a.n / a.cols, a.cols, [&](int64_t r0, int64_t r1) { signTimesAlpha(w, out, a.cols, r0, r1, alpha.data()); });
   return info.Env().Undefined();
 }
 
@@ -82,13 +118,9 @@ Napi::Value BinarizeWeightsGrad(const Napi::CallbackInfo& info) {
     alpha = columnMeans(w, nullptr, a.n, a.cols, a.scale);
     dAlpha = columnMeans(w, dy, a.n, a.cols, a.scale);
   }
-  for (int64_t o = 0; o < a.n; o += a.cols) {
-    for (int64_t k = 0; k < a.cols; ++k) {
-      const float v = w[o + k];
-      const double pass = clip ? static_cast<double>(std::fabs(v) <= 1.0f) : 1.0;
-      dw[o + k] = static_cast<float>(static_cast<double>(dy[o + k]) * alpha[k] * pass + gAbs(v) * dAlpha[k]);
-    }
-  }
+  forRowRanges(a.n / a.cols, a.cols, [&](int64_t r0, int64_t r1) {
+    (clip ? weightsGrad<true> : weightsGrad<false>)(dy, w, dw, a.cols, r0, r1, alpha.data(), dAlpha.data());
+  });
   return info.Env().Undefined();
 }
 

@@ -52,7 +52,12 @@ extern const Export kCommonExports[];
 extern const Export kConvExports[];
 extern const Export kMatmulExports[];
 extern const Export kBinarizeExports[];
-extern const Export kPopcountExports[];
+extern const Export kPopcountExports[];  // popcount.cc (XNOR-popcount binary convolution)
+extern const Export kNormExports[];     // norm.cc (batch norm)
+extern const Export kEltwiseExports[];  // eltwise.cc (PReLU gradient, sign, Add)
+extern const Export kSplitExports[];    // split.cc (SplitV, Concat)
+extern const Export kPoolExports[];     // pool.cc (MaxPoolGrad)
+extern const Export kReduceExports[];   // reduce.cc (Sum)
 
 // Throws a JS Error from a oneDNN failure, naming the call.
 [[noreturn]] void throwDnnl(Napi::Env env, const char* what, const dnnl::error& e);

@@ -29,18 +29,18 @@ export type NativeFactory = (fallback: tf.KernelFunc) => tf.KernelFunc;
 const calls: Record<string, number> = {};
 const fallbacks: Record<string, number> = {};
 
-const wasmOf = (b: unknown): WasmBackendLike => b as WasmBackendLike;
-const heapOf = (b: WasmBackendLike): ArrayBuffer => b.wasm.asm.memory.buffer as ArrayBuffer;
+export const wasmOf = (b: unknown): WasmBackendLike => b as WasmBackendLike;
+export const heapOf = (b: WasmBackendLike): ArrayBuffer => b.wasm.asm.memory.buffer as ArrayBuffer;
 
-function offset(b: WasmBackendLike, t: tf.TensorInfo): number {
+export function offset(b: WasmBackendLike, t: tf.TensorInfo): number {
   const d = b.dataIdMap.get(t.dataId);
   if (!d) throw new Error('tensor not on the wasm backend');
   return d.memoryOffset;
 }
 
-const size = (s: readonly number[]): number => s.reduce((a, c) => a * c, 1);
+export const size = (s: readonly number[]): number => s.reduce((a, c) => a * c, 1);
 
-function usable(...ts: tf.TensorInfo[]): boolean {
+export function usable(...ts: tf.TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32' && size(t.shape) > 0);
 }
 
@@ -72,7 +72,7 @@ export function convGeometry(xShape: readonly number[], filterShape: readonly nu
     top, left, bottom, right, info.outHeight, info.outWidth];
 }
 
-function counted(name: string, fallback: tf.KernelFunc, run: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | undefined): tf.KernelFunc {
+export function counted(name: string, fallback: tf.KernelFunc, run: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | tf.TensorInfo[] | undefined): tf.KernelFunc {
   return (args) => {
     const out = run(args);
     if (out) {

@@ -5,6 +5,7 @@ import { CONV_KERNELS } from './conv-kernels.ts';
 import { type JsKernel, registerJsKernel } from './js-kernel.ts';
 import { implFor } from './kernels.ts';
 import { NATIVE_IMPLS, type NativeFactory } from './onednn-kernels.ts';
+import { NATIVE_NORM_KERNELS } from './onednn-norm-kernels.ts';
 import { OPTIMIZER_KERNELS } from './optimizer-kernels.ts';
 import { PRELU_GRADIENTS, PRELU_KERNELS } from './prelu-grad.ts';
 
@@ -39,6 +40,9 @@ interface ProfileList {
 const JS_KERNELS: readonly JsKernel[] = [...CONV_KERNELS, ...BN_KERNELS, ...BINARY_KERNELS, ...PRELU_KERNELS, ...OPTIMIZER_KERNELS];
 const GRADIENTS: readonly tf.GradConfig[] = [...BN_GRADIENTS, ...BINARY_GRADIENTS, ...PRELU_GRADIENTS];
 
+/** The C++ kernels besides the convolutions and binarization (batch norm, PReLU, sign, Add, Sum, SplitV, Concat, MaxPoolGrad). */
+const NATIVE_NORM_IMPLS: Record<string, NativeFactory> = Object.fromEntries(NATIVE_NORM_KERNELS.map((k) => [k.kernelName, k.make]));
+
 const WASM_FIXES = [
   tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad,
   tf.OneHot, tf.UnsortedSegmentSum, tf.Identity,
@@ -50,7 +54,7 @@ const PROFILES: Record<Profile, ProfileList> = {
     fixes: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
   },
   wasm: { backend: 'wasm', kernels: JS_KERNELS, gradients: GRADIENTS, fixes: WASM_FIXES, native: [] },
-  native: { backend: 'wasm', kernels: JS_KERNELS, gradients: GRADIENTS, fixes: WASM_FIXES, native: [NATIVE_IMPLS] },
+  native: { backend: 'wasm', kernels: JS_KERNELS, gradients: GRADIENTS, fixes: WASM_FIXES, native: [NATIVE_IMPLS, NATIVE_NORM_IMPLS] },
   webgpu: {
     backend: 'webgpu', kernels: [], gradients: GRADIENTS, native: [],
     fixes: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],

@@ -36,6 +36,19 @@ export function mergeSlurmSettings(file: SlurmSettings | undefined, flags: Slurm
 }
 
 /**
+ * `--cpus-per-task` of a layer: the settings' own (the file's `cpus_per_task` or
+ * --slurm-cpus-per-task), else the most `train.threads` among the layer's runs, so that a native
+ * run gets the cores its threads are meant for (Slurm gives a task 1 CPU by default; the script
+ * sets OMP_NUM_THREADS from SLURM_CPUS_PER_TASK). One value per job array: a run with fewer threads
+ * uses fewer. Undefined where neither says: Slurm's default.
+ */
+export function layerCpus(settings: SlurmSettings, threads: ReadonlyArray<number | null | undefined>): number | undefined {
+  if (settings.cpusPerTask !== undefined) return settings.cpusPerTask;
+  const most = Math.max(0, ...threads.map((t) => t ?? 0));
+  return most > 0 ? most : undefined;
+}
+
+/**
  * Splits one experiment's pending runs into dependency layers: layer 0 has no pending teacher,
  * layer k+1 needs a run of layer k. Runs arrive teachers first (plan order), so one pass does it.
  */

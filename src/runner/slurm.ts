@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../results/atomic.ts';
 import { ResultsStore } from '../results/store.ts';
 import { describeHolder } from '../results/lock.ts';
 import { prepareRuns, type PreparedRun } from './local.ts';
-import { BIN, dependencyLayers, mergeSlurmSettings, renderScript, type SlurmFlags } from './slurm-script.ts';
+import { BIN, dependencyLayers, layerCpus, mergeSlurmSettings, renderScript, type SlurmFlags } from './slurm-script.ts';
 import { execCommand, phaseOf, querySlurm, sbatch, SbatchFailed, SlurmUnavailable, taskKey, type Exec } from './slurm-scheduler.ts';
 
 /** `<results>/<experiment>/slurm.json`: which Slurm job trains (or trained) each run. */
@@ -102,6 +102,11 @@ export function runSlurm(plans: Plan[], options: SlurmRunOptions): SlurmSubmissi
   return plans.map((plan, i) => submitPlan(plan, settings[i]!, ctx));
 }
 
+/** A run's train.threads (hand-built plans, the tests' fakes, may carry configs without `train`). */
+function threadsOf(plan: Plan, id: string): number | null | undefined {
+  return plan.runs.find((r) => r.id === id)?.config.train?.threads;
+}
+
 /** What every plan's submission shares. */
 interface SubmitContext {
   options: SlurmRunOptions;
@@ -163,7 +168,8 @@ function submitLayer(runs: PreparedRun[], layer: number, c: LayerChain, ctx: Sub
     experiment: c.plan.experiment, layer, layers: c.layers,
     runs: runs.map((r) => ({ id: r.id, name: r.name, dir: r.store.runDir(r.id) })),
     dependency: dependency ?? undefined,
-    maxParallel: options.maxParallel, outputPattern: join(c.store.dir, SLURM_DIR, '%A_%a.log'), cwd: ctx.cwd, backend: options.backend, settings: c.settings,
+    maxParallel: options.maxParallel, outputPattern: join(c.store.dir, SLURM_DIR, '%A_%a.log'), cwd: ctx.cwd, backend: options.backend,
+    settings: { ...c.settings, cpusPerTask: layerCpus(c.settings, runs.map((r) => threadsOf(c.plan, r.id))) },
   });
   if (options.dryRun) {
     // Stands where the job id will be once the layer is really submitted.

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, fusedBinarizeWeights, fusedSign, hasFusedBatchNorm, hasFusedSign, selectBackend } from '../../src/backend/index.ts';
+import { batchNormTrain, fusedBinarizeWeights, fusedSign, hasFusedBatchNorm, hasFusedSign, overrideCallCounts, selectBackend } from '../../src/backend/index.ts';
+import { BN_TRAIN, BN_TRAIN_GRAD } from '../../src/backend/bn-kernel.ts';
+import { PRELU_GRAD } from '../../src/backend/prelu-grad.ts';
 import { flipFilter, im2colT, transpose2d } from '../../src/backend/conv-kernels.ts';
 import { binarizeWeights, hardSign, signForward, signSurrogateGrad } from '../../src/binary/quantizers.ts';
 import { KERNEL_BACKENDS, skipReason } from './backends.ts';
@@ -16,6 +18,10 @@ import { randomValues, readAll, relError, sizeOf } from './helpers.ts';
 const f32 = (v: Float64Array): Float32Array => Float32Array.from(v);
 const EPS = 1e-5;
 const MOMENTUM = 0.9;
+
+/** How often each kernel ran in the native addon so far: on native the checks below must reach the C++ kernels. */
+const nativeRuns = (...kernels: string[]): number[] => kernels.map((k) => overrideCallCounts()[`native_${k}`] ?? 0);
+const since = (before: number[], now: number[]): number[] => now.map((n, i) => n - before[i]!);
 
 /** Float64 training-mode batch norm over the last axis and its gradients for L = sum(y * r). */
 function referenceBatchNorm(x: Float64Array, shape: number[], gamma: Float64Array, beta: Float64Array, r: Float64Array) {
@@ -74,6 +80,7 @@ for (const backend of KERNEL_BACKENDS) {
         assert.ok(relError(grads[2]!, ref.dBeta) <= 1e-5, `${what}: dbeta`);
         continue;
       }
+      const ranBefore = nativeRuns(BN_TRAIN, BN_TRAIN_GRAD);
       const got = tf.tidy(() => {
         const fused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
           batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, tf.tensor1d(f32(mm)), tf.tensor1d(f32(mv)), EPS, MOMENTUM);
@@ -83,6 +90,8 @@ for (const backend of KERNEL_BACKENDS) {
           grads: gradsOf((a, g, b) => fused(a, g, b).y).map((t) => t.dataSync()), stock: gradsOf(stock).map((t) => t.dataSync()),
         };
       });
+      // Forward twice (the values, then inside tf.grads), the gradient once.
+      if (backend === 'native') assert.deepEqual(since(ranBefore, nativeRuns(BN_TRAIN, BN_TRAIN_GRAD)), [2, 1], `${what}: ran natively`);
       tf.dispose([xT, gT, bT, rT]);
       assert.ok(relError(got.y, ref.y) <= 1e-6, `${what}: y`);
       const newMm = mm.map((m, k) => m - (m - ref.mean[k]!) * (1 - MOMENTUM));
@@ -163,8 +172,12 @@ for (const backend of KERNEL_BACKENDS) {
       const dx = x.map((v, i) => (v > 0 ? r[i]! : r[i]! * Math.fround(alpha[aIdx(i)]!)));
       const dAlpha = new Float64Array(alpha.length);
       x.forEach((v, i) => { if (v <= 0) dAlpha[aIdx(i)]! += r[i]! * v; });
+      const ranBefore = nativeRuns(PRELU_GRAD);
       const [gx, ga] = await readAll(tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.prelu(a, b), tf.tensor(f32(r), shape))))(
         [tf.tensor(f32(x), shape), tf.tensor(f32(alpha), alphaShape)])));
+      // The fused kernel covers one slope per channel; other slope shapes take the stock formula.
+      const fusedShape = sizeOf(alphaShape) === shape.at(-1);
+      if (backend === 'native') assert.deepEqual(since(ranBefore, nativeRuns(PRELU_GRAD)), [fusedShape ? 1 : 0], `alpha ${alphaShape}: ran natively`);
       assert.ok(relError(gx!, dx) <= 1e-6, `${backend} alpha ${alphaShape}: dx`);
       assert.ok(relError(ga!, dAlpha) <= 1e-6, `${backend} alpha ${alphaShape}: dalpha`);
     }

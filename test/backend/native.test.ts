@@ -5,7 +5,7 @@ import { fusedBinarizeWeights, overrideCallCounts, probeBackends, selectBackend 
 import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from '../../src/backend/binary-kernels.ts';
 import { convGeometry, nativeCallCounts } from '../../src/backend/onednn-kernels.ts';
 import { oneDnnStats, setOneDnnThreads } from '../../src/backend/onednn.ts';
-import { nativeSkip, randomValues, relError, sizeOf } from './helpers.ts';
+import { nativeSkip, randomValues, referenceConv, relError, sizeOf, type ConvCase } from './helpers.ts';
 import { trainTinyNet } from './tiny-net.ts';
 
 /**
@@ -80,10 +80,11 @@ test('native: BatchMatMul matches float64 for transposes, batches and broadcasti
   assert.equal((nativeCallCounts().native[tf.BatchMatMul] ?? 0) - before, MATMULS.length, 'every product ran in oneDNN');
 });
 
-test('native: α·sign(W) and its gradient are bit-identical to the wasm kernels, every scale and surrogate', { skip: SKIP }, async () => {
+test('native: α·sign(W) and its gradient are bit-identical to the wasm kernels at 1 and 2 threads, every scale and surrogate', { skip: SKIP }, async () => {
   // The wasm (JS) kernels are checked against the tfjs-op graph in fused-kernels.test.ts; equal
-  // bits carry that over. Shapes: conv filters, a dense matrix, a column count not a multiple of 4.
-  const cases = [[3, 3, 4, 5], [6, 7], [1, 1, 8, 3], [3, 3, 64, 32]];
+  // bits carry that over. Shapes: conv filters, a dense matrix, a column count not a multiple of 4,
+  // and one big enough to be split across threads, in more column blocks than one (130 > 64).
+  const cases = [[3, 3, 4, 5], [6, 7], [1, 1, 8, 3], [3, 3, 64, 32], [3, 3, 64, 130]];
   const run = () => {
     const out: Float32Array[] = [];
     for (const [i, shape] of cases.entries()) {
@@ -102,14 +103,17 @@ test('native: α·sign(W) and its gradient are bit-identical to the wasm kernels
   };
   await selectBackend('wasm');
   const want = run();
-  await selectBackend('native', { threads: 1 });
-  const before = nativeCallCounts().native;
-  const got = run();
-  const after = nativeCallCounts().native;
-  for (const [k, g] of got.entries()) assert.equal(differing(g, want[k]!), 0, `output ${k}: bit-identical to wasm`);
-  const ran = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
-  assert.equal(ran(BINARIZE_WEIGHTS), cases.length * 6 * 2, 'forward ran natively (also inside each gradient)');
-  assert.equal(ran(BINARIZE_WEIGHTS_GRAD), cases.length * 6, 'gradient ran natively');
+  for (const threads of [1, 2]) {
+    await selectBackend('native', { threads });
+    const before = nativeCallCounts().native;
+    const got = run();
+    const after = nativeCallCounts().native;
+    for (const [k, g] of got.entries()) assert.equal(differing(g, want[k]!), 0, `${threads} threads, output ${k}: bit-identical to wasm`);
+    const ran = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+    assert.equal(ran(BINARIZE_WEIGHTS), cases.length * 6 * 2, 'forward ran natively (also inside each gradient)');
+    assert.equal(ran(BINARIZE_WEIGHTS_GRAD), cases.length * 6, 'gradient ran natively');
+  }
+  setOneDnnThreads(1);
 });
 
 test('native: a transposed product differs from the plain one (the comparison can fail)', { skip: SKIP }, async () => {
@@ -143,6 +147,29 @@ test('native: training is bit-identical run to run at 1 and at 2 threads', { ski
         assert.equal(differing(g, second[s]!.grads[name]!), 0, `${threads} threads, step ${s}: ${name} gradient`);
       }
     }
+  }
+  setOneDnnThreads(1);
+});
+
+test('native: at 2 threads the filter gradient is split by images (odd batches too), matches float64 and repeats bit for bit', { skip: SKIP }, async () => {
+  await selectBackend('native', { threads: 2 });
+  for (const [i, c] of ([
+    { x: [3, 9, 7, 5], filter: [3, 3, 5, 4], strides: 1, pad: 'same' },
+    { x: [5, 8, 8, 16], filter: [3, 3, 16, 8], strides: 2, pad: 'same' },
+  ] as ConvCase[]).entries()) {
+    const x = randomValues(sizeOf(c.x), 500 + i);
+    const w = randomValues(sizeOf(c.filter), 510 + i);
+    const r = randomValues(sizeOf(referenceConv(c, x, w).outShape), 520 + i);
+    const ref = referenceConv(c, x, w, r);
+    const dw = () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(
+      tf.conv2d(tf.tensor4d(Float32Array.from(x), c.x), f as tf.Tensor4D, c.strides, c.pad), tf.tensor(Float32Array.from(r), ref.outShape))))(
+      tf.tensor4d(Float32Array.from(w), c.filter)).dataSync() as Float32Array);
+    const before = oneDnnStats()!.reorders;
+    const first = dw();
+    // Each of the 2 shares converts its own blocked gradient back to HWIO.
+    assert.equal(oneDnnStats()!.reorders - before, 1 + 2, `case ${i}: forward filter reorder + one per share`);
+    assert.ok(relError(first, ref.dw) <= 1e-5, `case ${i}: dw ${relError(first, ref.dw)}`);
+    assert.equal(differing(first, dw()), 0, `case ${i}: the same bits again`);
   }
   setOneDnnThreads(1);
 });

@@ -118,6 +118,20 @@ test('a dry run prints the scripts with placeholders and writes nothing', () => 
   assert.match(text, /not written: dry run/);
 });
 
+test('--cpus-per-task comes from train.threads (the most in a layer) unless the settings give it', () => {
+  const threaded = (id: string, threads: number | null, dependsOn: string[] = []): PlannedRun =>
+    ({ ...run(id, dependsOn), config: { task: 'pose', id, train: { threads } } as never });
+  const cpus = (sub: { layers: Array<{ text?: string }> }) => sub.layers.map((l) => /^#SBATCH --cpus-per-task=(\d+)$/m.exec(l.text ?? '')?.[1] ?? null);
+  // Layer 1: threads 2 and 4 -> 4; layer 2: no threads -> Slurm's default (no line).
+  const { plan, options } = setup([threaded('a', 2), threaded('b', 4), threaded('s', null, ['a'])]);
+  const [derived] = runSlurm([plan], options({ exec: fakeSlurm().exec, dryRun: true }));
+  assert.deepEqual(cpus(derived!), ['4', null]);
+  const [given] = runSlurm([plan], options({ exec: fakeSlurm().exec, dryRun: true, flags: { cpusPerTask: 3 } }));
+  assert.deepEqual(cpus(given!), ['3', '3'], 'the flag wins, on every layer');
+  const [fromFile] = runSlurm([{ ...plan, executor: { slurm: { sbatch: [], cpusPerTask: 1 } } }], options({ exec: fakeSlurm().exec, dryRun: true }));
+  assert.deepEqual(cpus(fromFile!), ['1', '1'], "the file's cpus_per_task wins");
+});
+
 test('sbatch missing is a usage error; a refused layer keeps the earlier layers in slurm.json', () => {
   const { plan, options, store } = setup([run('t'), run('s', ['t'])]);
   const missing: Exec = () => ({ status: null, stdout: '', stderr: '', error: Object.assign(new Error('spawn sbatch ENOENT'), { code: 'ENOENT' }) });
