@@ -36,13 +36,13 @@ export const summaryCommand: CommandModule<object, ModelArgs> = {
     const { selectBackend } = await import('../backend/index.ts');
     await selectBackend(argv.backend);
     const { formatSummary, modelKey, summarizeConfig } = await import('../models/index.ts');
-    const { inputChannels } = await import('../data/index.ts');
+    const { inputChannels, poseJoints } = await import('../data/index.ts');
     const seen = new Set<string>();
     const out: Array<{ name: string; summary: unknown }> = [];
     for (const { name, config } of runs) {
       if (seen.has(modelKey(config))) continue;
       seen.add(modelKey(config));
-      const summary = summarizeConfig(config, inputChannels(config));
+      const summary = summarizeConfig(config, inputChannels(config), await poseJoints(config));
       out.push({ name, summary });
       if (!argv.json) process.stdout.write(`# ${name}\n${formatSummary(summary)}\n`);
     }

@@ -23,6 +23,27 @@ export function inputChannels(config: RunConfig, opts: CreateDatasetOptions = {}
   return config.data.name === 'mnist' || config.data.name === 'fashion-mnist' ? opts.channels ?? 1 : 3;
 }
 
+/**
+ * Joints (heatmap channels) of a pose run's data, known without decoding images: a COCO keypoints
+ * set's category names them (read from the training annotation file); every other pose set has
+ * the model's default (MPII's 16). Model summaries use it so they show the network training builds.
+ */
+export async function poseJoints(config: RunConfig): Promise<number | undefined> {
+  if (config.task !== 'pose' || config.data.name !== 'coco-keypoints') return undefined;
+  const [{ cocoOptionsFromConfig }, { keypointCategory, resolvePattern }, { readFile }] = await Promise.all([
+    import('./coco-keypoints.ts'), import('./coco/annotations.ts'), import('node:fs/promises')]);
+  const o = cocoOptionsFromConfig(config);
+  const file = await resolvePattern(o.root, o.trainAnnotations, 'data.train_annotations');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new DataError(`${file}: ${(err as NodeJS.ErrnoException).code ?? 'not JSON'} (data.train_annotations)`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DataError(`${file}: not a COCO keypoints object (data.train_annotations)`);
+  return keypointCategory(json as Record<string, unknown>, file).names.length;
+}
+
 /** The dataset a run config names, ready to yield batches. */
 export async function createDataset(config: RunConfig, opts: CreateDatasetOptions = {}): Promise<Dataset> {
   const name = config.data.name;

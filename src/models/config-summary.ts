@@ -9,11 +9,11 @@ export function modelKey(config: RunConfig): string {
 
 /**
  * The summary (`bnn-ablate summary`) of the model a run config builds, on inputs with `channels`
- * channels: the finished network, not its first init-order stage, so binary wherever the config
+ * channels and, for pose, `numJoints` heatmaps (default: the model's): the finished network, not its first init-order stage, so binary wherever the config
  * makes it binary.
  */
-export function summarizeConfig(config: RunConfig, channels: number): ModelSummary {
-  const built = buildModel(config, { inputShape: [config.data.input_size, config.data.input_size, channels] });
+export function summarizeConfig(config: RunConfig, channels: number, numJoints?: number): ModelSummary {
+  const built = buildModel(config, { inputShape: [config.data.input_size, config.data.input_size, channels], numJoints });
   try {
     const m = config.model;
     const choices = { activation: m.activation, activation_placement: m.activation_placement, sign_at_zero: m.sign_at_zero, 'binarize.order': config.binarize.order };

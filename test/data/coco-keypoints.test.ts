@@ -193,3 +193,15 @@ test('an image that passes the header check but fails to decode is an error, or 
   assert.equal((await all(skip, 'train', 1, 2)).reduce((a, b) => a + b.size, 0), 1);
   assert.equal(skip.skipped.length, 1);
 });
+
+test('poseJoints: a COCO set\'s joints from its category without decoding images; other sets keep the default; bad files one line', async () => {
+  const { poseJoints } = await import('../../src/data/index.ts');
+  const { defaultConfig } = await import('../../src/config/schema.ts');
+  const config = defaultConfig();
+  assert.equal(await poseJoints(config), undefined); // synthetic-pose: the model's default (16)
+  config.data.name = 'coco-keypoints';
+  config.data.root = join(root, 'ok');
+  assert.equal(await poseJoints(config), K);
+  config.data.root = layout('joints-bad', '{"images": [', coco([2], []));
+  await assert.rejects(poseJoints(config), (e: Error) => e instanceof DataError && /set_train\.json: not JSON \(data\.train_annotations\)/.test(e.message));
+});
