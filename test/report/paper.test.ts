@@ -44,7 +44,8 @@ describe('paper findings', () => {
     const values = Object.fromEntries(PAPER_FINDINGS.map((f) => [f.id, f.delta]));
     assert.deepEqual(values, {
       'prelu-vs-relu': null, 'reverse-order-init': 0.8, progressive: 0.4, 'stacks-2': 1.5, 'stacks-3': 1.9,
-      'distill-real-teacher': 0.6, 'imagenet-recipe': null, 'real-vs-binary': null,
+      'distill-real-teacher': 0.6, 'prelu-vs-relu-cls': null, 'reverse-order-init-cls': null, 'progressive-cls': null,
+      'imagenet-recipe': null, 'real-vs-binary': null,
     });
     // Read back from the document itself: a value changed on one side only fails here.
     for (const f of PAPER_FINDINGS) {
