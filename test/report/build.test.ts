@@ -87,8 +87,10 @@ describe('buildReport on the classification fixture', () => {
   const report = buildReport(loadResults(writeClsFixture(root)));
   it('marks the reference row and gives sign-only findings their verdicts', () => {
     assert.deepEqual(report.rows.map((r) => r.role), ['baseline', 'ablation', 'ablation', 'reference']);
-    assert.deepEqual(report.findings.map((f) => [f.finding.id, f.verdict]), [['imagenet-recipe', 'contradicted'], ['real-vs-binary', 'reproduced']]);
-    assert.equal(report.rows[1]!.finding, undefined);
+    assert.deepEqual(report.findings.map((f) => [f.finding.id, f.verdict]), [
+      ['prelu-vs-relu-cls', 'reproduced'], ['prelu-vs-relu-cls', 'contradicted'], ['imagenet-recipe', 'contradicted'], ['real-vs-binary', 'reproduced'],
+    ]);
+    assert.equal(report.rows[1]!.finding?.finding.id, 'prelu-vs-relu-cls');
     assert.ok(report.notes.some((n) => n.includes('paper_delta') && n.includes('disagrees')));
   });
 });

@@ -67,7 +67,7 @@ describe('report files', () => {
     const r = spawnSync(process.execPath, [bin, 'report', clsDir], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^# cls-fixture: fixture study \(classification\)\n/);
-    assert.match(r.stdout, /\| activation=relu,order=joint,binary=false \| reference \| 3 \| one stage \| 98\.5 ± 0\.6 \| 99\.8 ± 0\.1 \| \+8\.18 ± 0\.24 \| n\/a \(\+\) \[2\] \| reproduced \|/);
+    assert.match(r.stdout, /\| activation=relu,order=joint,binary=false \| reference \| 3 \| one stage \| 98\.5 ± 0\.6 \| 99\.8 ± 0\.1 \| \+8\.18 ± 0\.24 \| n\/a \(\+\) \[3\] \| reproduced \|/);
     for (const f of ['report.md', 'report.csv', 'report.json', 'plots/curves.png', 'plots/bars.png']) assert.ok(existsSync(join(clsDir, f)), f);
   });
 
