@@ -13,9 +13,9 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { EXPERIMENT_FILE, FILES } from '../src/results/store.ts';
 
-const STUDY_FILES = ['experiment.json'];
-const RUN_FILES = ['config.yaml', 'final.json', 'metrics.jsonl', 'meta.json'];
+const RUN_FILES = [FILES.config, FILES.final, FILES.metrics, FILES.meta];
 
 function isDir(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
@@ -24,11 +24,11 @@ function isDir(path: string): boolean {
 /** Copies one study; returns the number of finished runs copied. */
 function copyStudy(from: string, to: string): number {
   mkdirSync(to, { recursive: true });
-  for (const f of STUDY_FILES) if (existsSync(join(from, f))) cpSync(join(from, f), join(to, f));
+  cpSync(join(from, EXPERIMENT_FILE), join(to, EXPERIMENT_FILE));
   let runs = 0;
   for (const id of readdirSync(from).sort()) {
     const run = join(from, id);
-    if (!isDir(run) || id.startsWith('.') || !existsSync(join(run, 'final.json'))) continue;
+    if (!isDir(run) || id.startsWith('.') || !existsSync(join(run, FILES.final))) continue;
     mkdirSync(join(to, id));
     for (const f of RUN_FILES) if (existsSync(join(run, f))) cpSync(join(run, f), join(to, id, f));
     runs++;
@@ -51,7 +51,7 @@ function main(argv: string[]): void {
   rmSync(tmp, { recursive: true, force: true });
   let total = 0;
   for (const study of readdirSync(root).sort()) {
-    if (!study.startsWith(prefix) || !isDir(join(root, study)) || !existsSync(join(root, study, 'experiment.json'))) continue;
+    if (!study.startsWith(prefix) || !isDir(join(root, study)) || !existsSync(join(root, study, EXPERIMENT_FILE))) continue;
     const n = copyStudy(join(root, study), join(tmp, study));
     process.stdout.write(`${study}: ${n} finished runs\n`);
     total += n;

@@ -30,17 +30,12 @@ export function inputChannels(config: RunConfig, opts: CreateDatasetOptions = {}
  */
 export async function poseJoints(config: RunConfig): Promise<number | undefined> {
   if (config.task !== 'pose' || config.data.name !== 'coco-keypoints') return undefined;
-  const [{ cocoOptionsFromConfig }, { keypointCategory, resolvePattern }, { readFile }] = await Promise.all([
-    import('./coco-keypoints.ts'), import('./coco/annotations.ts'), import('node:fs/promises')]);
+  const [{ cocoOptionsFromConfig }, { keypointCategory, resolvePattern }, { readJsonFile }] = await Promise.all([
+    import('./coco-keypoints.ts'), import('./coco/annotations.ts'), import('../metrics/pckh-io.ts')]);
   const o = cocoOptionsFromConfig(config);
   const file = await resolvePattern(o.root, o.trainAnnotations, 'data.train_annotations');
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new DataError(`${file}: ${(err as NodeJS.ErrnoException).code ?? 'not JSON'} (data.train_annotations)`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DataError(`${file}: not a COCO keypoints object (data.train_annotations)`);
+  const json = await readJsonFile(file);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new DataError(`${file}: expected a COCO object with images, annotations and categories`);
   return keypointCategory(json as Record<string, unknown>, file).names.length;
 }
 

@@ -203,5 +203,5 @@ test('poseJoints: a COCO set\'s joints from its category without decoding images
   config.data.root = join(root, 'ok');
   assert.equal(await poseJoints(config), K);
   config.data.root = layout('joints-bad', '{"images": [', coco([2], []));
-  await assert.rejects(poseJoints(config), (e: Error) => e instanceof DataError && /set_train\.json: not JSON \(data\.train_annotations\)/.test(e.message));
+  await assert.rejects(poseJoints(config), (e: Error) => e instanceof DataError && /set_train\.json: invalid JSON/.test(e.message));
 });
