@@ -23,7 +23,8 @@
  * data.train_size / val_size cap a split by taking files round-robin over the classes in sorted
  * order (file 0 of every class, then file 1, …), so a small cap stays class-balanced.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { DataError } from '../errors.ts';
 import type { RunConfig } from '../config/schema.ts';
@@ -77,13 +78,28 @@ interface Item {
   label: number;
 }
 
-async function subdirs(dir: string): Promise<string[]> {
+/**
+ * The entries of `dir` of one kind, by name, sorted. Symbolic links count as what they point to
+ * (as torchvision's ImageFolder sees them: a folder of links to class folders or images is a
+ * dataset); a dangling link is left out.
+ */
+async function entries(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
+  let list: Dirent[];
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    list = await readdir(dir, { withFileTypes: true });
   } catch (err) {
     throw new DataError(`image-folder: cannot list ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+  const is = async (d: Dirent): Promise<boolean> => {
+    if (!d.isSymbolicLink()) return kind === 'dir' ? d.isDirectory() : d.isFile();
+    const target = await stat(join(dir, d.name)).catch(() => null);
+    return target !== null && (kind === 'dir' ? target.isDirectory() : target.isFile());
+  };
+  const kept = await Promise.all(list.map(async (d) => ((await is(d)) ? d.name : null)));
+  return kept.filter((n): n is string => n !== null).sort();
 }
+
+const subdirs = (dir: string) => entries(dir, 'dir');
 
 /** Class-balanced prefix: round-robin over the classes until `cap` files. */
 function roundRobin(perClass: Item[][], cap: number): Item[] {
@@ -106,8 +122,7 @@ async function listSplit(root: string, split: 'train' | 'val', classes: string[]
   if (unknown.length) throw new DataError(`image-folder: ${dir} has classes not in train/: ${unknown.slice(0, 5).join(', ')}`);
   const perClass = await Promise.all(classes.map(async (name, label) => {
     if (!present.has(name)) return [];
-    const files = (await readdir(join(dir, name), { withFileTypes: true }))
-      .filter((d) => d.isFile() && IMAGE_EXTENSIONS.has(extname(d.name).toLowerCase())).map((d) => d.name).sort();
+    const files = (await entries(join(dir, name), 'file')).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()));
     return files.map((f) => ({ file: join(dir, name, f), label }));
   }));
   return roundRobin(perClass, cap);
@@ -160,6 +175,8 @@ export class ImagenetDataset implements Dataset {
       val: await listSplit(options.root, 'val', classes, options.valSize ?? Infinity),
     };
     if (items.train.length === 0) throw new DataError(`image-folder: no images under ${join(options.root, 'train')}`);
+    // An empty validation split would give every run null metrics without a word.
+    if (items.val.length === 0) throw new DataError(`image-folder: no images under ${join(options.root, 'val')} (or test/) in the classes of train/`);
     return new ImagenetDataset(options, classes, items);
   }
 

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -131,7 +131,8 @@ test('layout problems and corrupt images are DataErrors, or skipped and counted'
   for (const skip of [false, true]) {
     const dir = join(root, `corrupt-${skip}`);
     for (const c of ['a', 'b']) mkdirSync(join(dir, 'train', c), { recursive: true });
-    mkdirSync(join(dir, 'val'), { recursive: true });
+    mkdirSync(join(dir, 'val', 'a'), { recursive: true });
+    writeFileSync(join(dir, 'val', 'a', 'ok.jpg'), good);
     writeFileSync(join(dir, 'train', 'a', 'ok.jpg'), good);
     writeFileSync(join(dir, 'train', 'b', 'bad.jpg'), good.subarray(0, good.length >> 1));
     const ds = await ImagenetDataset.open(opts(`corrupt-${skip}`, { skipBadRecords: skip }));
@@ -143,6 +144,29 @@ test('layout problems and corrupt images are DataErrors, or skipped and counted'
       assert.equal(ds.skipped.length, 1);
     }
   }
+});
+
+test('symbolic links count as what they point to (folders of links are datasets); an empty val split is a DataError', async () => {
+  // links/: train/ holds links to std's class folders (one class a folder of links to files),
+  // val/ a link to std's val/, plus a dangling link that is left out.
+  const links = join(root, 'links');
+  mkdirSync(join(links, 'train', 'n01_ant'), { recursive: true });
+  for (let i = 0; i < 3; i++) symlinkSync(join(root, 'std', 'train', 'n01_ant', `img${i}.JPEG`), join(links, 'train', 'n01_ant', `l${i}.jpg`));
+  symlinkSync(join(root, 'std', 'train', 'n02_cat'), join(links, 'train', 'n02_cat'));
+  symlinkSync(join(root, 'std', 'train', 'n03_dog'), join(links, 'train', 'n03_dog'));
+  symlinkSync(join(root, 'nowhere'), join(links, 'train', 'n04_gone'));
+  symlinkSync(join(root, 'std', 'val'), join(links, 'val'));
+  const ds = await ImagenetDataset.open(opts('links'));
+  assert.deepEqual(ds.classes, ['n01_ant', 'n02_cat', 'n03_dog']);
+  assert.deepEqual([ds.size('train'), ds.size('val')], [9, 6]);
+  const [first] = await all(ds, 'val', 0, 6);
+  assert.deepEqual([...first!.labels], [0, 1, 2, 0, 1, 2]);
+
+  const noVal = join(root, 'no-val');
+  for (const c of ['a', 'b']) mkdirSync(join(noVal, 'train', c), { recursive: true });
+  symlinkSync(join(root, 'halves', 'train', 'a', 'x.jpg'), join(noVal, 'train', 'a', 'x.jpg'));
+  mkdirSync(join(noVal, 'val', 'a'), { recursive: true });
+  await assert.rejects(ImagenetDataset.open(opts('no-val')), (e: unknown) => e instanceof DataError && /no images under .*no-val\/val/.test(e.message));
 });
 
 test('image-folder, padded crop (the CIFAR JPEG copy): test/ as val, decoded once, padded crops and flips seeded by epoch', async () => {

@@ -54,7 +54,7 @@ test('classification gate: labels moved to other images make check exit 1 on the
   const trainSize = (parseYaml(readFileSync(GATE, 'utf8')) as { set: Record<string, number> }).set['data.train_size']!;
   const data = join(root, 'data', 'cifar10');
   mislabelledTrain(join(CIFAR, 'train'), join(data, 'train'), trainSize / 10);
-  symlinkSync(join(CIFAR, 'test'), join(data, 'test'));
+  symlinkSync(join(CIFAR, 'test'), join(data, 'test'));   // the test split unchanged
 
   const results = join(root, 'results');
   const run = cli(['run', GATE, '--only', 'model.binary=false,seed=0', '--results', results, '--jobs', '1', '--threads', '1'], root);
