@@ -7,12 +7,21 @@
 // Geometry (an array of 17 integers, from TypeScript's computeConv2DInfo):
 //   [n, ih, iw, ic, oc, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight, oh, ow]
 // dh/dw are tfjs dilations (1 = none); oneDNN counts dilation from 0.
+//
+// convForwardFused is tfjs's FusedConv2D forward (inference; tf.layers' real convs): the
+// convolution with its bias and, as oneDNN post-ops, the activations whose post-op computes
+// exactly what tfjs computes on the conv's result (relu and relu6 as max/min, leaky relu as one
+// multiply on the negative side). The TypeScript side applies the others (prelu, elu, sigmoid)
+// with tfjs's own kernels afterwards: oneDNN 2.6 runs a conv with a prelu post-op in another
+// implementation whose sums round differently.
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common.h"
@@ -24,7 +33,21 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-enum Kind { kFwd = 0, kBwdData = 1, kBwdWeights = 2 };
+enum Kind { kFwd = 0, kBwdData = 1, kBwdWeights = 2, kFused = 3 };
+
+// The bias and post-op of a kFused primitive. act: 0 none, 1 relu, 2 relu6, 3 leaky relu with
+// slope `alpha`.
+struct Fusion {
+  bool bias = false;
+  int64_t act = 0;
+  float alpha = 0;
+
+  std::vector<int64_t> key() const {
+    uint32_t bits;
+    std::memcpy(&bits, &alpha, sizeof bits);
+    return {bias, act, bits};
+  }
+};
 
 struct Geometry {
   memory::dim n, ih, iw, ic, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow;
@@ -59,6 +82,7 @@ struct Entry {
   dnnl::reorder convert;        // user HWIO -> blocked (fwd, bwd data) or blocked -> HWIO (bwd weights)
   memory blocked;               // the filter in the primitive's layout, owned here
   memory a, b, user;            // the two activation tensors and the HWIO filter, handles set per call
+  memory bias;                  // kFused: the bias, where there is one
 };
 
 std::map<std::vector<int64_t>, std::unique_ptr<Entry>>& cache() {
@@ -72,13 +96,39 @@ dnnl::convolution_forward::primitive_desc forwardPd(const Geometry& g) {
   return {d, cpuEngine()};
 }
 
+// Relu as max(x, 0) (oneDNN's relu with slope 0; a slope would give -0 for x < 0) and relu6 as
+// min(max(x, 0), 6): the same floats as tfjs's clamps. Leaky relu: x or x·slope.
+dnnl::post_ops postOps(const Fusion& f) {
+  dnnl::post_ops ops;
+  if (f.act == 1) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  if (f.act == 2) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+  if (f.act == 3) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, f.alpha, 0.f);
+  return ops;
+}
+
+// Sets e's primitive (and its bias memory object); returns the filter layout it wants.
+memory::desc buildFused(Entry& e, const Geometry& g, const Fusion& f) {
+  const memory::desc bias = f.bias ? memory::desc({g.oc}, dt::f32, tag::x) : memory::desc();
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                    g.src(), g.anyWeights(), bias, g.dst(), g.strides(), g.dilates(), g.padL(), g.padR());
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(postOps(f));
+  dnnl::convolution_forward::primitive_desc pd(d, attr, cpuEngine());
+  e.prim = dnnl::convolution_forward(pd);
+  e.impl = pd.impl_info_str();
+  if (f.bias) e.bias = memory(bias, cpuEngine(), DNNL_MEMORY_NONE);
+  return pd.weights_desc();
+}
+
 // Builds the primitive for `kind` and the filter reorder between HWIO and its preferred layout.
-std::unique_ptr<Entry> build(Kind kind, const Geometry& g) {
+std::unique_ptr<Entry> build(Kind kind, const Geometry& g, const Fusion& f) {
   auto e = std::make_unique<Entry>();
   dnnl::engine& eng = cpuEngine();
   auto fwd = forwardPd(g);
   memory::desc want;
-  if (kind == kFwd) {
+  if (kind == kFused) {
+    want = buildFused(*e, g, f);
+  } else if (kind == kFwd) {
     want = fwd.weights_desc();
     e->prim = dnnl::convolution_forward(fwd);
     e->impl = fwd.impl_info_str();
@@ -110,9 +160,10 @@ std::unique_ptr<Entry> build(Kind kind, const Geometry& g) {
 }
 
 // `part` >= 0: the entry of one thread's share of a split filter gradient (its own memory objects).
-Entry& lookup(Napi::Env env, Kind kind, const Geometry& g, int64_t part = -1) {
+Entry& lookup(Napi::Env env, Kind kind, const Geometry& g, int64_t part = -1, const Fusion& f = Fusion()) {
   std::vector<int64_t> key = {kind, currentThreads(), g.n, g.ih, g.iw, g.ic, g.oc, g.kh, g.kw, g.sh, g.sw,
                               g.dh, g.dw, g.pt, g.pl, g.pb, g.pr, g.oh, g.ow, part};
+  for (int64_t v : f.key()) key.push_back(v);
   auto& c = cache();
   auto it = c.find(key);
   if (it != c.end()) {
@@ -120,7 +171,7 @@ Entry& lookup(Napi::Env env, Kind kind, const Geometry& g, int64_t part = -1) {
     return *it->second;
   }
   try {
-    return *(c[key] = build(kind, g));
+    return *(c[key] = build(kind, g, f));
   } catch (const dnnl::error& e) {
     c.erase(key);
     throwDnnl(env, "convolution primitive", e);
@@ -168,6 +219,45 @@ Napi::Value run(const Napi::CallbackInfo& info, Kind kind) {
     s.wait();
   } catch (const dnnl::error& err) {
     throwDnnl(env, "convolution", err);
+  }
+  return env.Undefined();
+}
+
+// convForwardFused(heap, geometry, x, w, y, bias, act, alpha): y = act(conv(x, w) + bias). bias is
+// a byte offset, or -1 where there is none; act and alpha as in Fusion.
+Napi::Value ConvForwardFused(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap(info[0]);
+  Geometry g = readGeometry(info[1]);
+  Fusion f;
+  f.bias = info[5].As<Napi::Number>().Int64Value() >= 0;
+  f.act = info[6].As<Napi::Number>().Int64Value();
+  f.alpha = info[7].As<Napi::Number>().FloatValue();
+  if (f.act < 0 || f.act > 3) throw Napi::RangeError::New(env, "convForwardFused: act must be 0..3");
+  if (f.act != 3) f.alpha = 0;  // one primitive per activation, whatever alpha says
+  float* x = heap.at(info[2], static_cast<uint64_t>(g.n * g.ih * g.iw * g.ic));
+  float* w = heap.at(info[3], static_cast<uint64_t>(g.kh * g.kw * g.ic * g.oc));
+  float* y = heap.at(info[4], static_cast<uint64_t>(g.n * g.oh * g.ow * g.oc));
+  Entry& e = lookup(env, kFused, g, -1, f);
+  e.a.set_data_handle(x);
+  e.b.set_data_handle(y);
+  e.user.set_data_handle(w);
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.reorder ? e.blocked : e.user},
+                                          {DNNL_ARG_DST, e.b}};
+  if (f.bias) {
+    e.bias.set_data_handle(heap.at(info[5], static_cast<uint64_t>(g.oc)));
+    args[DNNL_ARG_BIAS] = e.bias;
+  }
+  dnnl::stream& s = cpuStream();
+  try {
+    if (e.reorder) {
+      e.convert.execute(s, e.user, e.blocked);
+      countReorder(e);
+    }
+    e.prim.execute(s, args);
+    s.wait();
+  } catch (const dnnl::error& err) {
+    throwDnnl(env, "fused convolution", err);
   }
   return env.Undefined();
 }
@@ -272,6 +362,7 @@ Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
 
 const Export kConvExports[] = {
     {"convForward", ConvForward},
+    {"convForwardFused", ConvForwardFused},
     {"convBackwardData", ConvBackwardData},
     {"convBackwardWeights", ConvBackwardWeights},
     {"convImpl", ConvImpl},

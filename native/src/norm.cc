@@ -155,9 +155,52 @@ Napi::Value BnTrainGrad(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// Inference batch norm (tfjs's FusedBatchNorm, what tf.layers runs outside training), the twin
+// of the wasm backend's kernel bit for bit: per channel k, n[k] = sqrtf(var[k] + eps) in float32,
+// then y = offset[k] + float((x − mean[k])·scale[k]) / n[k] with the division and the sum in
+// float64, rounded once to float32 (that kernel holds n in a double). offset 0 and scale 1 where
+// absent. Elementwise: split by rows, the same bits at every thread count.
+BNN_CLONES void bnInferRows(const float* __restrict x, float* __restrict y, const float* __restrict mean,
+                            const float* __restrict scale, const double* __restrict off, const double* __restrict n,
+                            int64_t c, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * c;
+    float* out = y + r * c;
+#pragma omp simd
+    for (int64_t k = 0; k < c; ++k) {
+      const float u = (row[k] - mean[k]) * scale[k];
+      out[k] = static_cast<float>(off[k] + static_cast<double>(u) / n[k]);
+    }
+  }
+}
+
+// bnInfer(heap, x, mean, variance, offset, scale, y, rows, c, epsilon): offset and scale are -1
+// where absent; the four vectors hold c floats.
+Napi::Value BnInfer(const Napi::CallbackInfo& info) {
+  Heap heap(info[0]);
+  const int64_t rows = info[7].As<Napi::Number>().Int64Value(), c = info[8].As<Napi::Number>().Int64Value();
+  if (rows < 1 || c < 1) throw Napi::RangeError::New(info.Env(), "bnInfer: empty tensor");
+  const float eps = info[9].As<Napi::Number>().FloatValue();
+  const uint64_t size = static_cast<uint64_t>(rows * c), cu = static_cast<uint64_t>(c);
+  const float *x = heap.at(info[1], size), *mean = heap.at(info[2], cu), *variance = heap.at(info[3], cu);
+  const bool hasOffset = info[4].As<Napi::Number>().Int64Value() >= 0, hasScale = info[5].As<Napi::Number>().Int64Value() >= 0;
+  const float* offset = hasOffset ? heap.at(info[4], cu) : nullptr;
+  std::vector<float> ones(hasScale ? 0 : cu, 1.f);
+  const float* scale = hasScale ? heap.at(info[5], cu) : ones.data();
+  float* y = heap.at(info[6], size);
+  std::vector<double> off(cu), n(cu);
+  for (int64_t k = 0; k < c; ++k) {
+    off[k] = hasOffset ? offset[k] : 0.0;
+    n[k] = std::sqrt(variance[k] + eps);  // float overload: rounded to float32 as in the wasm kernel
+  }
+  forRowRanges(rows, c, [&](int64_t r0, int64_t r1) { bnInferRows(x, y, mean, scale, off.data(), n.data(), c, r0, r1); });
+  return info.Env().Undefined();
+}
+
 const Export kNormExports[] = {
     {"bnTrain", BnTrain},
     {"bnTrainGrad", BnTrainGrad},
+    {"bnInfer", BnInfer},
     {nullptr, nullptr},
 };
 

@@ -42,6 +42,9 @@ export interface OneDnnAddon {
   stats(): OneDnnStats;
   resetStats(): void;
   convForward(heap: ArrayBuffer, g: ConvGeometryArray, x: number, w: number, y: number): void;
+  /** y = act(conv(x, w) + bias): bias -1 where absent; act 0 none, 1 relu, 2 relu6, 3 leaky relu with slope alpha. */
+  convForwardFused(heap: ArrayBuffer, g: ConvGeometryArray, x: number, w: number, y: number, bias: number,
+    act: number, alpha: number): void;
   convBackwardData(heap: ArrayBuffer, g: ConvGeometryArray, dx: number, w: number, dy: number): void;
   convBackwardWeights(heap: ArrayBuffer, g: ConvGeometryArray, x: number, dw: number, dy: number): void;
   /** 0 forward, 1 input gradient, 2 filter gradient: the implementation oneDNN picked. */

@@ -4,6 +4,7 @@ import { BN_GRADIENTS, BN_KERNELS } from './bn-kernel.ts';
 import { CONV_KERNELS } from './conv-kernels.ts';
 import { type JsKernel, registerJsKernel } from './js-kernel.ts';
 import { implFor } from './kernels.ts';
+import { NATIVE_INFERENCE_IMPLS } from './onednn-inference-kernels.ts';
 import { NATIVE_IMPLS, type NativeFactory } from './onednn-kernels.ts';
 import { NATIVE_NORM_KERNELS } from './onednn-norm-kernels.ts';
 import { OPTIMIZER_KERNELS } from './optimizer-kernels.ts';
@@ -54,7 +55,7 @@ const PROFILES: Record<Profile, ProfileList> = {
     fixes: [tf.Conv2DBackpropFilter, tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
   },
   wasm: { backend: 'wasm', kernels: JS_KERNELS, gradients: GRADIENTS, fixes: WASM_FIXES, native: [] },
-  native: { backend: 'wasm', kernels: JS_KERNELS, gradients: GRADIENTS, fixes: WASM_FIXES, native: [NATIVE_IMPLS, NATIVE_NORM_IMPLS] },
+  native: { backend: 'wasm', kernels: JS_KERNELS, gradients: GRADIENTS, fixes: WASM_FIXES, native: [NATIVE_IMPLS, NATIVE_NORM_IMPLS, NATIVE_INFERENCE_IMPLS] },
   webgpu: {
     backend: 'webgpu', kernels: [], gradients: GRADIENTS, native: [],
     fixes: [tf.MaxPoolGrad, tf.AvgPoolGrad, tf.ResizeNearestNeighborGrad],
