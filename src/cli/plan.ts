@@ -16,7 +16,7 @@ export function withPlanOptions<T>(y: Argv<T>): Argv<T & PlanFlags> {
     .option('preset', {
       type: 'string',
       requiresArg: true,
-      describe: 'apply configs/presets/NAME.yaml (smoke, ci, paper) or a preset file; grid values still win',
+      describe: 'apply configs/presets/NAME.yaml (smoke, ci, cpu, paper) or a preset file; grid values still win',
       // Given twice, the last one wins, as with --set.
       coerce: (v: string | string[]) => (Array.isArray(v) ? v[v.length - 1]! : v),
     })

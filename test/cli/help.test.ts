@@ -37,7 +37,7 @@ test('help follows the terminal width (80 columns through a pseudo-terminal)', (
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.replace(/\r/g, '').split('\n');
   assert.ok(Math.max(...lines.map((l) => l.length)) <= 80, lines.find((l) => l.length > 80));
-  assert.match(flat(r.stdout), /apply configs\/presets\/NAME\.yaml \(smoke, ci, paper\) or a preset file; grid values still win/);
+  assert.match(flat(r.stdout), /apply configs\/presets\/NAME\.yaml \(smoke, ci, cpu, paper\) or a preset file; grid values still win/);
   assert.equal(helpWidth({ isTTY: true, columns: 132 }), 132);
   assert.equal(helpWidth({ isTTY: false, columns: 132 }), 100);
 });

@@ -51,7 +51,7 @@ describe('repository experiments', () => {
       const studies = loadPlans(`experiments/${suite}.yaml`, { cwd: ROOT }).map((p) => p.file.replace(/^experiments\//, ''));
       assert.deepEqual(studies.sort(), readdirSync(`${ROOT}experiments/${suite}`).map((f) => `${suite}/${f}`).sort());
     }
-    for (const preset of [undefined, 'smoke', 'ci', 'paper']) {
+    for (const preset of [undefined, 'smoke', 'ci', 'cpu', 'paper']) {
       for (const f of ['paper.yaml', 'reproduce.yaml', 'calibrate.yaml', ...smoke]) {
         for (const p of loadPlans(`experiments/${f}`, { cwd: ROOT, preset })) {
           assert.ok(p.runs.length > 0, `${p.file} ${preset}`);
@@ -94,6 +94,16 @@ describe('repository experiments', () => {
     for (const p of pose) assert.ok(p.runs.some((r) => r.id === base), `${p.experiment} lacks the shared binary baseline`);
     const distinct = new Set(plans.flatMap((p) => p.runs.map((r) => r.id)));
     assert.deepEqual([plans.reduce((n, p) => n + p.runs.length, 0), distinct.size], [119, 92]);
+  });
+
+  it('the cpu preset is the calibrated CPU size: 32x32 pose for 4,000 steps, CIFAR-10 at 1/8 width for 2,000', () => {
+    const [pose] = loadPlan('experiments/reproduce/pose-stacks.yaml', { cwd: ROOT, preset: 'cpu' }).runs;
+    const p = pose!.config;
+    assert.deepEqual([p.data.name, p.data.input_size, p.data.heatmap_size, p.model.channels, p.model.depth, p.train.steps, p.train.threads],
+      ['coco-keypoints', 32, 8, 32, 2, 4000, 1]);
+    const [cls] = loadPlan('experiments/reproduce/cls-activation.yaml', { cwd: ROOT, preset: 'cpu' }).runs;
+    const c = cls!.config;
+    assert.deepEqual([c.data.name, c.data.input_size, c.model.width_multiplier, c.data.train_size, c.train.steps], ['image-folder', 32, 0.125, 10000, 2000]);
   });
 
   it('presets shape the runs: ci is tiny with three seeds, paper is full size per task', () => {
