@@ -9,6 +9,7 @@ const path = require('node:path');
 const { findPrefix } = require('./dnnl-paths.cjs');
 
 const here = __dirname;
+const { sourceHash } = require('./source-hash.cjs');
 const STATUS = path.join(here, 'build-status.json');
 const LOG = path.join(here, 'build.log');
 
@@ -55,7 +56,7 @@ function main() {
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`;
   fs.writeFileSync(LOG, output);
   if (r.status !== 0) return writeStatus({ ok: false, reason: `native addon build failed: ${firstError(output)} (log: native/build.log)` });
-  writeStatus({ ok: true });
+  writeStatus({ ok: true, sources: sourceHash(here) });
 }
 
 try {

@@ -73,8 +73,9 @@ function attempt(threads: number | undefined): OneDnnLoad {
     r = { ok: false, reason: `native/index.cjs failed: ${String((err as Error)?.message ?? err).split('\n')[0]}` };
   }
   if (!r.ok) {
-    // A build that exists but cannot load is a broken install: say so once, then run without it.
-    if (r.reason.startsWith('native addon failed to load') && !warned) {
+    // A build that exists but cannot load, or was built from other sources, is a broken install:
+    // say so once, then run without it.
+    if ((r.reason.startsWith('native addon failed to load') || r.reason.startsWith('native addon is out of date')) && !warned) {
       warned = true;
       process.stderr.write(`bnn-ablate: warning: ${r.reason}; falling back to wasm\n`);
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 
 function copyOfNative(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-native-build-'));
-  for (const f of ['package.json', 'binding.gyp', 'build.cjs', 'index.cjs', 'dnnl-paths.cjs', 'src']) {
+  for (const f of ['package.json', 'binding.gyp', 'build.cjs', 'index.cjs', 'dnnl-paths.cjs', 'source-hash.cjs', 'src']) {
     cpSync(join(ROOT, 'native', f), join(dir, f), { recursive: true });
   }
   return dir;
@@ -54,6 +54,26 @@ test('BNN_NATIVE_SKIP=1 skips the build with that reason', () => {
     const r = install(dir, { BNN_NATIVE_SKIP: '1' });
     assert.equal(r.status, 0);
     assert.deepEqual([r.ok, r.reason], [false, 'native build skipped (BNN_NATIVE_SKIP=1)']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a build from other sources is refused with the rebuild command; one from these sources is loaded', () => {
+  const dir = copyOfNative();
+  try {
+    // A stand-in binary (not a real addon) and a status as build.cjs writes it.
+    mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+    writeFileSync(join(dir, 'build', 'Release', 'bnn_onednn.node'), 'not an addon');
+    const { sourceHash } = require(join(dir, 'source-hash.cjs')) as { sourceHash(d?: string): string };
+    writeFileSync(join(dir, 'build-status.json'), JSON.stringify({ ok: true, sources: sourceHash(dir) }));
+    // The sources change after the build (a git pull without a rebuild).
+    appendFileSync(join(dir, 'src', 'common.cc'), '\n// changed\n');
+    const load = () => (require(join(dir, 'index.cjs')) as { load(): { ok: boolean; reason?: string } }).load();
+    assert.deepEqual(load(), { ok: false, reason: 'native addon is out of date: native/src changed since it was built; run npm rebuild bnn-ablate-native (or node native/build.cjs)' });
+    // Recorded for these sources: the loader goes on to the binary (here not loadable: that reason).
+    writeFileSync(join(dir, 'build-status.json'), JSON.stringify({ ok: true, sources: sourceHash(dir) }));
+    assert.match(load().reason ?? '', /^native addon failed to load: /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
