@@ -3,21 +3,15 @@
  * the committed per-run records of experiments/calibrate.yaml (docs/calibration.md quotes it).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runReport } from '../../src/report/run.ts';
+import { ROOT, regeneratedReport } from './regenerate.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const DOCS = path.join(ROOT, 'docs/calibration');
 
 test('docs/calibration/report.md regenerates from docs/calibration/results', async () => {
-  // Regenerate in a copy laid out like the repository, so the relative plot links are the same.
-  const tmp = mkdtempSync(path.join(tmpdir(), 'calib-doc-'));
-  cpSync(path.join(DOCS, 'results'), path.join(tmp, 'docs/calibration/results'), { recursive: true });
-  const { markdown } = await runReport({ targets: ['docs/calibration/results'], out: 'docs/calibration', png: false, cwd: tmp });
-  assert.equal(markdown, readFileSync(path.join(DOCS, 'report.md'), 'utf8'), 'docs/calibration/report.md is stale: rerun the report command in docs/calibration.md');
+  assert.equal(await regeneratedReport('calibration'), readFileSync(path.join(DOCS, 'report.md'), 'utf8'), 'docs/calibration/report.md is stale: rerun the report command in docs/calibration.md');
 });
 
 test('the learning-curve tables of docs/calibration.md are the records\' final means', () => {

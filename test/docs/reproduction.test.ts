@@ -3,21 +3,15 @@
  * the committed per-run records, and the verdict table of docs/reproduction.md matches it.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runReport } from '../../src/report/run.ts';
+import { ROOT, regeneratedReport } from './regenerate.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const DOCS = path.join(ROOT, 'docs/reproduction');
 
 test('docs/reproduction/report.md regenerates from docs/reproduction/results', async () => {
-  // Regenerate in a copy laid out like the repository, so the relative plot links are the same.
-  const tmp = mkdtempSync(path.join(tmpdir(), 'repro-doc-'));
-  cpSync(path.join(DOCS, 'results'), path.join(tmp, 'docs/reproduction/results'), { recursive: true });
-  const { markdown } = await runReport({ targets: ['docs/reproduction/results'], out: 'docs/reproduction', png: false, cwd: tmp });
-  assert.equal(markdown, readFileSync(path.join(DOCS, 'report.md'), 'utf8'), 'docs/reproduction/report.md is stale: rerun the report command in docs/reproduction.md');
+  assert.equal(await regeneratedReport('reproduction'), readFileSync(path.join(DOCS, 'report.md'), 'utf8'), 'docs/reproduction/report.md is stale: rerun the report command in docs/reproduction.md');
 });
 
 test('every verdict in docs/reproduction.md is the generated report\'s', () => {

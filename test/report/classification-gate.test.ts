@@ -14,14 +14,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { REPO, cli } from './gate-cli.ts';
 import { parse as parseYaml } from 'yaml';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CIFAR = join(REPO, 'data', 'cifar10');
-const BIN = join(REPO, 'bin', 'bnn-ablate.js');
 const GATE = join(REPO, 'experiments', 'gate-cifar10.yaml');
 const skip = existsSync(join(CIFAR, 'train')) ? false : `${CIFAR} is absent (run: bnn-ablate data unpack ../shared/data)`;
 
@@ -42,10 +39,6 @@ function mislabelledTrain(from: string, to: string, perClass: number): void {
   });
 }
 
-function cli(args: string[], cwd: string): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, GITHUB_STEP_SUMMARY: '' } });
-  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
 
 test('classification gate: labels moved to other images make check exit 1 on the real-valued row', { skip }, () => {
   const root = mkdtempSync(join(tmpdir(), 'bnn-cls-gate-'));

@@ -13,13 +13,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { REPO, cli } from './gate-cli.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const LSPET = join(REPO, 'data', 'lspet');
-const BIN = join(REPO, 'bin', 'bnn-ablate.js');
 const skip = existsSync(join(LSPET, 'images')) ? false : `${LSPET} is absent (run: bnn-ablate data unpack ../shared/data)`;
 
 interface Coco { images: { id: number }[]; annotations: { image_id: number }[] }
@@ -32,10 +29,6 @@ function shuffledAgainstImages(coco: Coco): Coco {
   return { ...coco, annotations: coco.annotations.map((a, i) => ({ ...a, image_id: ids[(i * stride + 1) % n]! })) };
 }
 
-function cli(args: string[], cwd: string): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, GITHUB_STEP_SUMMARY: '' } });
-  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
 
 test('pose gate: joints shuffled against images make check exit 1 on the real-valued row', { skip }, () => {
   const root = mkdtempSync(join(tmpdir(), 'bnn-pose-gate-'));
