@@ -83,6 +83,7 @@ struct Entry {
   memory blocked;               // the filter in the primitive's layout, owned here
   memory a, b, user;            // the two activation tensors and the HWIO filter, handles set per call
   memory bias;                  // kFused: the bias, where there is one
+  memory scratch;               // a split share's own scratchpad (user mode); empty otherwise
 };
 
 std::map<std::vector<int64_t>, std::unique_ptr<Entry>>& cache() {
@@ -121,7 +122,7 @@ memory::desc buildFused(Entry& e, const Geometry& g, const Fusion& f) {
 }
 
 // Builds the primitive for `kind` and the filter reorder between HWIO and its preferred layout.
-std::unique_ptr<Entry> build(Kind kind, const Geometry& g, const Fusion& f) {
+std::unique_ptr<Entry> build(Kind kind, const Geometry& g, const Fusion& f, bool ownScratchpad = false) {
   auto e = std::make_unique<Entry>();
   dnnl::engine& eng = cpuEngine();
   auto fwd = forwardPd(g);
@@ -142,7 +143,13 @@ std::unique_ptr<Entry> build(Kind kind, const Geometry& g, const Fusion& f) {
   } else {
     dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
                                                g.strides(), g.dilates(), g.padL(), g.padR());
-    dnnl::convolution_backward_weights::primitive_desc pd(d, eng, fwd);
+    // A split share runs beside the other shares, and identical shares get the same primitive
+    // from oneDNN's cache: with the library's scratchpad, two threads then wrote one buffer
+    // (SIGSEGV in the gemm filter gradient on AMD Zen 3). Each share gets a scratchpad of its own.
+    dnnl::primitive_attr attr;
+    if (ownScratchpad) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::convolution_backward_weights::primitive_desc pd(d, attr, eng, fwd);
+    if (ownScratchpad) e->scratch = memory(pd.scratchpad_desc(), eng);
     want = pd.diff_weights_desc();
     e->prim = dnnl::convolution_backward_weights(pd);
     e->impl = pd.impl_info_str();
@@ -171,7 +178,7 @@ Entry& lookup(Napi::Env env, Kind kind, const Geometry& g, int64_t part = -1, co
     return *it->second;
   }
   try {
-    return *(c[key] = build(kind, g, f));
+    return *(c[key] = build(kind, g, f, part >= 0));
   } catch (const dnnl::error& e) {
     c.erase(key);
     throwDnnl(env, "convolution primitive", e);
@@ -319,7 +326,7 @@ Napi::Value splitBackwardWeights(const Napi::CallbackInfo& info, const Geometry&
       e.b.set_data_handle(dy + first[t] * dyImage);
       e.user.set_data_handle(t == 0 ? dw : partial.data() + (t - 1) * k);
       const memory& w = e.reorder ? e.blocked : e.user;
-      e.prim.execute(streams[t], {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, e.b}});
+      e.prim.execute(streams[t], {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, e.b}, {DNNL_ARG_SCRATCHPAD, e.scratch}});
       if (e.reorder) e.convert.execute(streams[t], e.blocked, e.user);
       streams[t].wait();
     } catch (const dnnl::error& err) {

@@ -151,11 +151,16 @@ test('native: training is bit-identical run to run at 1 and at 2 threads', { ski
   setOneDnnThreads(1);
 });
 
-test('native: at 2 threads the filter gradient is split by images (odd batches too), matches float64 and repeats bit for bit', { skip: SKIP }, async () => {
+test('native: at 2 threads the filter gradient is split by images (odd and even batches), matches float64 and repeats bit for bit', { skip: SKIP }, async () => {
   await selectBackend('native', { threads: 2 });
   for (const [i, c] of ([
     { x: [3, 9, 7, 5], filter: [3, 3, 5, 4], strides: 1, pad: 'same' },
     { x: [5, 8, 8, 16], filter: [3, 3, 16, 8], strides: 2, pad: 'same' },
+    // Even batches: both shares have one shape, so oneDNN's cache hands both threads the same
+    // primitive; with a shared scratchpad the gemm filter gradient (the reference step's 2×2
+    // layer, AVX2) crashed the process on AMD Zen 3.
+    { x: [8, 2, 2, 32], filter: [3, 3, 32, 32], strides: 1, pad: 'same' },
+    { x: [8, 4, 4, 128], filter: [3, 3, 128, 64], strides: 1, pad: 'same' },
   ] as ConvCase[]).entries()) {
     const x = randomValues(sizeOf(c.x), 500 + i);
     const w = randomValues(sizeOf(c.filter), 510 + i);
@@ -166,8 +171,9 @@ test('native: at 2 threads the filter gradient is split by images (odd batches t
       tf.tensor4d(Float32Array.from(w), c.filter)).dataSync() as Float32Array);
     const before = oneDnnStats()!.reorders;
     const first = dw();
-    // Each of the 2 shares converts its own blocked gradient back to HWIO.
-    assert.equal(oneDnnStats()!.reorders - before, 1 + 2, `case ${i}: forward filter reorder + one per share`);
+    // Each of the 2 shares converts its own blocked gradient back to HWIO (cases 0 and 1 take blocked
+    // layouts on AVX2 and AVX-512 alike; the gemm kernel of case 2 works in HWIO and needs none).
+    if (i < 2) assert.equal(oneDnnStats()!.reorders - before, 1 + 2, `case ${i}: forward filter reorder + one per share`);
     assert.ok(relError(first, ref.dw) <= 1e-5, `case ${i}: dw ${relError(first, ref.dw)}`);
     assert.equal(differing(first, dw()), 0, `case ${i}: the same bits again`);
   }
