@@ -4,10 +4,12 @@
  * loops, the rest of each worker's life (process start, backend and data loading, writing
  * results) and the parent runner's share. Issue 10's goal: runner + worker overhead < 2 % of the
  * wall time. With `--backends wasm,native` it also times the smoke study before (wasm) and after
- * (native) the native engine.
+ * (native) the native engine. `--workers pooled,per-run` also times each backend with a fresh
+ * worker process per run (`--runs-per-worker 1`, the runner before pooling), interleaved.
  *
  *   node --import tsx bench/runner.ts [--config experiments/smoke.yaml] [--backends wasm,native]
- *                                     [--jobs 1] [--rounds 1] [--set key=value ...] [--json]
+ *                                     [--workers pooled[,per-run]] [--jobs 1] [--rounds 1]
+ *                                     [--preset NAME] [--set key=value ...] [--json]
  *
  * Each grid trains into a fresh temporary results folder, removed afterwards. --jobs 1 makes the
  * split exact; with more jobs idle slots at the grid's tail count as the runner's.
@@ -23,6 +25,8 @@ const { values: args } = parseArgs({
   options: {
     config: { type: 'string', default: 'experiments/smoke.yaml' },
     backends: { type: 'string', default: 'wasm,native' },
+    workers: { type: 'string', default: 'pooled' },
+    preset: { type: 'string' },
     jobs: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '1' },
     set: { type: 'string', multiple: true, default: [] },
@@ -30,7 +34,10 @@ const { values: args } = parseArgs({
   },
 });
 
-interface Measured extends GridOverhead { backend: string; round: number }
+interface Measured extends GridOverhead { backend: string; workers: string; round: number }
+
+/** `pooled`: the runner's default; `per-run`: a fresh worker process per run. */
+const WORKER_FLAGS: Record<string, string[]> = { pooled: [], 'per-run': ['--runs-per-worker', '1'] };
 
 /** Every finished run under a results root (results/<experiment>/<id>/), shared copies excluded. */
 function timings(root: string): RunTiming[] {
@@ -47,16 +54,16 @@ function timings(root: string): RunTiming[] {
 }
 
 /** One grid on one backend through the CLI, in a fresh results folder. */
-function measure(backend: string, round: number): Measured {
+function measure(backend: string, workers: string, round: number): Measured {
   const root = mkdtempSync(join(tmpdir(), 'bnn-bench-runner-'));
   try {
     const cli = ['bin/bnn-ablate.js', 'run', args.config!, '--backend', backend, '--jobs', args.jobs!, '--results', root,
-      ...args.set!.flatMap((s) => ['--set', s])];
+      ...WORKER_FLAGS[workers]!, ...(args.preset ? ['--preset', args.preset] : []), ...args.set!.flatMap((s) => ['--set', s])];
     const t0 = performance.now();
     const child = spawnSync(process.execPath, cli, { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
     const wallS = (performance.now() - t0) / 1000;
     if (child.status !== 0) throw new Error(`bnn-ablate run --backend ${backend} exited ${child.status}: ${child.stderr.trim().split('\n').at(-1)}`);
-    return { backend, round, ...gridOverhead(timings(root), wallS, Number(args.jobs)) };
+    return { backend, workers, round, ...gridOverhead(timings(root), wallS, Number(args.jobs)) };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -67,36 +74,47 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function format(rows: Measured[], backends: string[]): string {
+function format(rows: Measured[], backends: string[], modes: string[]): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const lines = [
-    `# ${args.config}, --jobs ${args.jobs}; ${cpus()[0]?.model} x ${cpus().length}; load average ${loadavg()[0]!.toFixed(1)} at the end`,
-    'backend  round  runs    wall s  training s  worker s  runner s  overhead',
-    ...rows.map((r) => `${r.backend.padEnd(8)}${String(r.round).padStart(6)}${String(r.runs).padStart(6)}${r.wallS.toFixed(1).padStart(10)}`
+    `# ${args.config}${args.preset ? ` --preset ${args.preset}` : ''}, --jobs ${args.jobs}; ${cpus()[0]?.model} x ${cpus().length}; load average ${loadavg()[0]!.toFixed(1)} at the end`,
+    'backend  workers  round  runs    wall s  training s  worker s  runner s  overhead',
+    ...rows.map((r) => `${r.backend.padEnd(9)}${r.workers.padEnd(8)}${String(r.round).padStart(6)}${String(r.runs).padStart(6)}${r.wallS.toFixed(1).padStart(10)}`
       + `${r.trainS.toFixed(1).padStart(12)}${r.workerOverheadS.toFixed(1).padStart(10)}${r.runnerOverheadS.toFixed(1).padStart(10)}${pct(r.overhead).padStart(10)}`),
     '',
   ];
-  const wall = new Map(backends.map((b) => [b, median(rows.filter((r) => r.backend === b).map((r) => r.wallS))]));
+  const of = (b: string, m: string) => rows.filter((r) => r.backend === b && r.workers === m);
+  const wall = (b: string, m: string) => median(of(b, m).map((r) => r.wallS));
   for (const b of backends) {
-    lines.push(`${b}: median overhead ${pct(median(rows.filter((r) => r.backend === b).map((r) => r.overhead)))} of the wall time (goal < 2 %)`);
+    for (const m of modes) lines.push(`${b}, ${m} workers: median overhead ${pct(median(of(b, m).map((r) => r.overhead)))} of the wall time (goal < 2 %)`);
+    if (modes.includes('pooled') && modes.includes('per-run')) {
+      lines.push(`${b}: per-run / pooled wall time ${(wall(b, 'per-run') / wall(b, 'pooled')).toFixed(3)}x (${wall(b, 'per-run').toFixed(1)} s / ${wall(b, 'pooled').toFixed(1)} s)`);
+    }
   }
-  if (wall.has('wasm') && wall.has('native')) {
-    lines.push(`end to end, wasm / native: ${(wall.get('wasm')! / wall.get('native')!).toFixed(2)}x (${wall.get('wasm')!.toFixed(1)} s / ${wall.get('native')!.toFixed(1)} s)`);
+  const m = modes[0]!;
+  if (backends.includes('wasm') && backends.includes('native')) {
+    lines.push(`end to end, ${m} workers, wasm / native: ${(wall('wasm', m) / wall('native', m)).toFixed(2)}x (${wall('wasm', m).toFixed(1)} s / ${wall('native', m).toFixed(1)} s)`);
   }
   return lines.join('\n');
 }
 
 function main(): void {
-  const backends = args.backends!.split(',').map((b) => b.trim()).filter(Boolean);
+  const list = (v: string) => v.split(',').map((b) => b.trim()).filter(Boolean);
+  const backends = list(args.backends!);
+  const modes = list(args.workers!);
+  const unknown = modes.find((m) => !WORKER_FLAGS[m]);
+  if (unknown) throw new Error(`--workers: '${unknown}' is not one of ${Object.keys(WORKER_FLAGS).join(', ')}`);
   const rows: Measured[] = [];
   for (let round = 1; round <= Number(args.rounds); round++) {
     for (const backend of backends) {
-      const row = measure(backend, round);
-      rows.push(row);
-      process.stderr.write(`round ${round} ${backend}: ${row.wallS.toFixed(1)} s, overhead ${(100 * row.overhead).toFixed(2)} %\n`);
+      for (const mode of modes) {
+        const row = measure(backend, mode, round);
+        rows.push(row);
+        process.stderr.write(`round ${round} ${backend} ${mode}: ${row.wallS.toFixed(1)} s, overhead ${(100 * row.overhead).toFixed(2)} %\n`);
+      }
     }
   }
-  process.stdout.write(args.json ? `${JSON.stringify(rows)}\n` : `${format(rows, backends)}\n`);
+  process.stdout.write(args.json ? `${JSON.stringify(rows)}\n` : `${format(rows, backends, modes)}\n`);
 }
 
 main();

@@ -1,4 +1,7 @@
-/** `bnn-ablate run` and `bnn-ablate run-one`: train grids, or one prepared run (the worker). */
+/**
+ * `bnn-ablate run`, `run-one` and `worker`: train grids, one prepared run (cluster tasks), or the
+ * runs the local runner sends (its pooled worker processes).
+ */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.ts';
@@ -11,6 +14,7 @@ interface RunArgs extends PlanFlags, BackendOptionArgs {
   wait: boolean;
   jobs?: number;
   threads?: number;
+  runsPerWorker?: number;
   failFast: boolean;
   only?: string;
   force: boolean;
@@ -51,6 +55,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .options(backendOption)
     .option('jobs', { type: 'number', describe: 'runs in parallel (default: cores on cpu/wasm, 1 on gpu/node); with --executor slurm, at most N tasks of each job array at once' })
     .option('threads', { type: 'number', requiresArg: true, describe: 'compute threads per run on native (and node) backends (default: a run\'s train.threads, else cores / jobs); jobs x threads never exceeds the cores' })
+    .option('runs-per-worker', { type: 'number', requiresArg: true, describe: 'runs a local worker process trains before a fresh one takes over (default: no limit; 1 starts a process per run)' })
     .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the grid at the first failed run' })
     .option('only', { type: 'string', describe: 'train only matching runs (and their teachers): an id prefix or key=value[,key=value]' })
     .option('force', { type: 'boolean', default: false, describe: 'replace run folders whose stored config differs from the plan (the old files are kept in .aside/)' })
@@ -81,6 +86,7 @@ async function loadRunPlans(argv: RunArgs): Promise<Plan[]> {
 async function checkRunFlags(argv: RunArgs, plans: Plan[]): Promise<void> {
   if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${argv.jobs}`);
   if (argv.threads !== undefined && (!Number.isInteger(argv.threads) || argv.threads < 1)) throw new UsageError(`--threads must be a positive integer, got ${argv.threads}`);
+  if (argv.runsPerWorker !== undefined && (!Number.isInteger(argv.runsPerWorker) || argv.runsPerWorker < 1)) throw new UsageError(`--runs-per-worker must be a positive integer, got ${argv.runsPerWorker}`);
   // A results root that is a file, read-only or on a special file system is one line now, not a
   // crash (or a hang) when the first result is written.
   if (argv.results.trim() === '') throw new UsageError('--results: empty path (give a folder, default results)');
@@ -111,7 +117,7 @@ async function executeWith(argv: RunArgs, plans: Plan[], print: (text: string) =
   }
   const { localExecutor } = await import('../runner/local-executor.ts');
   return execute(localExecutor({
-    ...common, backend: argv.backend, jobs: argv.jobs, threads: argv.threads, wait: argv.wait,
+    ...common, backend: argv.backend, jobs: argv.jobs, threads: argv.threads, runsPerWorker: argv.runsPerWorker, wait: argv.wait,
     note: (line) => process.stderr.write(`${line}\n`),
   }), plans, print);
 }
@@ -137,6 +143,21 @@ export const runOneCommand: CommandModule<object, RunOneArgs> = {
         if (m.type === 'eval') process.stdout.write(`${m.id} step ${m.step}: ${m.metric} ${m.value.toFixed(2)}\n`);
       },
     }));
+  },
+};
+
+/**
+ * The local runner's pooled worker: trains the run folders its parent sends over IPC, one after
+ * another (src/runner/worker.ts). Not for users: hidden from --help.
+ */
+export const workerCommand: CommandModule<object, BackendOptionArgs> = {
+  command: 'worker',
+  describe: false,
+  builder: (y) => y.options(backendOption) as unknown as Argv<BackendOptionArgs>,
+  handler: async (argv) => {
+    if (!process.send) throw new UsageError('bnn-ablate worker is started by `bnn-ablate run` (it needs the IPC channel); use run or run-one');
+    const { serveRuns } = await import('../runner/worker.ts');
+    await untilStopped(['SIGINT', 'SIGTERM', 'disconnect'], (signal) => serveRuns({ backend: argv.backend, signal }));
   },
 };
 

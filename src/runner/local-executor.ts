@@ -16,6 +16,8 @@ export interface LocalExecutorOptions {
   /** --jobs and --threads, when given (shareCores fills in the rest). */
   jobs?: number;
   threads?: number;
+  /** --runs-per-worker: retire a worker process after this many runs (default: never). */
+  runsPerWorker?: number;
   failFast: boolean;
   force: boolean;
   preset: string | null;
@@ -65,7 +67,7 @@ async function launchLocal(p: LocalPrepared, options: LocalExecutorOptions): Pro
   process.on('SIGTERM', onSignal);
   try {
     const common: Omit<LocalRunOptions, 'display'> = {
-      resultsRoot: options.resultsRoot, jobs: p.jobs, threads: p.threads, backend: p.backend.name, failFast: options.failFast,
+      resultsRoot: options.resultsRoot, jobs: p.jobs, threads: p.threads, runsPerWorker: options.runsPerWorker, backend: p.backend.name, failFast: options.failFast,
       force: options.force, preset: options.preset, sets: options.sets, stopSignal: stop.signal, share: true,
     };
     const summary = options.wait

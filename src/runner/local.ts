@@ -1,19 +1,20 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plan } from '../grid/index.ts';
 import { decideResume, type ResumeDecision } from '../results/resume.ts';
 import { ResultsStore } from '../results/store.ts';
 import { BnnError, ResultsError } from '../errors.ts';
-import { acquireRunLock, describeHolder, LOCK_TOKEN_ENV, type LockInfo, type RunLock } from '../results/lock.ts';
+import { acquireRunLock, describeHolder, type LockInfo, type RunLock } from '../results/lock.ts';
 import type { BackendName } from '../backend/names.ts';
 import type { ProgressDisplay, RunEnd, RunLabel } from './progress.ts';
 import type { WorkerMessage } from './run-one.ts';
+import type { FreeMessage, RunCommand } from './worker.ts';
 import { experimentRecord } from './experiment-record.ts';
 import { type DepStatus, nextStep, stopsGrid } from './schedule.ts';
 
-/** The CLI entry a worker process runs (`bnn-ablate run-one <dir>`). */
+/** The CLI entry a worker process runs (`bnn-ablate worker`, src/runner/worker.ts). */
 const BIN = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
 /** Exit code of a worker that checkpointed after SIGINT/SIGTERM. */
 const INTERRUPTED_EXIT = 130;
@@ -138,14 +139,19 @@ export interface LocalRunOptions {
   jobs: number;
   /** Threads per worker (OMP_NUM_THREADS etc.); default 1 when jobs > 1, else the worker's own default. */
   threads?: number;
+  /** Runs a worker process trains before it is retired and a fresh one takes over; default no limit. */
+  runsPerWorker?: number;
   backend: BackendName;
   failFast: boolean;
   force: boolean;
   preset: string | null;
   sets: string[];
   display: ProgressDisplay;
-  /** Starts one worker for a prepared run folder; tests substitute their own. */
-  spawnWorker?: (runDir: string, backend: BackendName, env: NodeJS.ProcessEnv) => ChildProcess;
+  /**
+   * Starts one pooled worker process (the protocol of src/runner/worker.ts; stdout and stderr
+   * piped, or ignored); tests substitute their own.
+   */
+  spawnWorker?: (backend: BackendName, env: NodeJS.ProcessEnv) => ChildProcess;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM); the default listens to the process. */
   stopSignal?: AbortSignal;
   /** Train each distinct run once across the plans (see PrepareOptions.share). */
@@ -185,22 +191,36 @@ function trainPrepared(prepared: Preparation, options: LocalRunOptions): Promise
   return new LocalGrid(prepared, options).run();
 }
 
+/** A pooled worker process, the run it trains now and the last one (whose log late output joins). */
+interface PooledWorker {
+  child: ChildProcess;
+  /** Runs sent to it so far. */
+  runs: number;
+  task?: Task;
+  last?: Task;
+  /** Resolves the task's entry in `running`. */
+  settle?: () => void;
+}
+
 /**
- * One invocation's pool of worker processes: launches what `nextStep` (schedule.ts) picks, records
- * how each run ended (`finish`), and turns a stop (fail-fast or the signal) into SIGTERM for the
- * running workers, which checkpoint.
+ * One invocation's pool of worker processes: launches what `nextStep` (schedule.ts) picks on an
+ * idle worker (at most `jobs` live; each trains run after run), records how each run ended
+ * (`finish`), and turns a stop (fail-fast or the signal) into SIGTERM for the workers, which
+ * checkpoint. The workers end with the grid.
  */
 class LocalGrid {
   private readonly summary: GridSummary;
   private readonly display: ProgressDisplay;
   private readonly outcome = new Map<string, RunEnd>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly children = new Set<ChildProcess>();
+  private readonly workers = new Set<PooledWorker>();
+  private readonly idle: PooledWorker[] = [];
+  private readonly exited: Array<Promise<void>> = [];
   private stopping = false;
   private readonly stop = () => {
     if (this.stopping) return;
     this.stopping = true;
-    for (const child of this.children) child.kill('SIGTERM');
+    for (const worker of this.workers) worker.child.kill('SIGTERM');
   };
 
   constructor(private readonly prepared: Preparation, private readonly options: LocalRunOptions) {
@@ -232,8 +252,15 @@ class LocalGrid {
       }
     }
     this.options.stopSignal?.removeEventListener('abort', this.stop);
+    await this.closeWorkers();
     display.stop();
     return this.summary;
+  }
+
+  /** Idle workers exit when their channel closes; the grid returns once every worker is gone. */
+  private async closeWorkers(): Promise<void> {
+    for (const worker of this.workers) if (worker.child.connected) worker.child.disconnect();
+    await Promise.all(this.exited);
   }
 
   /**
@@ -259,32 +286,63 @@ class LocalGrid {
   private launch(task: Task): void {
     if (task.copyOf) return this.copyShared(task);
     this.display.runStart(task);
+    const worker = this.idle.pop() ?? this.startWorker();
+    worker.task = task;
+    worker.last = task;
+    worker.runs++;
+    this.running.set(task.key, new Promise<void>((resolve) => { worker.settle = resolve; }));
+    const command: RunCommand = { type: 'run', runDir: task.store.runDir(task.id), ...(task.lock ? { lockToken: task.lock.info.token } : {}) };
+    worker.child.send(command);
+  }
+
+  private startWorker(): PooledWorker {
     const { options } = this;
-    const env = {
-      ...process.env, ...threadEnv(options.threads ?? (options.jobs > 1 ? 1 : undefined)),
-      ...(task.lock ? { [LOCK_TOKEN_ENV]: task.lock.info.token } : {}),
-    };
-    const child = (options.spawnWorker ?? spawnWorker)(task.store.runDir(task.id), options.backend, env);
-    this.children.add(child);
-    child.on('message', (m: WorkerMessage) => this.display.message(task, m));
-    this.running.set(task.key, new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.children.delete(child);
-        this.running.delete(task.key);
-        task.lock?.release();
-        this.workerEnded(task, code, signal);
+    const env = { ...process.env, ...threadEnv(options.threads ?? (options.jobs > 1 ? 1 : undefined)) };
+    const worker: PooledWorker = { child: (options.spawnWorker ?? spawnWorker)(options.backend, env), runs: 0 };
+    this.workers.add(worker);
+    for (const stream of [worker.child.stdout, worker.child.stderr]) stream?.on('data', (chunk: Buffer) => logOutput(worker, chunk));
+    worker.child.on('message', (m: WorkerMessage | FreeMessage) => {
+      // After the output already read in this turn of the event loop, so it joins this run's log.
+      if (m.type === 'free') setImmediate(() => this.runEnded(worker, { free: true }));
+      else if (worker.task) this.display.message(worker.task, m);
+    });
+    this.exited.push(new Promise<void>((resolve) => {
+      worker.child.once('exit', (code, signal) => {
+        this.workers.delete(worker);
+        const i = this.idle.indexOf(worker);
+        if (i >= 0) this.idle.splice(i, 1);
+        this.runEnded(worker, { code, signal });
         resolve();
       });
     }));
+    return worker;
+  }
+
+  /** The worker's run ended: it said so and is free again, or the worker exited (with the run, if any). */
+  private runEnded(worker: PooledWorker, how: { free: true } | { code: number | null; signal: NodeJS.Signals | null }): void {
+    const task = worker.task;
+    if (!task) return;
+    worker.task = undefined;
+    this.running.delete(task.key);
+    task.lock?.release();
+    if ('free' in how) {
+      if (worker.runs < (this.options.runsPerWorker ?? Infinity)) this.idle.push(worker);
+      else worker.child.disconnect();
+      this.workerEnded(task, 0, null);
+    } else {
+      this.workerEnded(task, how.code, how.signal);
+    }
+    worker.settle?.();
   }
 
   /** Reads how the worker left its run folder: done, checkpointed, or failed (recorded here if it could not). */
   private workerEnded(task: Task, code: number | null, signal: NodeJS.Signals | null): void {
-    const status = task.store.status(task.id);
-    if (status === 'done') return this.finish(task, 'done', summarize(task));
-    if (code === INTERRUPTED_EXIT || status === 'interrupted') return this.finish(task, 'interrupted', 'checkpointed; rerun to resume');
-    const runDir = task.store.runDir(task.id);
+    if (task.store.status(task.id) === 'done') return this.finish(task, 'done', summarize(task));
     const meta = task.store.readMeta(task.id);
+    // What the worker recorded, not store.status(), which calls any run of a dead process
+    // 'interrupted': a worker killed or crashed mid-run did not checkpoint, and its run failed.
+    if (code === INTERRUPTED_EXIT || meta?.status === 'interrupted') return this.finish(task, 'interrupted', 'checkpointed; rerun to resume');
+    const runDir = task.store.runDir(task.id);
     const error = meta?.error ?? `worker exited with ${signal ?? `code ${code}`}; see ${join(runDir, WORKER_LOG)}`;
     // A worker that died without recording why (killed, crashed) is recorded here.
     if (meta?.status !== 'failed') task.store.fail(task.id, error);
@@ -317,12 +375,22 @@ function threadEnv(threads: number | undefined): Record<string, string> {
   return { TF_NUM_INTRAOP_THREADS: n, TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: n };
 }
 
-function spawnWorker(runDir: string, backend: BackendName, env: NodeJS.ProcessEnv): ChildProcess {
-  const log = openSync(join(runDir, WORKER_LOG), 'a');
+function spawnWorker(backend: BackendName, env: NodeJS.ProcessEnv): ChildProcess {
+  return fork(BIN, ['worker', '--backend', backend], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
+}
+
+/**
+ * A worker's stdout and stderr go to the worker.log of the run it trains (or trained last: a
+ * stack written just before the worker exits arrives after the run ended), where a failure can be
+ * read after the fact.
+ */
+function logOutput(worker: PooledWorker, chunk: Buffer): void {
+  const task = worker.task ?? worker.last;
+  if (!task) return;
   try {
-    return fork(BIN, ['run-one', runDir, '--backend', backend], { stdio: ['ignore', log, log, 'ipc'], env });
-  } finally {
-    closeSync(log);
+    appendFileSync(join(task.store.runDir(task.id), WORKER_LOG), chunk);
+  } catch {
+    // A log that cannot be written (the folder was removed) must not stop the grid.
   }
 }
 

@@ -18,6 +18,8 @@ export interface RunOneOptions {
   signal?: AbortSignal;
   /** Receives progress; default: the IPC channel when forked, else nothing. */
   report?: (message: WorkerMessage) => void;
+  /** The parent's lock token (a pooled worker gets one per run); default: $BNN_ABLATE_LOCK_TOKEN. */
+  lockToken?: string;
 }
 
 /** How often (ms) progress is reported: often enough for a live bar, rarely enough to cost nothing. */
@@ -35,7 +37,7 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
   const config = store.readConfig(id) as RunConfig | undefined;
   const meta = store.readMeta(id);
   if (!config || !meta) throw new ResultsError(`${dir}: not a prepared run folder (needs ${FILES.config} and ${FILES.meta}); use 'bnn-ablate run'`);
-  const lock = lockRun(dir);
+  const lock = lockRun(dir, options.lockToken ?? process.env[LOCK_TOKEN_ENV]);
   try {
     await trainRun(dir, store, id, config, meta, options);
   } finally {
@@ -48,8 +50,7 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
  * prepares), else one of our own (a cluster task, a user). A run another live process holds
  * is refused, so no run is trained twice at once.
  */
-function lockRun(dir: string): RunLock | undefined {
-  const token = process.env[LOCK_TOKEN_ENV];
+function lockRun(dir: string, token: string | undefined): RunLock | undefined {
   if (token && joinParentLock(dir, token)) return undefined;
   const attempt = acquireRunLock(dir);
   if (!attempt.acquired) throw new ResultsError(`${dir}: being trained by ${describeHolder(attempt.holder)}; not started a second time`);

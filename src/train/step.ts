@@ -20,7 +20,9 @@ export function makeTrainStep(config: RunConfig, dataset: Dataset, built: Binary
   const t = config.train;
   // An explicit list, in layer order, so optimizer slots restore by position after a resume.
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const decayed = model.trainableWeights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
+  // By the layer's own name: tfjs makes `name` unique per process, so the second model a pooled
+  // worker builds has `conv/kernel_1` (and no decay at all, by `name`).
+  const decayed = model.trainableWeights.filter((w) => w.originalName.endsWith('kernel')).map((w) => w.read());
 
   const lossOf = (batch: Batch): tf.Scalar => {
     const b = batchTensors(batch, dataset);

@@ -1,28 +1,42 @@
-// Stands in for `bnn-ablate run-one` in runner tests: behaves as the config's `fake` key says,
-// records start/end times in a shared log, and honours SIGTERM like a real worker (exit 130).
+// Stands in for `bnn-ablate worker` in runner tests: speaks its protocol (src/runner/worker.ts),
+// trains each run it is sent as the config's `fake` key says, records start/end times (and its
+// pid) in a shared log, and honours SIGTERM like a real worker (checkpoint, exit 130). A failed
+// run ends the worker, as a real one does.
 import { appendFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ResultsStore } from '../../src/results/store.ts';
+import type { RunCommand } from '../../src/runner/worker.ts';
 
-const runDir = process.argv[2]!;
-const log = process.argv[3]!;
-const id = basename(runDir);
-const store = new ResultsStore(dirname(dirname(runDir)), basename(dirname(runDir)));
-const { fake } = store.readConfig(id) as { fake: { ms: number; fail?: string } };
-store.markRunning(id, { name: 'fake' });
-appendFileSync(log, `start ${id} ${Date.now()}\n`);
+const log = process.argv[2]!;
+let current: { store: ResultsStore; id: string } | undefined;
+
 process.on('SIGTERM', () => {
-  store.interrupt(id);
-  appendFileSync(log, `interrupted ${id} ${Date.now()}\n`);
-  process.exit(130);
-});
-process.send?.({ type: 'eval', id, step: 1, metric: 'pckh', value: 1 });
-setTimeout(() => {
-  appendFileSync(log, `end ${id} ${Date.now()}\n`);
-  if (fake.fail) {
-    store.fail(id, fake.fail);
-    process.exit(1);
+  if (current) {
+    current.store.interrupt(current.id);
+    appendFileSync(log, `interrupted ${current.id} ${Date.now()} ${process.pid}\n`);
   }
-  store.finish(id, { task: 'pose', metrics: { pckh: 50 } });
-  process.exit(0);
-}, fake.ms);
+  process.exit(current ? 130 : 0);
+});
+process.on('disconnect', () => { if (!current) process.exit(0); });
+
+process.on('message', (m: RunCommand) => {
+  const runDir = m.runDir;
+  const id = basename(runDir);
+  const store = new ResultsStore(dirname(dirname(runDir)), basename(dirname(runDir)));
+  const { fake } = store.readConfig(id) as { fake: { ms: number; fail?: string; crash?: boolean } };
+  current = { store, id };
+  store.markRunning(id, { name: 'fake' });
+  appendFileSync(log, `start ${id} ${Date.now()} ${process.pid}\n`);
+  process.send?.({ type: 'eval', id, step: 1, metric: 'pckh', value: 1 });
+  setTimeout(() => {
+    appendFileSync(log, `end ${id} ${Date.now()} ${process.pid}\n`);
+    if (fake.crash) process.abort();
+    if (fake.fail) {
+      store.fail(id, fake.fail);
+      process.exit(1);
+    }
+    store.finish(id, { task: 'pose', metrics: { pckh: 50 } });
+    current = undefined;
+    process.send?.({ type: 'free', runDir, tensors: 0 });
+  }, fake.ms);
+});

@@ -14,7 +14,7 @@ import { selectRuns } from '../../src/runner/select-runs.ts';
 
 const FAKE = fileURLToPath(new URL('./fake-worker.ts', import.meta.url));
 
-function run(id: string, fake: { ms: number; fail?: string }, dependsOn: string[] = [], params: Record<string, unknown> = {}): PlannedRun {
+function run(id: string, fake: { ms: number; fail?: string; crash?: boolean }, dependsOn: string[] = [], params: Record<string, unknown> = {}): PlannedRun {
   return { id, name: `run-${id}`, seed: 0, params: { ...params, seed: 0 }, config: { task: 'pose', fake } as never, dependsOn };
 }
 
@@ -26,7 +26,7 @@ function setup(runs: PlannedRun[]) {
   const options = (over: Partial<LocalRunOptions> = {}): LocalRunOptions => ({
     resultsRoot: root, jobs: 2, backend: 'cpu', failFast: false, force: false, preset: null, sets: [],
     display: new LineDisplay({ write: (s: string) => lines.push(s) }),
-    spawnWorker: (dir, _backend, env) => fork(FAKE, [dir, log], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+    spawnWorker: (_backend, env) => fork(FAKE, [log], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
     ...over,
   });
   const events = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')) : []);
@@ -163,4 +163,34 @@ test('--wait: a second runner waits for runs another process trains, then counts
   assert.deepEqual([second.done.length, second.skipped, second.locked.length], [0, 2, 0]);
   assert.ok(notes.some((l) => /waiting for 2 run\(s\) that other processes are training/.test(l)), notes.join(''));
   assert.deepEqual(events().filter(([k]) => k === 'start').map(([, id]) => id), ['a', 'b'], 'each run trained once');
+});
+
+test('workers are pooled: each trains run after run, at most `jobs` of them live, and they end with the grid', async () => {
+  const { plan, options, events } = setup(['a', 'b', 'c', 'd', 'e'].map((id) => run(id, { ms: 30 })));
+  const summary = await runLocal([plan], options({ jobs: 2 }));
+  assert.equal(summary.done.length, 5);
+  const pids = new Set(events().filter(([k]) => k === 'start').map(([, , , pid]) => Number(pid)));
+  assert.ok(pids.size >= 1 && pids.size <= 2, `runs were trained by ${pids.size} worker processes, at most 2 expected`);
+  const single = setup(['a', 'b', 'c'].map((id) => run(id, { ms: 10 })));
+  await runLocal([single.plan], single.options({ jobs: 1 }));
+  const one = new Set(single.events().filter(([k]) => k === 'start').map(([, , , pid]) => Number(pid)));
+  assert.equal(one.size, 1, 'at --jobs 1 a single worker trains every run');
+  const fresh = setup(['a', 'b', 'c'].map((id) => run(id, { ms: 10 })));
+  await runLocal([fresh.plan], fresh.options({ jobs: 1, runsPerWorker: 1 }));
+  const each = new Set(fresh.events().filter(([k]) => k === 'start').map(([, , , pid]) => Number(pid)));
+  assert.equal(each.size, 3, 'runsPerWorker 1: a fresh process for every run');
+  for (const pid of [...pids, ...one, ...each]) assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone once the grid returns`);
+});
+
+test('a run that fails or crashes ends its worker; the next run gets a fresh one and the grid goes on', async () => {
+  const { plan, options, events, store } = setup([run('a', { ms: 10 }), run('bad', { ms: 10, fail: 'loss is NaN' }), run('boom', { ms: 10, crash: true }), run('z', { ms: 10 })]);
+  const summary = await runLocal([plan], options({ jobs: 1 }));
+  assert.deepEqual(summary.done.map((r) => r.id), ['a', 'z']);
+  assert.deepEqual(summary.failed.map((r) => r.id), ['bad', 'boom'], JSON.stringify(summary));
+  assert.equal(store.readMeta('bad')?.error, 'loss is NaN');
+  assert.match(String(store.readMeta('boom')?.error), /worker exited with SIGABRT/);
+  const pidOf = (id: string) => events().find(([k, i]) => k === 'start' && i === id)![3];
+  assert.equal(pidOf('a'), pidOf('bad'), 'a worker goes on after a run that ended well');
+  assert.notEqual(pidOf('bad'), pidOf('boom'));
+  assert.notEqual(pidOf('boom'), pidOf('z'));
 });
