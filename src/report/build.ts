@@ -260,9 +260,26 @@ function setupOf(exp: LoadedExperiment, done: RunRecord[]): Record<string, strin
   }
   const backends = distinct(done.map((r) => r.meta?.backend).filter((b) => b).map((b) => `${b!.name}${b!.version ? ` ${b!.version}` : ''}`));
   if (backends.length) setup.backend = backends.join(' | ');
+  setup.machine = machinesOf(done);
   const commits = distinct(done.map((r) => r.meta?.git).filter((g) => g).map((g) => `${g!.commit.slice(0, 10)}${g!.dirty ? ' (dirty)' : ''}`));
   if (commits.length) setup.git = commits.join(' | ');
   return setup;
+}
+
+/**
+ * The CPUs the runs trained on, with the instruction set oneDNN picked where the backend says
+ * (its detail reads "oneDNN 2.6.3 (avx2), ..."): the last bits of a result depend on both. With
+ * more than one, how many runs each.
+ */
+function machinesOf(done: RunRecord[]): string {
+  const labels = done.map((r) => {
+    const detail = r.meta?.backend?.detail;
+    const isa = typeof detail === 'string' ? /^oneDNN [\d.]+ \(([\w.]+)\)/.exec(detail)?.[1] : undefined;
+    return `${r.meta?.cpu ?? 'CPU not recorded'}${isa ? ` (${isa})` : ''}`;
+  });
+  const kinds = distinct(labels);
+  const count = (k: string) => labels.filter((l) => l === k).length;
+  return kinds.length === 1 ? kinds[0]! : kinds.map((k) => `${k}: ${count(k)} run${count(k) > 1 ? 's' : ''}`).join(' | ');
 }
 
 function distinct<T>(values: T[]): T[] {

@@ -1,10 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 
 /** Where and with what a run executed: recorded in every meta.json so results can be traced. */
 export interface RunEnvironment {
   host: string;
+  /**
+   * The CPU model and core count (e.g. "AMD EPYC x 2"): results and speeds differ between vendors.
+   * Absent in runs recorded before it was.
+   */
+  cpu?: string;
   pid: number;
   node: string;
   bnnAblate: string;
@@ -18,7 +23,12 @@ let cachedVersion: string | undefined;
 const PACKAGE_ROOT = new URL('../../', import.meta.url);
 
 export function runEnvironment(): RunEnvironment {
-  return { host: hostname(), pid: process.pid, node: process.version, bnnAblate: packageVersion(), git: gitState() };
+  return { host: hostname(), cpu: cpuModel(), pid: process.pid, node: process.version, bnnAblate: packageVersion(), git: gitState() };
+}
+
+function cpuModel(): string {
+  const list = cpus();
+  return `${list[0]?.model?.trim() || 'unknown CPU'} x ${list.length}`;
 }
 
 function packageVersion(): string {

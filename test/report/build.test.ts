@@ -151,3 +151,14 @@ describe('stage budgets', () => {
     assert.deepEqual(budgets, [null, 'equal total: 0.5 × 600', 'own: 400 + 600', null]);
   });
 });
+
+describe('the setup line names the machines', () => {
+  it('one CPU with oneDNN\'s instruction set, or each CPU with its run count; runs that predate the record say so', () => {
+    const s = study('pose', { metric: 'pckh' } as ReportSpec, [[{ 'model.binary': true }, [1, 2, 3, 4]]]);
+    const meta = (cpu: string | undefined, detail: string) => ({ cpu, backend: { name: 'native', version: '2.6.3', detail } }) as unknown as RunRecord['meta'];
+    s.runs.forEach((r) => { r.meta = meta('AMD EPYC x 2', 'oneDNN 2.6.3 (avx2), 1 thread, convolutions'); });
+    assert.equal(buildReport(s).setup.machine, 'AMD EPYC x 2 (avx2)');
+    s.runs[3]!.meta = meta(undefined, 'oneDNN 2.6.3 (avx512_core_vnni), 1 thread');
+    assert.equal(buildReport(s).setup.machine, 'AMD EPYC x 2 (avx2): 3 runs | CPU not recorded (avx512_core_vnni): 1 run');
+  });
+});

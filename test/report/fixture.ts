@@ -69,7 +69,7 @@ function writeRun(dir: string, experiment: string, task: 'pose' | 'classificatio
   for (const [k, v] of Object.entries({ ...run.params, ...run.config })) if (k !== 'seed' && k !== 'role') setDotted(config, k, v);
   writeFileSync(join(runDir, 'config.yaml'), yaml(config));
   const meta = {
-    host: 'fixture-host', pid: 1, node: 'v20.0.0', bnnAblate: '0.1.0', git: { commit: 'f1x7ure0000000000000000000000000000000000', dirty: false },
+    host: 'fixture-host', cpu: 'Fixture CPU x 2', pid: 1, node: 'v20.0.0', bnnAblate: '0.1.0', git: { commit: 'f1x7ure0000000000000000000000000000000000', dirty: false },
     id: run.id, name: run.name, experiment, seed: run.seed, params: run.params, dependsOn: run.dependsOn ?? [],
     status: run.status, error: run.error ?? null, backend: { name: 'cpu', version: '4.22.0' }, attempts: 1,
     startedAt: '2025-01-01T00:00:00.000Z', endedAt: run.status === 'running' ? null : '2025-01-01T00:10:00.000Z',
