@@ -73,6 +73,13 @@ export interface BinaryConvEngine {
   /** 'native', 'wasm' or 'js', as benchmarks and evaluate name it. */
   readonly name: string;
   /**
+   * Whether a packed layer should hand this engine its fused PReLU (PackedFilter.slope) rather
+   * than run the backend's Prelu kernel after it: true where the engine's epilogue does it
+   * cheaper than a separate vectorized pass (native's vector epilogue). Every engine computes the
+   * fused PReLU exactly either way; this only picks the faster of two identical results.
+   */
+  readonly fusesPrelu?: boolean;
+  /**
    * Signs `x` as training does (`signAtZero`: x = 0 → +1, or 0), packs it, and computes
    * [n, outH, outW, outChannels] float32 α·Σ (+ bias) (then the filter's fused PReLU) into `out`, or, without `out`, into a view
    * of the engine's own memory valid until its next call (one copy less for a caller that copies

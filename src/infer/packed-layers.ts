@@ -113,9 +113,15 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     const outShape = a.dense ? [n, a.filters] : [n, g.outH, g.outW, a.filters];
     const onHeap = onWasmHeap(x, outShape);
     if (onHeap !== null) {
-      // On the wasm heap the backend is wasm or native, whose Prelu is the engines' fused one.
-      this.engine.conv({ data: onHeap.x, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, this.filter, g, onHeap.y);
-      return onHeap.out;
+      // On the wasm heap the backend is wasm or native, whose Prelu is the engines' fused one:
+      // the engine fuses it where that is the faster way to the same floats.
+      const fuse = this.unfused === null || this.engine.fusesPrelu === true;
+      this.engine.conv({ data: onHeap.x, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, fuse ? this.filter : this.unfused!.filter, g, onHeap.y);
+      if (fuse) return onHeap.out;
+      const slope = this.unfused!.slope;
+      const y = tf.prelu(onHeap.out, slope);
+      onHeap.out.dispose();
+      return y;
     }
     // Elsewhere (cpu, webgpu, tensorflow) the backend's own Prelu kernel follows, as in the trained model.
     const filter = this.unfused?.filter ?? this.filter;

@@ -358,6 +358,12 @@ function correction(l: Interleaved, f: PackedFilter, b: Border): Int32Array {
 
 export class WasmEngine implements BinaryConvEngine {
   readonly name = 'wasm';
+  /**
+   * Its epilogue is scalar wasm: the fused PReLU (two selects, a multiply, an add per output)
+   * measured slower than the backend's vectorized Prelu pass (whole model, batch 32, native
+   * backend, AMD Zen 3: 0.73–0.87×), so packed layers leave the PReLU to the backend.
+   */
+  readonly fusesPrelu = false;
   private readonly memory = new WebAssembly.Memory({ initial: 16 });
   private readonly fns: Record<'bdot4' | (typeof PACKS)[number], Fn>;
   /** The SIMD packs, or null (no SIMD, or BNN_WASM_SIMD_PACK=0, which tests use to compare the two). */
