@@ -27,6 +27,7 @@ interface ExportArgs {
   out?: string;
   json: boolean;
   backend?: string;
+  fusePrelu: boolean;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -36,17 +37,19 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     .positional('run-dir', { type: 'string', demandOption: true, describe: 'a finished run folder (results/<experiment>/<id>)' })
     .option('out', { type: 'string', requiresArg: true, describe: 'output folder (default <run-dir>/export)' })
     .option('json', { type: 'boolean', default: false, describe: 'print {packedBytes, float32Bytes, ratio}' })
+    .option('fuse-prelu', { type: 'boolean', default: true, describe: 'fuse each PReLU that follows a binary layer into its epilogue (--no-fuse-prelu: keep it a layer; the same floats)' })
     .option('backend', backendFlag) as unknown as Argv<ExportArgs>,
   handler: async (argv) => {
     const { exportRun, runBackend } = await import('../export/export.ts');
     const { formatSizeTable } = await import('../export/manifest.ts');
     await useBackend(argv.backend, runBackend(argv.runDir));
-    const m = await exportRun(argv.runDir, argv.out);
+    const m = await exportRun(argv.runDir, argv.out, { fusePrelu: argv.fusePrelu });
     const s = m.sizes;
     if (argv.json) {
       process.stdout.write(`${JSON.stringify({ packedBytes: s.packedBytes, float32Bytes: s.float32Bytes, ratio: s.ratio })}\n`);
     } else {
-      process.stdout.write(`# ${m.source.runId}: ${m.packed.length} binary layers packed (${m.layout})\n${formatSizeTable(s)}`);
+      const fused = m.packed.filter((p) => p.prelu != null).length;
+      process.stdout.write(`# ${m.source.runId}: ${m.packed.length} binary layers packed (${m.layout}), ${fused} PReLUs fused into them\n${formatSizeTable(s)}`);
     }
   },
 };

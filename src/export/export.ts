@@ -77,9 +77,39 @@ function packLayer(layer: tf.layers.Layer & { quant: QuantState; latentKernel():
 
 interface TopologyLayer { class_name: string; config: Record<string, unknown>; [k: string]: unknown }
 
-/** The topology with each binary layer's entry replaced by a PackedBinaryLayer of the same geometry. */
+/**
+ * The PReLU to fuse into binary layer `layer`'s epilogue, or null: the layer's one consumer is a
+ * tf PReLU with one slope per output channel (shared over space), reading nothing else, and not
+ * folded elsewhere. Exact on the wasm and native backends, whose Prelu the engines compute
+ * (engine.ts `prelu`); a packed layer on another backend runs that backend's Prelu after the conv.
+ */
+function planPrelu(layer: tf.layers.Layer, folded: Set<string>): tf.layers.Layer | null {
+  if (layer.inboundNodes.length !== 1 || layer.outboundNodes.length !== 1) return null;
+  const next = layer.outboundNodes[0]!.outboundLayer;
+  if (next.getClassName() !== 'PReLU' || folded.has(next.name) || next.inboundNodes.length !== 1) return null;
+  const inputs = next.inboundNodes[0]!.inboundLayers;
+  if (inputs.length !== 1 || inputs[0] !== layer) return null;
+  const slope = next.getWeights()[0];
+  const channels = (layer.outputShape as number[]).at(-1);
+  return slope !== undefined && slope.size === channels ? next : null;
+}
+
+/** Rewrites every reference to a removed layer (inbound nodes, model outputs) to the layer standing in for it. */
+function renameReferences(node: unknown, to: Map<string, string>): unknown {
+  if (Array.isArray(node)) {
+    // A reference is [layerName, nodeIndex, tensorIndex, ...].
+    if (typeof node[0] === 'string' && typeof node[1] === 'number' && to.has(node[0])) return [to.get(node[0]), ...node.slice(1)];
+    return node.map((n) => renameReferences(n, to));
+  }
+  return node;
+}
+
+/**
+ * The topology with each binary layer's entry replaced by a PackedBinaryLayer of the same
+ * geometry, the folded layers and the fused PReLUs removed (their consumers read the packed layer).
+ */
 function packedTopology(topology: unknown, entries: PackedLayerEntry[], signAtZero: string, folded: Set<string>): unknown {
-  const copy = structuredClone(topology) as { config: { layers: TopologyLayer[] } };
+  const copy = structuredClone(topology) as { config: { layers: TopologyLayer[]; output_layers?: unknown } };
   const byName = new Map(copy.config.layers.map((l) => [String(l.config.name), l]));
   for (const l of copy.config.layers) {
     const e = entries.find((p) => p.name === l.config.name);
@@ -90,9 +120,13 @@ function packedTopology(topology: unknown, entries: PackedLayerEntry[], signAtZe
     l.config = {
       name: e.name, trainable: false, dtype: 'float32', filters: e.kernel[3], kernel_size: e.kernel[0], strides: e.strides,
       padding: e.padding, use_bias: e.bias, in_channels: e.kernel[2], sign_at_zero: signAtZero, dense: e.kind === 'dense',
+      ...(e.prelu == null ? {} : { fused_prelu: true }),
     };
   }
-  copy.config.layers = copy.config.layers.filter((l) => !folded.has(String(l.config.name)));
+  const fused = new Map(entries.flatMap((e) => (e.prelu == null ? [] : [[e.prelu.layer, e.name] as [string, string]])));
+  copy.config.layers = copy.config.layers.filter((l) => !folded.has(String(l.config.name)) && !fused.has(String(l.config.name)));
+  for (const l of copy.config.layers) l.inbound_nodes = renameReferences(l.inbound_nodes, fused);
+  copy.config.output_layers = renameReferences(copy.config.output_layers, fused);
   return copy;
 }
 
@@ -131,7 +165,8 @@ class SizeTable {
 type BinaryLayer = Parameters<typeof packLayer>[0];
 
 /** The binary layers' packed bits, α and (where a batch norm folds in) thresholds, appended to the weights. */
-function packBinaryLayers(binary: BinaryLayer[], folds: Map<string, Fold | null>, config: RunConfig, file: WeightsFile, sizes: SizeTable): PackedLayerEntry[] {
+function packBinaryLayers(binary: BinaryLayer[], folds: Map<string, Fold | null>, prelus: Map<string, tf.layers.Layer>, config: RunConfig,
+  file: WeightsFile, sizes: SizeTable): PackedLayerEntry[] {
   const entries: PackedLayerEntry[] = [];
   for (const layer of binary) {
     const p = packLayer(layer, config);
@@ -139,12 +174,16 @@ function packBinaryLayers(binary: BinaryLayer[], folds: Map<string, Fold | null>
     const alpha = file.append(new Uint8Array(p.alpha.buffer));
     const fold = folds.get(layer.name) ?? null;
     const thresholds = fold === null ? null : file.append(new Uint8Array(fold.table.buffer));
+    const act = prelus.get(layer.name);
+    // The slopes exactly as saved: the float32 values the trained PReLU multiplies by.
+    const slope = act === undefined ? null : file.append(new Uint8Array((act.getWeights()[0]!.dataSync() as Float32Array).slice().buffer));
     const useBias = (layer as unknown as { useBias: boolean }).useBias;
     entries.push({
       name: layer.name, kind: layer.getClassName() === 'BinaryDense' ? 'dense' : 'conv', kernel: p.shape,
       strides: (layer as unknown as { strides?: number }).strides ?? 1,
       padding: (layer as unknown as { padding?: 'same' | 'valid' }).padding ?? 'valid', bits, alpha, bias: useBias,
       thresholds, folded: fold === null ? [] : fold.layers.map((l) => l.name),
+      prelu: act === undefined || slope === null ? null : { layer: act.name, slope },
     });
     const r = sizes.row(layer.name, 'binary');
     r.kind = 'binary';
@@ -152,6 +191,7 @@ function packBinaryLayers(binary: BinaryLayer[], folds: Map<string, Fold | null>
     r.float32Bytes += 4 * p.shape.reduce((a, b) => a * b, 1);
     // The thresholds stand in for the folded batch norm's weights: counted on its row.
     if (fold !== null && thresholds !== null) sizes.row(fold.layers[0]!.name, 'real').packedBytes += thresholds.bytes;
+    if (act !== undefined && slope !== null) sizes.row(act.name, 'real').packedBytes += slope.bytes;
   }
   return entries;
 }
@@ -196,7 +236,7 @@ function manifestOf(p: Packed): ExportManifest {
 }
 
 /** Packs the loaded model: real weights first (float32), then each binary layer's bits, α and thresholds. */
-function pack(dir: string, run: ReturnType<typeof readRun>, built: Packed['built'], artifacts: tf.io.ModelArtifacts): Packed {
+function pack(dir: string, run: ReturnType<typeof readRun>, built: Packed['built'], artifacts: tf.io.ModelArtifacts, opts: ExportOptions): Packed {
   const file = new WeightsFile();
   const sizes = new SizeTable();
   const weightData = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData!).slice());
@@ -204,26 +244,43 @@ function pack(dir: string, run: ReturnType<typeof readRun>, built: Packed['built
   const signAtZero = built.quant.settings.signAtZero;
   const folds = new Map(binary.map((l) => [l.name, planFold(l, signAtZero)] as const));
   const folded = new Set([...folds.values()].flatMap((f) => (f === null ? [] : f.layers.map((l) => l.name))));
+  const prelus = new Map<string, tf.layers.Layer>();
+  if (opts.fusePrelu !== false) {
+    for (const l of binary) {
+      const act = planPrelu(l, folded);
+      if (act !== null) prelus.set(l.name, act);
+    }
+  }
+  const fusedNames = new Set([...prelus.values()].map((l) => l.name));
   const packedNames = new Set(binary.map((l) => `${l.name}/kernel`));
-  const skip = (spec: string) => packedNames.has(spec) || folded.has(layerOf(spec));
+  const skip = (spec: string) => packedNames.has(spec) || folded.has(layerOf(spec)) || fusedNames.has(layerOf(spec));
   const realSpecs = appendRealWeights(artifacts.weightSpecs!, weightData, skip, (b) => file.append(b), (l, k) => sizes.row(l, k));
   const realSpan = { offset: 0, bytes: file.offset };
-  const entries = packBinaryLayers(binary, folds, run.config, file, sizes);
+  const entries = packBinaryLayers(binary, folds, prelus, run.config, file, sizes);
   return {
     dir, run, built, topology: artifacts.modelTopology, folds, folded, binaryCount: binary.length, realSpecs, realSpan, entries, sizes,
     weights: file.bytes(),
   };
 }
 
+export interface ExportOptions {
+  /**
+   * Fuse each PReLU that is a binary layer's sole consumer into the engine's epilogue (default
+   * true). false keeps it a separate layer: the same floats, one pass over the output more (the
+   * tests and bench/fused-prelu.ts compare the two).
+   */
+  fusePrelu?: boolean;
+}
+
 /** Writes the export of the finished run at `runDir` into `outDir` (default `<runDir>/export`) and returns its manifest. */
-export async function exportRun(runDir: string, outDir?: string): Promise<ExportManifest> {
+export async function exportRun(runDir: string, outDir?: string, opts: ExportOptions = {}): Promise<ExportManifest> {
   const dir = resolve(runDir);
   const out = resolve(outDir ?? join(dir, 'export'));
   const run = readRun(dir);
   const artifacts = await fileSystemHandler(join(dir, FILES.model)).load();
   const built = await loadModel(fileSystemHandler(join(dir, FILES.model)));
   try {
-    const packed = pack(dir, run, built, artifacts);
+    const packed = pack(dir, run, built, artifacts, opts);
     const manifest = manifestOf(packed);
     mkdirSync(out, { recursive: true });
     writeFileAtomic(join(out, EXPORT_WEIGHTS), packed.weights);

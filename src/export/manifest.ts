@@ -7,7 +7,10 @@ import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
 
 export const EXPORT_FORMAT = 'bnn-ablate-packed';
-export const EXPORT_VERSION = 1;
+/** 2: a PReLU that follows a binary layer may be fused into it (PackedLayerEntry.prelu); 1 had none. */
+export const EXPORT_VERSION = 2;
+/** Versions this code reads: a v1 export is a v2 one with nothing fused. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 export const MANIFEST_JSON = 'manifest.json';
 export const EXPORT_WEIGHTS = 'weights.bin';
 export const EXPORT_CONFIG = 'config.yaml';
@@ -37,6 +40,12 @@ export interface PackedLayerEntry {
   thresholds: Span | null;
   /** Layers folded into the thresholds (the batch norm, and a pre-placed activation), input side first. */
   folded: string[];
+  /**
+   * The PReLU that was this layer's sole consumer, fused into the engine's epilogue (removed from
+   * the topology; its consumers read this layer): its name and float32 slope per output channel.
+   * null or absent (v1): none.
+   */
+  prelu?: { layer: string; slope: Span } | null;
 }
 
 /** One row of the size table. */

@@ -100,18 +100,18 @@ function timed(fn: () => void): Timing {
   return { wallMs, cpuMs: (c.user + c.system) / 1000 };
 }
 
+/** Median wall and CPU ms of each of `fns` over `reps` interleaved rounds (one untimed round first). */
+function interleavedN(fns: Array<() => void>, reps: number): Timing[] {
+  for (const f of fns) f();
+  const ts: Timing[][] = fns.map(() => []);
+  for (let i = 0; i < reps; i++) fns.forEach((f, j) => ts[j]!.push(timed(f)));
+  return ts.map((t) => ({ wallMs: median(t.map((x) => x.wallMs)), cpuMs: median(t.map((x) => x.cpuMs)) }));
+}
+
 /** Median wall and CPU ms of `a` and of `b` over `reps` interleaved rounds (one untimed round first). */
 function interleaved(a: () => void, b: () => void, reps: number): [Timing, Timing] {
-  a();
-  b();
-  const ta: Timing[] = [];
-  const tb: Timing[] = [];
-  for (let i = 0; i < reps; i++) {
-    ta.push(timed(a));
-    tb.push(timed(b));
-  }
-  const med = (ts: Timing[]): Timing => ({ wallMs: median(ts.map((t) => t.wallMs)), cpuMs: median(ts.map((t) => t.cpuMs)) });
-  return [med(ta), med(tb)];
+  const [ta, tb] = interleavedN([a, b], reps);
+  return [ta!, tb!];
 }
 
 /** The distinct binary-conv shapes of an export, with their input sizes from the float model. */
@@ -175,8 +175,8 @@ function benchModel(float: tf.LayersModel, packed: { model: tf.LayersModel; setE
   return rows;
 }
 
-export async function benchInference(config: RunConfig, options: InferenceBenchOptions): Promise<InferenceBench> {
-  const opts: Required<InferenceBenchOptions> = { layerBatch: 8, modelBatches: [1, 32], reps: 5, skippedEngines: [], backend: tf.getBackend(), ...options };
+/** The config's network with its seeded initial weights, binarized for inference, saved as a run folder; `fn` gets it. */
+async function withBenchRun<T>(config: RunConfig, fn: (dir: string, built: ReturnType<typeof buildModel>) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-bench-infer-'));
   const size = config.data.input_size;
   const built = buildModel(config, { inputShape: [size, size, inputChannels(config)] });
@@ -185,6 +185,66 @@ export async function benchInference(config: RunConfig, options: InferenceBenchO
     if (config.model.binary) built.quant.setBinarization({ features: true, weights: true });
     await built.model.save(fileSystemHandler(join(dir, FILES.model)));
     writeFileSync(join(dir, FILES.config), stringifyYaml(config));
+    return await fn(dir, built);
+  } finally {
+    built.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface FusionBench {
+  batch: number;
+  /** Fused PReLUs in the export, of its packed layers. */
+  fused: number;
+  packedLayers: number;
+  fusedImagesPerS: number;
+  unfusedImagesPerS: number;
+  floatImagesPerS: number;
+  /** By CPU time: fused over unfused, and each over the float model. */
+  fusedCpuImagesPerS: number;
+  unfusedCpuImagesPerS: number;
+  floatCpuImagesPerS: number;
+}
+
+/**
+ * The export with each PReLU after a packed layer fused into the engine's epilogue against the
+ * same export with the PReLUs as separate layers, and both against the float model: whole-model
+ * images/s, the three interleaved round by round (medians).
+ */
+export async function benchFusion(config: RunConfig, engine: BinaryConvEngine, opts: { reps: number; batches: number[] }): Promise<FusionBench[]> {
+  return withBenchRun(config, async (dir, built) => {
+    const fusedManifest = await exportRun(dir, join(dir, 'fused'));
+    await exportRun(dir, join(dir, 'unfused'), { fusePrelu: false });
+    const fused = await loadExported(join(dir, 'fused'), engine);
+    const unfused = await loadExported(join(dir, 'unfused'), engine);
+    const rows: FusionBench[] = [];
+    try {
+      for (const batch of opts.batches) {
+        const x = tf.randomUniform([batch, ...fusedManifest.inputShape], -1, 1, 'float32', 3);
+        const run = (m: tf.LayersModel) => () => tf.tidy(() => {
+          const y = m.predict(x);
+          (Array.isArray(y) ? y[y.length - 1]! : y).dataSync();
+        });
+        const [a, b, f] = interleavedN([run(fused.model), run(unfused.model), run(built.model)], Math.max(3, Math.ceil(opts.reps / Math.sqrt(batch))));
+        x.dispose();
+        const ips = (ms: number) => (1000 * batch) / ms;
+        rows.push({
+          batch, fused: fusedManifest.packed.filter((p) => p.prelu != null).length, packedLayers: fusedManifest.packed.length,
+          fusedImagesPerS: ips(a!.wallMs), unfusedImagesPerS: ips(b!.wallMs), floatImagesPerS: ips(f!.wallMs),
+          fusedCpuImagesPerS: ips(a!.cpuMs), unfusedCpuImagesPerS: ips(b!.cpuMs), floatCpuImagesPerS: ips(f!.cpuMs),
+        });
+      }
+    } finally {
+      fused.model.dispose();
+      unfused.model.dispose();
+    }
+    return rows;
+  });
+}
+
+export async function benchInference(config: RunConfig, options: InferenceBenchOptions): Promise<InferenceBench> {
+  const opts: Required<InferenceBenchOptions> = { layerBatch: 8, modelBatches: [1, 32], reps: 5, skippedEngines: [], backend: tf.getBackend(), ...options };
+  return withBenchRun(config, async (dir, built) => {
     const manifest = await exportRun(dir, join(dir, 'export'));
     const packed = await loadExported(join(dir, 'export'), opts.engines[0]!);
     const layers: LayerBench[] = [];
@@ -204,10 +264,7 @@ export async function benchInference(config: RunConfig, options: InferenceBenchO
       backend: opts.backend, cpu: cpus()[0]?.model ?? 'unknown', engines: opts.engines.map(engineInfo), skippedEngines: opts.skippedEngines,
       layers, model, sizes: { packedBytes: s.packedBytes, float32Bytes: s.float32Bytes, ratio: s.ratio },
     };
-  } finally {
-    built.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 function engineInfo(e: BinaryConvEngine): { name: string; isa?: string; threads?: number } {

@@ -73,8 +73,15 @@ export interface BinaryConvEngine {
   /** 'native', 'wasm' or 'js', as benchmarks and evaluate name it. */
   readonly name: string;
   /**
+   * Whether a packed layer should hand this engine its fused PReLU (PackedFilter.slope) rather
+   * than run the backend's Prelu kernel after it: true where the engine's epilogue does it
+   * cheaper than a separate vectorized pass (native's vector epilogue). Every engine computes the
+   * fused PReLU exactly either way; this only picks the faster of two identical results.
+   */
+  readonly fusesPrelu?: boolean;
+  /**
    * Signs `x` as training does (`signAtZero`: x = 0 → +1, or 0), packs it, and computes
-   * [n, outH, outW, outChannels] float32 α·Σ (+ bias) into `out`, or, without `out`, into a view
+   * [n, outH, outW, outChannels] float32 α·Σ (+ bias) (then the filter's fused PReLU) into `out`, or, without `out`, into a view
    * of the engine's own memory valid until its next call (one copy less for a caller that copies
    * anyway). Packing belongs to the engine so a fast one keeps the bits in its own memory.
    */
@@ -84,10 +91,33 @@ export interface BinaryConvEngine {
 /** sign(0) of the run (model.sign_at_zero). */
 export type SignAtZero = 'plus_one' | 'zero';
 
-/** α·Σ (+ bias) rounded as the float path rounds: one float32 multiply, then one float32 add. */
-export function epilogue(sum: number, alpha: number, bias: number | undefined): number {
-  const y = Math.fround(alpha * sum);
-  return bias === undefined ? y : Math.fround(y + bias);
+const PRELU_F32 = new Float32Array(1);
+const PRELU_I32 = new Int32Array(PRELU_F32.buffer);
+
+/**
+ * PReLU of a float32 as tfjs's wasm Prelu kernel computes it (XNNPACK's integer min/max variant;
+ * native/src/eltwise.cc is its twin on the native backend): pos = v where v's bits are > 0 as a
+ * signed integer, else 0; neg = v where they are < 0, else 0; y = f32(pos + f32(neg·slope)). So
+ * −0 gives +0, NaN stays NaN, and an infinite slope turns a positive v into NaN (0·∞), as the
+ * separate layer does. Other backends' Prelu kernels differ (cpu keeps −0), so a packed layer
+ * off the wasm heap applies the backend's own op instead (packed-layers.ts).
+ */
+export function prelu(v: number, slope: number): number {
+  PRELU_F32[0] = v;
+  const bits = PRELU_I32[0]!;
+  const pos = bits > 0 ? PRELU_F32[0]! : 0;
+  const neg = bits < 0 ? PRELU_F32[0]! : 0;
+  return Math.fround(pos + Math.fround(neg * slope));
+}
+
+/**
+ * α·Σ (+ bias) rounded as the float path rounds: one float32 multiply, then one float32 add; then
+ * the fused PReLU where there is one.
+ */
+export function epilogue(sum: number, alpha: number, bias: number | undefined, slope?: number): number {
+  let y = Math.fround(alpha * sum);
+  if (bias !== undefined) y = Math.fround(y + bias);
+  return slope === undefined ? y : prelu(y, slope);
 }
 
 /** The reference engine: direct loops over valid taps, SWAR popcount on uint32 words. */
@@ -133,7 +163,7 @@ export function packedConv(x: PackedActivations, f: PackedFilter, g: ConvGeometr
               if (mask === null) count += x.c;
             }
           }
-          out[base + o] = epilogue(count - 2 * mismatches, f.alpha[o]!, f.bias === null ? undefined : f.bias[o]);
+          out[base + o] = epilogue(count - 2 * mismatches, f.alpha[o]!, f.bias === null ? undefined : f.bias[o], f.slope?.[o]);
         }
       }
     }

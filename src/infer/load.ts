@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataError } from '../errors.ts';
-import { EXPORT_FORMAT, EXPORT_VERSION, EXPORT_WEIGHTS, MANIFEST_JSON, sha256, type ExportManifest, type Span } from '../export/manifest.ts';
+import { EXPORT_FORMAT, EXPORT_WEIGHTS, MANIFEST_JSON, READABLE_VERSIONS, sha256, type ExportManifest, type Span } from '../export/manifest.ts';
 import type { BinaryConvEngine } from './engine.ts';
 import { PACKED_LAYOUT } from './pack.ts';
 import { PackedBinaryLayer, registerPackedLayers } from './packed-layers.ts';
@@ -29,8 +29,8 @@ export function readManifest(dir: string): ExportManifest {
   } catch (err) {
     throw new DataError(`${path}: not JSON (${(err as Error).message})`);
   }
-  if (m.format !== EXPORT_FORMAT || m.version !== EXPORT_VERSION) {
-    throw new DataError(`${path}: format ${String(m.format)} v${String(m.version)}, this version reads ${EXPORT_FORMAT} v${EXPORT_VERSION}`);
+  if (m.format !== EXPORT_FORMAT || !READABLE_VERSIONS.includes(m.version)) {
+    throw new DataError(`${path}: format ${String(m.format)} v${String(m.version)}, this version reads ${EXPORT_FORMAT} v${READABLE_VERSIONS.join(', v')}`);
   }
   if (m.layout !== PACKED_LAYOUT) throw new DataError(`${path}: layout '${m.layout}' is not '${PACKED_LAYOUT}'`);
   return m;
@@ -59,7 +59,8 @@ export async function loadExported(dir: string, engine: BinaryConvEngine): Promi
     const layer = model.getLayer(p.name);
     if (!(layer instanceof PackedBinaryLayer)) throw new DataError(`${weightsPath}: layer ${p.name} is not a packed layer in the topology`);
     layer.attach(new Uint32Array(slice(bytes, p.bits)), new Float32Array(slice(bytes, p.alpha)), engine,
-      p.thresholds === null ? undefined : { table: new Float32Array(slice(bytes, p.thresholds)) });
+      p.thresholds === null ? undefined : { table: new Float32Array(slice(bytes, p.thresholds)) },
+      p.prelu == null ? undefined : new Float32Array(slice(bytes, p.prelu.slope)));
     layers.push(layer);
   }
   return { model, manifest, setEngine: (e) => { for (const l of layers) l.setEngine(e); } };

@@ -113,6 +113,11 @@ export interface PackedFilter {
   alpha: Float32Array;
   /** Real bias per output channel, added after α·Σ, or null. */
   bias: Float32Array | null;
+  /**
+   * The slope per output channel of a PReLU fused into the epilogue (the layer that followed the
+   * conv, skipped by the export): y = prelu(α·Σ (+ bias)) as engine.ts `prelu`. Absent or null: none.
+   */
+  slope?: Float32Array | null;
 }
 
 /**

@@ -33,6 +33,8 @@ export interface PackedBinaryArgs extends LayerArgs {
   signAtZero: SignAtZero;
   /** true: stands in for BinaryDense ([b, in] → [b, units], computed as a 1×1 conv on a 1×1 image). */
   dense: boolean;
+  /** true: the PReLU that followed the trained layer is fused in (its slopes come with attach). Absent in exports before v2. */
+  fusedPrelu?: boolean;
 }
 
 /** tfjs may rewrite snake_case string values to camelCase on a round trip ('plus_one' → 'plusOne'). */
@@ -55,6 +57,8 @@ export class PackedBinaryLayer extends tf.layers.Layer {
   private filter: PackedFilter | null = null;
   private engine: BinaryConvEngine | null = null;
   private thresholds: SignThresholds | undefined;
+  /** The filter without the fused PReLU, and the PReLU's slopes as the trained layer held them, for backends whose Prelu kernel is not the wasm one. */
+  private unfused: { filter: PackedFilter; slope: tf.Tensor } | null = null;
 
   constructor(args: PackedBinaryArgs) {
     super(args);
@@ -66,12 +70,23 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     this.built = true;
   }
 
-  /** Gives the layer its packed signs and α (from the export), the engine to run them on, and the thresholds of a folded batch norm. */
-  attach(bits: Uint32Array, alpha: Float32Array, engine: BinaryConvEngine, thresholds?: SignThresholds): void {
-    this.thresholds = thresholds;
+  /**
+   * Gives the layer its packed signs and α (from the export), the engine to run them on, the
+   * thresholds of a folded batch norm, and the slopes of a fused PReLU (exactly where the layer's
+   * config says one is fused).
+   */
+  attach(bits: Uint32Array, alpha: Float32Array, engine: BinaryConvEngine, thresholds?: SignThresholds, slope?: Float32Array): void {
     const a = this.args;
+    if ((slope !== undefined) !== (a.fusedPrelu === true)) {
+      throw new DataError(`${this.name}: the topology ${a.fusedPrelu ? 'fuses' : 'does not fuse'} a PReLU but the export ${slope ? 'has' : 'lacks'} its slopes`);
+    }
+    this.thresholds = thresholds;
     const bias = this.bias === null ? null : (this.bias.read().dataSync() as Float32Array).slice();
-    this.filter = { kh: a.kernelSize, kw: a.kernelSize, inChannels: a.inChannels, outChannels: a.filters, bits, alpha, bias };
+    const plain: PackedFilter = { kh: a.kernelSize, kw: a.kernelSize, inChannels: a.inChannels, outChannels: a.filters, bits, alpha, bias };
+    this.filter = slope === undefined ? plain : { ...plain, slope };
+    this.unfused?.slope.dispose();
+    // tf.layers.prelu's own slope shape: [1, 1, C] shared over space, [C] for a dense layer.
+    this.unfused = slope === undefined ? null : { filter: plain, slope: tf.keep(tf.tensor(slope, a.dense ? [a.filters] : [1, 1, a.filters])) };
     this.engine = engine;
   }
 
@@ -98,18 +113,37 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     const outShape = a.dense ? [n, a.filters] : [n, g.outH, g.outW, a.filters];
     const onHeap = onWasmHeap(x, outShape);
     if (onHeap !== null) {
-      this.engine.conv({ data: onHeap.x, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, this.filter, g, onHeap.y);
-      return onHeap.out;
+      // On the wasm heap the backend is wasm or native, whose Prelu is the engines' fused one:
+      // the engine fuses it where that is the faster way to the same floats.
+      const fuse = this.unfused === null || this.engine.fusesPrelu === true;
+      this.engine.conv({ data: onHeap.x, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, fuse ? this.filter : this.unfused!.filter, g, onHeap.y);
+      if (fuse) return onHeap.out;
+      const slope = this.unfused!.slope;
+      const y = tf.prelu(onHeap.out, slope);
+      onHeap.out.dispose();
+      return y;
     }
-    const view = this.engine.conv({ data: x.dataSync() as Float32Array, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, this.filter, g);
+    // Elsewhere (cpu, webgpu, tensorflow) the backend's own Prelu kernel follows, as in the trained model.
+    const filter = this.unfused?.filter ?? this.filter;
+    const view = this.engine.conv({ data: x.dataSync() as Float32Array, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, filter, g);
     // cpu keeps a new tensor's array itself, so it gets its own copy of the engine's view.
-    return tf.tensor(view.slice(), outShape);
+    const slope = this.unfused?.slope;
+    return tf.tidy(() => {
+      const y = tf.tensor(view.slice(), outShape);
+      return slope === undefined ? y : tf.prelu(y, slope);
+    });
+  }
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    this.unfused?.slope.dispose();
+    this.unfused = null;
+    return super.dispose();
   }
 
   override getConfig(): tf.serialization.ConfigDict {
     const a = this.args;
     return { ...super.getConfig(), filters: a.filters, kernelSize: a.kernelSize, strides: a.strides, padding: a.padding,
-      useBias: a.useBias, inChannels: a.inChannels, signAtZero: a.signAtZero, dense: a.dense };
+      useBias: a.useBias, inChannels: a.inChannels, signAtZero: a.signAtZero, dense: a.dense, ...(a.fusedPrelu ? { fusedPrelu: true } : {}) };
   }
 }
 

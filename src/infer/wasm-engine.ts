@@ -7,8 +7,8 @@
  * (`pack`) into planes zero-padded the way the conv pads; JS walks the output rows in runs of
  * pixels that share a padding pattern and hands wasm one run per call (`bdot4`), which loops over
  * the pixels, the output channels four at a time (one patch load feeds four XOR + popcounts), the
- * kh rows of the patch and the 64-bit words of each row, and writes float32 α·Σ (+ bias), rounded
- * as engine.ts `epilogue`.
+ * kh rows of the patch and the 64-bit words of each row, and writes float32 α·Σ (+ bias) (then a
+ * fused PReLU), rounded as engine.ts `epilogue`.
  *
  * Padding, exactly (a tap outside the image is 0 in training's conv, never ±1): a clear bit in the
  * padded plane reads as +1, so a run at the border subtracts, per output channel, what its padding
@@ -41,7 +41,11 @@ const wordLoop = (label: string, masked: boolean): string => `
     br $${label}
   end end`;
 
-/** out[i] = f32(base − 2·acc_i − corr[i]) · alpha[i] (+ bias[i]) for the 4 lanes of a group. */
+/**
+ * out[i] = f32(base − 2·acc_i − corr[i]) · alpha[i] (+ bias[i]) for the 4 lanes of a group, then,
+ * with slope ≠ 0, the fused PReLU as engine.ts `prelu`: select by the bits as a signed integer,
+ * pos + neg · slope[i].
+ */
 const epilogue4 = LANES.map((i) => `
     local.get $b local.get $a${i} i32.wrap_i64 i32.const 1 i32.shl i32.sub local.set $s
     local.get $corr
@@ -49,25 +53,32 @@ const epilogue4 = LANES.map((i) => `
     local.get $s f32.convert_i32_s local.get $pa f32.load offset=${4 * i} f32.mul local.set $y
     local.get $bias
     if local.get $y local.get $pb f32.load offset=${4 * i} f32.add local.set $y end
+    local.get $slope
+    if
+      local.get $y i32.reinterpret_f32 local.set $s
+      local.get $y f32.const 0 local.get $s i32.const 0 i32.gt_s select
+      local.get $y f32.const 0 local.get $s i32.const 0 i32.lt_s select
+      local.get $ps f32.load offset=${4 * i} f32.mul f32.add local.set $y
+    end
     local.get $po local.get $y f32.store offset=${4 * i}`).join('\n');
 
 /**
- * bdot4(x, m, rows, rowBytes, rowStride, w, out, alpha, bias, groups, base, count, xStep, outStep):
+ * bdot4(x, m, rows, rowBytes, rowStride, w, out, alpha, bias, groups, base, count, xStep, outStep, corr, slope):
  * `count` output pixels of one row, every output channel. Pixel i reads its patch at x + i·xStep
  * (mask at m + i·xStep) and writes its channels at out + i·outStep; a last, partial group of 4
  * writes its padding lanes into the next pixel's slots, which that pixel then overwrites.
  * m = 0: no mask plane; base < 0: base = popcount of the mask patch (the valid, non-zero
  * inputs), else base = kh·kw·C. corr ≠ 0: i32 per output channel subtracted from the sum (the
- * padding correction). bias = 0: none.
+ * padding correction). bias = 0, slope = 0: none.
  */
 const BDOT4: WasmFunc = {
   name: 'bdot4',
   params: [['$x', 'i32'], ['$m', 'i32'], ['$rows', 'i32'], ['$rowBytes', 'i32'], ['$rowStride', 'i32'], ['$w', 'i32'],
     ['$out', 'i32'], ['$alpha', 'i32'], ['$bias', 'i32'], ['$groups', 'i32'], ['$base', 'i32'], ['$count', 'i32'],
-    ['$xStep', 'i32'], ['$outStep', 'i32'], ['$corr', 'i32']],
+    ['$xStep', 'i32'], ['$outStep', 'i32'], ['$corr', 'i32'], ['$slope', 'i32']],
   locals: [['$g', 'i32'], ['$ky', 'i32'], ['$rp', 'i32'], ['$rm', 'i32'], ['$pp', 'i32'], ['$mp', 'i32'], ['$wp', 'i32'],
     ['$end', 'i32'], ['$v', 'i64'], ['$mv', 'i64'], ['$a0', 'i64'], ['$a1', 'i64'], ['$a2', 'i64'], ['$a3', 'i64'], ['$y', 'f32'],
-    ['$i', 'i32'], ['$b', 'i32'], ['$po', 'i32'], ['$pa', 'i32'], ['$pb', 'i32'], ['$pc', 'i32'], ['$s', 'i32']],
+    ['$i', 'i32'], ['$b', 'i32'], ['$po', 'i32'], ['$pa', 'i32'], ['$pb', 'i32'], ['$pc', 'i32'], ['$s', 'i32'], ['$ps', 'i32']],
   body: `
   i32.const 0 local.set $i
   block $pxdone loop $pixel
@@ -98,6 +109,7 @@ const BDOT4: WasmFunc = {
   local.get $alpha local.set $pa
   local.get $bias local.set $pb
   local.get $corr local.set $pc
+  local.get $slope local.set $ps
   i32.const 0 local.set $g
   block $gdone loop $group
     local.get $g local.get $groups i32.ge_u br_if $gdone
@@ -126,6 +138,7 @@ const BDOT4: WasmFunc = {
     local.get $pa i32.const 16 i32.add local.set $pa
     local.get $pb i32.const 16 i32.add local.set $pb
     local.get $pc i32.const 16 i32.add local.set $pc
+    local.get $ps i32.const 16 i32.add local.set $ps
     local.get $g i32.const 1 i32.add local.set $g
     br $group
   end end
@@ -263,13 +276,15 @@ function simdPacks(memory: WebAssembly.Memory): Record<(typeof PACKS)[number], F
 type Fn = (...args: number[]) => void;
 
 /** Byte offsets of one call's buffers (8-byte aligned; nothing at 0, which means "none"). */
-interface Arena { src: number; x: number; m: number; f: number; alpha: number; bias: number; corr: number; flag: number; thr: number; out: number; end: number }
+interface Arena { src: number; x: number; m: number; f: number; alpha: number; bias: number; slope: number; corr: number; flag: number; thr: number; out: number; end: number }
 
 /** A filter bank in the kernel's interleaved layout, made once per PackedFilter. */
 interface Interleaved {
   bits: Uint32Array;
   alpha: Float32Array;
   bias: Float32Array | null;
+  /** The fused PReLU's slopes, padded like alpha, or null. */
+  slope: Float32Array | null;
   groups: number;
   /** Σ_c w[o, tap, c] = C − 2·popcount(tap bits), [o][tap]: what one +1-padded tap adds. */
   tapSums: Int32Array;
@@ -299,7 +314,8 @@ function interleave(f: PackedFilter): Interleaved {
     tapSums[t] = f.inChannels - 2 * ones;
   }
   const pad = (a: Float32Array) => { const b = new Float32Array(groups * 4); b.set(a); return b; };
-  return { bits, alpha: pad(f.alpha), bias: f.bias === null ? null : pad(f.bias), groups, tapSums };
+  const slope = f.slope ?? null;
+  return { bits, alpha: pad(f.alpha), bias: f.bias === null ? null : pad(f.bias), slope: slope === null ? null : pad(slope), groups, tapSums };
 }
 
 /** The input zero-padded as the conv pads it: the packed plane is [n, padTop + h + padBottom, padLeft + w + padRight]. */
@@ -342,6 +358,12 @@ function correction(l: Interleaved, f: PackedFilter, b: Border): Int32Array {
 
 export class WasmEngine implements BinaryConvEngine {
   readonly name = 'wasm';
+  /**
+   * Its epilogue is scalar wasm: the fused PReLU (two selects, a multiply, an add per output)
+   * measured slower than the backend's vectorized Prelu pass (whole model, batch 32, native
+   * backend, AMD Zen 3: 0.73–0.87×), so packed layers leave the PReLU to the backend.
+   */
+  readonly fusesPrelu = false;
   private readonly memory = new WebAssembly.Memory({ initial: 16 });
   private readonly fns: Record<'bdot4' | (typeof PACKS)[number], Fn>;
   /** The SIMD packs, or null (no SIMD, or BNN_WASM_SIMD_PACK=0, which tests use to compare the two). */
@@ -368,7 +390,7 @@ export class WasmEngine implements BinaryConvEngine {
     const planeBytes = x.n * p.hp * p.wp * words64(x.c) * 4;
     const sizes: Array<[keyof Arena, number]> = [
       ['src', x.data.length * 4], ['x', planeBytes], ['m', planeBytes], ['f', l.bits.length * 4], ['alpha', l.alpha.length * 4],
-      ['bias', l.alpha.length * 4], ['corr', patterns * l.alpha.length * 4], ['flag', 8], ['thr', 12 * x.c],
+      ['bias', l.alpha.length * 4], ['slope', l.alpha.length * 4], ['corr', patterns * l.alpha.length * 4], ['flag', 8], ['thr', 12 * x.c],
       // The last group of the last pixel may write up to 3 padding lanes past the real channels.
       ['out', (x.n * g.outH * g.outW * f.outChannels + 4) * 4],
     ];
@@ -399,6 +421,7 @@ export class WasmEngine implements BinaryConvEngine {
     u32.set(l.bits, a.f / 4);
     f32.set(l.alpha, a.alpha / 4);
     if (l.bias !== null) f32.set(l.bias, a.bias / 4);
+    if (l.slope !== null) f32.set(l.slope, a.slope / 4);
     const corrAt = new Map<string, number>();
     let at = a.corr;
     for (const [key, b] of borders) {
@@ -465,6 +488,7 @@ export class WasmEngine implements BinaryConvEngine {
     corrAt: Map<string, number>): void {
     const pixelBytes = words64(x.c) * 4;
     const bias = l.bias === null ? 0 : a.bias;
+    const slope = l.slope === null ? 0 : a.slope;
     const rowBytes = f.kw * pixelBytes;
     const outStep = f.outChannels * 4;
     const cols = Array.from({ length: g.outW }, (_, ox) => colBorder(ox, x, f, g).join(','));
@@ -479,7 +503,7 @@ export class WasmEngine implements BinaryConvEngine {
           const at = ((n * p.hp + oy * g.stride) * p.wp + ox * g.stride) * pixelBytes;
           const corr = masked ? 0 : corrAt.get(`${rowKey},${cols[ox]}`) ?? 0;
           this.fns.bdot4(a.x + at, masked ? a.m + at : 0, f.kh, rowBytes, p.wp * pixelBytes, a.f, rowOut + ox * outStep,
-            a.alpha, bias, l.groups, masked ? -1 : f.kh * f.kw * x.c, end - ox, g.stride * pixelBytes, outStep, corr);
+            a.alpha, bias, l.groups, masked ? -1 : f.kh * f.kw * x.c, end - ox, g.stride * pixelBytes, outStep, corr, slope);
           ox = end;
         }
       }

@@ -1,13 +1,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { stringify as stringifyYaml } from 'yaml';
 import { selectBackend } from '../../src/backend/index.ts';
-import { defaultConfig, type RunConfig } from '../../src/config/schema.ts';
-import { train } from '../../src/train/trainer.ts';
+import type { RunConfig } from '../../src/config/schema.ts';
 import { exportRun } from '../../src/export/export.ts';
 import { evaluateExport } from '../../src/infer/evaluate.ts';
 import { loadExported } from '../../src/infer/load.ts';
@@ -15,39 +12,11 @@ import { createEngine } from '../../src/infer/engines.ts';
 import { nativeEngineStatus } from '../../src/infer/native-engine.ts';
 import { loadModel } from '../../src/models/build.ts';
 import { fileSystemHandler } from '../../src/train/file-io.ts';
+import { tinyClassifier, tinyPose, trainedRun } from './fixtures.ts';
 
 before(async () => {
   await selectBackend('cpu');
 });
-
-/** A pose run small enough for the cpu backend: 32×32 inputs, C = 8, one HourGlass level, 3 steps. */
-function tinyPose(edit: (c: RunConfig) => void = () => {}): RunConfig {
-  const c = defaultConfig();
-  c.model.channels = 8;
-  c.model.depth = 1;
-  c.data.input_size = 32;
-  c.data.heatmap_size = 8;
-  c.data.train_size = 8;
-  c.data.val_size = 8;
-  c.train.batch_size = 4;
-  c.train.steps = 3;
-  c.train.eval_every = 100;
-  c.train.checkpoint_every = 100;
-  c.eval.batch_size = 8;
-  edit(c);
-  return c;
-}
-
-/** Trains `config` into a fresh run folder with the files the store would write. */
-async function trainedRun(config: RunConfig): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'bnn-export-'));
-  const outcome = await train({ config, runDir: dir });
-  assert.equal(outcome.status, 'done');
-  writeFileSync(join(dir, 'config.yaml'), stringifyYaml(config));
-  writeFileSync(join(dir, 'final.json'), JSON.stringify(outcome.status === 'done' ? outcome.final : null));
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ backend: { name: 'cpu' } }));
-  return dir;
-}
 
 /** Outputs of the trained float model and of the export, on the same random batch. */
 async function bothOutputs(dir: string, exportDir: string, shape: number[]): Promise<[Float32Array, Float32Array]> {
@@ -90,29 +59,6 @@ test('pose export: packed bits 32x smaller, manifest records the choices, checks
   writeFileSync(join(out, 'weights.bin'), bytes);
   await assert.rejects(loadExported(out, createEngine('js')), /sha256 does not match/);
 });
-
-/** A classifier run on 28×28 MNIST small enough for the cpu backend. */
-function tinyClassifier(arch: 'resnet18' | 'alexnet', edit: (c: RunConfig) => void = () => {}): RunConfig {
-  const c = defaultConfig();
-  c.task = 'classification';
-  c.model.arch = arch;
-  c.model.width_multiplier = arch === 'alexnet' ? 0.03125 : 0.0625;
-  c.data.name = 'mnist';
-  c.data.input_size = 28;
-  c.data.num_classes = 10;
-  c.data.train_size = 16;
-  c.data.val_size = 16;
-  c.data.augment = false;
-  c.train.optimizer = 'adam';
-  c.train.lr = 1e-2;
-  c.train.batch_size = 8;
-  c.train.steps = 3;
-  c.train.eval_every = 100;
-  c.train.checkpoint_every = 100;
-  c.eval.batch_size = 16;
-  edit(c);
-  return c;
-}
 
 interface MatrixCase { name: string; config: RunConfig }
 const MATRIX: MatrixCase[] = [];

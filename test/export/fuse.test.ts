@@ -1,0 +1,126 @@
+/**
+ * The PReLU fused into a packed layer's epilogue (export v2, PackedLayerEntry.prelu) against the
+ * same export with the PReLU kept as its own layer: the same floats bit for bit and the same
+ * evaluate metrics, for pose and classification runs, both activation placements (post fuses,
+ * pre folds the PReLU into the thresholds instead), both sign_at_zero values, a binary dense
+ * layer, on the wasm and native backends (the engines' epilogue) and on cpu (the layer runs the
+ * backend's own Prelu after the conv), with every engine.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/index.ts';
+import type { RunConfig } from '../../src/config/schema.ts';
+import { exportRun } from '../../src/export/export.ts';
+import type { ExportManifest } from '../../src/export/manifest.ts';
+import { evaluateExport } from '../../src/infer/evaluate.ts';
+import { loadExported } from '../../src/infer/load.ts';
+import { createEngine } from '../../src/infer/engines.ts';
+import { nativeEngineStatus } from '../../src/infer/native-engine.ts';
+import { loadModel } from '../../src/models/build.ts';
+import { fileSystemHandler } from '../../src/train/file-io.ts';
+import { tinyClassifier, tinyPose, trainedRun } from './fixtures.ts';
+
+const native = nativeEngineStatus();
+const ENGINES = native.ok ? ['native', 'wasm', 'js'] : ['wasm', 'js'];
+const BACKENDS = native.ok ? ['wasm', 'native', 'cpu'] as const : ['wasm', 'cpu'] as const;
+
+/** The last output of a model on a fixed random batch, as bits. */
+async function outputBits(model: tf.LayersModel, shape: number[]): Promise<Uint32Array> {
+  const y = tf.tidy(() => {
+    const x = tf.randomUniform([3, ...shape], -1, 1, 'float32', 7);
+    const out = model.predict(x);
+    return (Array.isArray(out) ? out[out.length - 1]! : out).dataSync() as Float32Array;
+  });
+  return new Uint32Array(y.slice().buffer);
+}
+
+function differing(a: Uint32Array, b: Uint32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n + Math.abs(a.length - b.length);
+}
+
+function checkManifests(fused: ExportManifest, unfused: ExportManifest, placement: string): void {
+  const layers = (m: ExportManifest) => (m.topology as { config: { layers: Array<{ config: { name: string } }> } }).config.layers.map((l) => l.config.name);
+  const names = layers(fused);
+  const merged = fused.packed.filter((p) => p.prelu != null);
+  if (placement === 'post') assert.ok(merged.length > 0, 'post placement: some PReLU follows a packed layer and is fused');
+  else assert.equal(merged.length, 0, 'pre placement: the PReLU precedes the sign (folded), nothing to fuse');
+  for (const p of merged) {
+    assert.equal(p.prelu!.layer, `${p.name}_act`);
+    assert.equal(p.prelu!.slope.bytes, 4 * p.kernel[3]);
+    assert.ok(!names.includes(p.prelu!.layer), `${p.prelu!.layer} left the topology`);
+    assert.ok(layers(unfused).includes(p.prelu!.layer), `${p.prelu!.layer} stays a layer in the unfused export`);
+  }
+  assert.ok(unfused.packed.every((p) => p.prelu === null));
+  assert.equal(fused.version, 2);
+}
+
+interface Case { name: string; config: RunConfig }
+const CASES: Case[] = [];
+for (const sign of ['plus_one', 'zero'] as const) {
+  const post = (scale: 'none' | 'channel' | 'tensor') => (c: RunConfig) => {
+    c.model.activation = 'prelu';
+    c.model.activation_placement = 'post';
+    c.model.sign_at_zero = sign;
+    c.binarize.weight_scale = scale;
+  };
+  CASES.push({ name: `pose post ${sign} α=none`, config: tinyPose(post('none')) });
+  CASES.push({ name: `resnet18 post ${sign} α=channel`, config: tinyClassifier('resnet18', post('channel')) });
+}
+CASES.push({ name: 'alexnet (binary dense + prelu) post zero α=tensor', config: tinyClassifier('alexnet', (c) => {
+  c.model.activation = 'prelu';
+  c.model.sign_at_zero = 'zero';
+  c.binarize.weight_scale = 'tensor';
+}) });
+CASES.push({ name: 'pose pre prelu zero α=none', config: tinyPose((c) => {
+  c.model.activation = 'prelu';
+  c.model.activation_placement = 'pre';
+  c.model.sign_at_zero = 'zero';
+  c.binarize.weight_scale = 'none';
+}) });
+CASES.push({ name: 'pose with a binary stem, post prelu α=none', config: tinyPose((c) => {
+  c.model.activation = 'prelu';
+  c.model.keep_real = [];
+  c.binarize.weight_scale = 'none';
+}) });
+
+for (const { name, config } of CASES) {
+  test(`${name}: the fused export computes the unfused one's floats and metrics, bit for bit`, async () => {
+    await selectBackend('wasm');
+    const dir = await trainedRun(config, 'wasm');
+    const fusedDir = join(dir, 'fused');
+    const unfusedDir = join(dir, 'unfused');
+    const fused = await exportRun(dir, fusedDir);
+    const unfused = await exportRun(dir, unfusedDir, { fusePrelu: false });
+    checkManifests(fused, unfused, config.model.activation_placement);
+    for (const backend of BACKENDS) {
+      await selectBackend(backend, { threads: 1 });
+      const float = await loadModel(fileSystemHandler(join(dir, 'model')));
+      const trained = await outputBits(float.model, fused.inputShape);
+      float.dispose();
+      for (const engine of ENGINES) {
+        const a = await loadExported(fusedDir, createEngine(engine));
+        const b = await loadExported(unfusedDir, createEngine(engine));
+        const ya = await outputBits(a.model, fused.inputShape);
+        const yb = await outputBits(b.model, fused.inputShape);
+        a.model.dispose();
+        b.model.dispose();
+        assert.equal(differing(ya, yb), 0, `${backend} ${engine}: fused vs unfused`);
+        if (config.binarize.weight_scale === 'none') assert.equal(differing(ya, trained), 0, `${backend} ${engine}: fused vs the trained model`);
+      }
+    }
+    for (const backend of BACKENDS.filter((b) => b !== 'cpu')) {
+      await selectBackend(backend, { threads: 1 });
+      for (const engine of ENGINES) {
+        const a = await evaluateExport(fusedDir, { sets: [], engine: createEngine(engine) });
+        const b = await evaluateExport(unfusedDir, { sets: [], engine: createEngine(engine) });
+        assert.deepEqual(a.metrics, b.metrics, `${backend} ${engine}: evaluate's metrics`);
+        assert.equal(a.predictionsIdentical, true, `${backend} ${engine}: ${a.differing.join(', ')}`);
+        assert.equal(a.identical, b.identical);
+      }
+    }
+  });
+}
