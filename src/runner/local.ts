@@ -196,6 +196,8 @@ interface PooledWorker {
   child: ChildProcess;
   /** Runs sent to it so far. */
   runs: number;
+  /** Live tfjs tensors after its first run: more after a later one means the worker leaks. */
+  tensors?: number;
   task?: Task;
   last?: Task;
   /** Resolves the task's entry in `running`. */
@@ -303,7 +305,7 @@ class LocalGrid {
     for (const stream of [worker.child.stdout, worker.child.stderr]) stream?.on('data', (chunk: Buffer) => logOutput(worker, chunk));
     worker.child.on('message', (m: WorkerMessage | FreeMessage) => {
       // After the output already read in this turn of the event loop, so it joins this run's log.
-      if (m.type === 'free') setImmediate(() => this.runEnded(worker, { free: true }));
+      if (m.type === 'free') setImmediate(() => this.runEnded(worker, { free: true, tensors: m.tensors }));
       else if (worker.task) this.display.message(worker.task, m);
     });
     this.exited.push(new Promise<void>((resolve) => {
@@ -319,20 +321,31 @@ class LocalGrid {
   }
 
   /** The worker's run ended: it said so and is free again, or the worker exited (with the run, if any). */
-  private runEnded(worker: PooledWorker, how: { free: true } | { code: number | null; signal: NodeJS.Signals | null }): void {
+  private runEnded(worker: PooledWorker, how: { free: true; tensors: number } | { code: number | null; signal: NodeJS.Signals | null }): void {
     const task = worker.task;
     if (!task) return;
     worker.task = undefined;
     this.running.delete(task.key);
     task.lock?.release();
     if ('free' in how) {
-      if (worker.runs < (this.options.runsPerWorker ?? Infinity)) this.idle.push(worker);
+      if (worker.runs < (this.options.runsPerWorker ?? Infinity) && !this.leaks(worker, how.tensors, task)) this.idle.push(worker);
       else worker.child.disconnect();
       this.workerEnded(task, 0, null);
     } else {
       this.workerEnded(task, how.code, how.signal);
     }
     worker.settle?.();
+  }
+
+  /**
+   * A worker holding more live tensors than after its first run leaks (a kernel or layer that does
+   * not dispose): it is retired, so memory stays bounded over a long grid, and the user is told.
+   */
+  private leaks(worker: PooledWorker, tensors: number, task: Task): boolean {
+    worker.tensors ??= tensors;
+    if (tensors <= worker.tensors) return false;
+    this.display.note?.(`${task.key}: the worker held ${tensors - worker.tensors} more tensors after this run than after its first; a fresh worker takes the next run`);
+    return true;
   }
 
   /** Reads how the worker left its run folder: done, checkpointed, or failed (recorded here if it could not). */

@@ -23,7 +23,7 @@ process.on('message', (m: RunCommand) => {
   const runDir = m.runDir;
   const id = basename(runDir);
   const store = new ResultsStore(dirname(dirname(runDir)), basename(dirname(runDir)));
-  const { fake } = store.readConfig(id) as { fake: { ms: number; fail?: string; crash?: boolean } };
+  const { fake } = store.readConfig(id) as { fake: { ms: number; fail?: string; crash?: boolean; tensors?: number } };
   current = { store, id };
   store.markRunning(id, { name: 'fake' });
   appendFileSync(log, `start ${id} ${Date.now()} ${process.pid}\n`);
@@ -37,6 +37,6 @@ process.on('message', (m: RunCommand) => {
     }
     store.finish(id, { task: 'pose', metrics: { pckh: 50 } });
     current = undefined;
-    process.send?.({ type: 'free', runDir, tensors: 0 });
+    process.send?.({ type: 'free', runDir, tensors: fake.tensors ?? 0 });
   }, fake.ms);
 });

@@ -14,7 +14,7 @@ import { selectRuns } from '../../src/runner/select-runs.ts';
 
 const FAKE = fileURLToPath(new URL('./fake-worker.ts', import.meta.url));
 
-function run(id: string, fake: { ms: number; fail?: string; crash?: boolean }, dependsOn: string[] = [], params: Record<string, unknown> = {}): PlannedRun {
+function run(id: string, fake: { ms: number; fail?: string; crash?: boolean; tensors?: number }, dependsOn: string[] = [], params: Record<string, unknown> = {}): PlannedRun {
   return { id, name: `run-${id}`, seed: 0, params: { ...params, seed: 0 }, config: { task: 'pose', fake } as never, dependsOn };
 }
 
@@ -193,4 +193,15 @@ test('a run that fails or crashes ends its worker; the next run gets a fresh one
   assert.equal(pidOf('a'), pidOf('bad'), 'a worker goes on after a run that ended well');
   assert.notEqual(pidOf('bad'), pidOf('boom'));
   assert.notEqual(pidOf('boom'), pidOf('z'));
+});
+
+test('a worker that holds more tensors after a run than after its first is retired, and the user is told', async () => {
+  const { plan, options, events, lines } = setup([run('a', { ms: 10, tensors: 5 }), run('b', { ms: 10, tensors: 5 }), run('c', { ms: 10, tensors: 9 }), run('d', { ms: 10, tensors: 9 })]);
+  const summary = await runLocal([plan], options({ jobs: 1 }));
+  assert.equal(summary.done.length, 4);
+  const pidOf = (id: string) => events().find(([k, i]) => k === 'start' && i === id)![3];
+  assert.equal(pidOf('a'), pidOf('b'));
+  assert.equal(pidOf('b'), pidOf('c'), 'the leak shows only after c: c still ran in that worker');
+  assert.notEqual(pidOf('c'), pidOf('d'), 'd got a fresh worker');
+  assert.ok(lines.some((l) => /study\/c: the worker held 4 more tensors after this run than after its first; a fresh worker takes the next run/.test(l)), lines.join(''));
 });

@@ -20,6 +20,7 @@ function train(results: string, backend: string, extra: string[] = []) {
     '--results', results, '--backend', backend, '--jobs', '1', ...extra];
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
   assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /more tensors after this run/, 'a worker leaked tensors between runs');
   return r;
 }
 
