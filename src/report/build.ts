@@ -260,7 +260,7 @@ function setupOf(exp: LoadedExperiment, done: RunRecord[]): Record<string, strin
   }
   const backends = distinct(done.map((r) => r.meta?.backend).filter((b) => b).map((b) => `${b!.name}${b!.version ? ` ${b!.version}` : ''}`));
   if (backends.length) setup.backend = backends.join(' | ');
-  setup.machine = machinesOf(done);
+  if (done.length) setup.machine = machinesOf(done);
   const commits = distinct(done.map((r) => r.meta?.git).filter((g) => g).map((g) => `${g!.commit.slice(0, 10)}${g!.dirty ? ' (dirty)' : ''}`));
   if (commits.length) setup.git = commits.join(' | ');
   return setup;
@@ -277,9 +277,10 @@ function machinesOf(done: RunRecord[]): string {
     const isa = typeof detail === 'string' ? /^oneDNN [\d.]+ \(([\w.]+)\)/.exec(detail)?.[1] : undefined;
     return `${r.meta?.cpu ?? 'CPU not recorded'}${isa ? ` (${isa})` : ''}`;
   });
-  const kinds = distinct(labels);
-  const count = (k: string) => labels.filter((l) => l === k).length;
-  return kinds.length === 1 ? kinds[0]! : kinds.map((k) => `${k}: ${count(k)} run${count(k) > 1 ? 's' : ''}`).join(' | ');
+  const counts = new Map<string, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  if (counts.size === 1) return labels[0]!;
+  return [...counts].map(([k, n]) => `${k}: ${n} run${n > 1 ? 's' : ''}`).join(' | ');
 }
 
 function distinct<T>(values: T[]): T[] {

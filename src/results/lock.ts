@@ -18,8 +18,6 @@ import { TEMP_SUFFIX, writeFileAtomic } from './atomic.ts';
  */
 
 export const LOCK_FILE = '.lock';
-/** The worker finds its parent's lock token here and trains under that lock instead of taking one. */
-export const LOCK_TOKEN_ENV = 'BNN_ABLATE_LOCK_TOKEN';
 const HEARTBEAT_MS = 30_000;
 const STALE_AFTER_MS = 10 * 60_000;
 
@@ -60,12 +58,11 @@ export function isStale(runDir: string, info: LockInfo, now = Date.now()): boole
   }
 }
 
-/** The live owner of the run other than this process (or the lock token it was given), if any. */
+/** The live owner of the run other than this process, if any. */
 export function liveHolder(runDir: string): LockInfo | undefined {
   const info = readLock(runDir);
   if (!info || isStale(runDir, info)) return undefined;
   if (info.pid === process.pid && info.host === hostname()) return undefined;
-  if (info.token === process.env[LOCK_TOKEN_ENV]) return undefined;
   return info;
 }
 

@@ -191,7 +191,7 @@ function trainPrepared(prepared: Preparation, options: LocalRunOptions): Promise
   return new LocalGrid(prepared, options).run();
 }
 
-/** A pooled worker process, the run it trains now and the last one (whose log late output joins). */
+/** A pooled worker process, the run it trains now, and the last run it was sent (whose log its output joins). */
 interface PooledWorker {
   child: ChildProcess;
   /** Runs sent to it so far. */
@@ -398,7 +398,7 @@ function spawnWorker(backend: BackendName, env: NodeJS.ProcessEnv): ChildProcess
  * read after the fact.
  */
 function logOutput(worker: PooledWorker, chunk: Buffer): void {
-  const task = worker.task ?? worker.last;
+  const task = worker.last;
   if (!task) return;
   try {
     appendFileSync(join(task.store.runDir(task.id), WORKER_LOG), chunk);

@@ -5,7 +5,7 @@ import { BnnError, InterruptedError, ResultsError, RunFailedError, stackWithCaus
 import { FILES, ResultsStore } from '../results/store.ts';
 import type { BackendRequest } from '../backend/names.ts';
 import { RunEvents, histogramOf } from '../tensorboard/index.ts';
-import { acquireRunLock, describeHolder, joinParentLock, LOCK_TOKEN_ENV, type RunLock } from '../results/lock.ts';
+import { acquireRunLock, describeHolder, joinParentLock, type RunLock } from '../results/lock.ts';
 
 /** Messages a worker sends its parent over the IPC channel (when it has one). */
 export type WorkerMessage =
@@ -18,7 +18,7 @@ export interface RunOneOptions {
   signal?: AbortSignal;
   /** Receives progress; default: the IPC channel when forked, else nothing. */
   report?: (message: WorkerMessage) => void;
-  /** The parent's lock token (a pooled worker gets one per run); default: $BNN_ABLATE_LOCK_TOKEN. */
+  /** The parent's lock token: a pooled worker gets one with each run (the runner locked it first). */
   lockToken?: string;
 }
 
@@ -37,7 +37,7 @@ export async function runOne(runDir: string, options: RunOneOptions): Promise<vo
   const config = store.readConfig(id) as RunConfig | undefined;
   const meta = store.readMeta(id);
   if (!config || !meta) throw new ResultsError(`${dir}: not a prepared run folder (needs ${FILES.config} and ${FILES.meta}); use 'bnn-ablate run'`);
-  const lock = lockRun(dir, options.lockToken ?? process.env[LOCK_TOKEN_ENV]);
+  const lock = lockRun(dir, options.lockToken);
   try {
     await trainRun(dir, store, id, config, meta, options);
   } finally {

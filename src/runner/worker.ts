@@ -81,6 +81,6 @@ function send(message: FreeMessage): void {
 
 /** tfjs's live tensor count, where a run loaded tfjs (a substituted trainer may not). */
 async function liveTensors(): Promise<number> {
-  const tf = await import('@tensorflow/tfjs-core');
+  const tf = await import('@tensorflow/tfjs');
   return tf.memory().numTensors;
 }
