@@ -1,0 +1,170 @@
+// The background job queue (async.h). One std::thread, started at the first submission, runs
+// the jobs in submission order, so a job may read what an earlier one wrote. The TypeScript side
+// (src/backend/onednn-async.ts) knows which tensors each job reads and writes: it waits
+// (asyncWait) before the main thread reads an output, and defers freeing a buffer a queued job
+// still uses.
+//
+// Exit: the thread is joined by an atexit handler and by the napi environment's cleanup hook
+// (whichever comes first); a queued job that has not started is dropped, a running one finishes
+// first (milliseconds). The queue itself is never destroyed, so no static destructor can pull a
+// mutex from under the thread.
+//
+// Errors: a job's exception is kept, and the next asyncWait throws it as a JS Error.
+#include "async.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace bnn {
+namespace {
+
+struct Queue {
+  std::mutex m;
+  std::condition_variable work;  // a job was queued, or stop
+  std::condition_variable done;  // a job finished
+  std::deque<std::pair<uint64_t, std::function<void()>>> jobs;
+  std::atomic<uint64_t> submitted{0}, completed{0};
+  std::string error;                // the first failed job's message, until a wait throws it
+  const uint8_t* base = nullptr;    // the heap base the queued jobs' pointers came from
+  bool stop = false;
+  bool hooked = false;              // the atexit handler is registered
+  std::thread thread;
+  bool enabled = false;             // setAsyncJobs
+};
+
+Queue& queue() {
+  static Queue* q = new Queue;  // never destroyed (see the top)
+  return *q;
+}
+
+void runJobs() {
+  // Without this, a oneDNN primitive or an addon loop opens a team of OMP_NUM_THREADS from here.
+  omp_set_num_threads(1);
+  Queue& q = queue();
+  std::unique_lock<std::mutex> lock(q.m);
+  for (;;) {
+    q.work.wait(lock, [&] { return q.stop || !q.jobs.empty(); });
+    if (q.stop) return;
+    auto job = std::move(q.jobs.front());
+    q.jobs.pop_front();
+    lock.unlock();
+    std::string why;
+    try {
+      job.second();
+    } catch (const std::exception& e) {
+      why = e.what();
+    } catch (...) {
+      why = "unknown exception";
+    }
+    lock.lock();
+    if (!why.empty() && q.error.empty()) q.error = why;
+    q.completed.store(job.first);
+    q.done.notify_all();
+  }
+}
+
+// Joins the thread; the queue can start again afterwards (another napi environment).
+void shutdown() {
+  Queue& q = queue();
+  {
+    std::lock_guard<std::mutex> lock(q.m);
+    if (!q.thread.joinable()) return;
+    q.stop = true;
+    q.jobs.clear();
+  }
+  q.work.notify_all();
+  q.thread.join();
+  std::lock_guard<std::mutex> lock(q.m);
+  q.stop = false;
+  if (q.completed.load() < q.submitted.load() && q.error.empty()) q.error = "the background job queue was shut down";
+  q.completed.store(q.submitted.load());  // dropped jobs count as done, so no wait hangs
+  q.done.notify_all();
+}
+
+void onCleanup(void*) { shutdown(); }
+void atExit() { shutdown(); }
+
+// asyncWait(id, heap): blocks until job `id` (and so every earlier one) has run; throws the
+// error of a failed job, or where the heap's base moved since the jobs were queued.
+Napi::Value AsyncWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint64_t id = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  Heap heap(info[1]);
+  Queue& q = queue();
+  std::string why;
+  const uint8_t* base;
+  {
+    std::unique_lock<std::mutex> lock(q.m);
+    q.done.wait(lock, [&] { return q.completed.load() >= id; });
+    why = std::move(q.error);
+    q.error.clear();
+    base = q.base;
+  }
+  if (!why.empty()) throw Napi::Error::New(env, "native background job failed: " + why);
+  if (base != nullptr && base != heap.base()) {
+    throw Napi::Error::New(env, "the wasm heap moved while native background jobs ran on it: their results are lost");
+  }
+  return Napi::Number::New(env, static_cast<double>(q.completed.load()));
+}
+
+// asyncDone(): the id of the last finished job (ids count up from 1; jobs finish in order).
+Napi::Value AsyncDone(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(queue().completed.load()));
+}
+
+// setAsyncJobs(on): whether the kernels queue at >= 2 threads (BNN_ASYNC_FILTER_GRAD).
+Napi::Value SetAsyncJobs(const Napi::CallbackInfo& info) {
+  queue().enabled = info[0].ToBoolean();
+  return info.Env().Undefined();
+}
+
+Napi::Value AsyncActive(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), asyncActive()); }
+
+}  // namespace
+
+bool asyncActive() { return queue().enabled && omp_get_max_threads() >= 2; }
+
+bool asyncBusy() {
+  Queue& q = queue();
+  return q.completed.load(std::memory_order_relaxed) < q.submitted.load(std::memory_order_relaxed);
+}
+
+uint64_t submitJob(Napi::Env env, const uint8_t* heapBase, std::function<void()> job) {
+  Queue& q = queue();
+  std::lock_guard<std::mutex> lock(q.m);
+  if (q.completed.load() < q.submitted.load() && q.base != heapBase) {
+    throw Napi::Error::New(env, "the wasm heap moved while native background jobs ran on it: their results are lost");
+  }
+  q.base = heapBase;
+  if (!q.thread.joinable()) {
+    q.thread = std::thread(runJobs);
+    if (!q.hooked) {
+      q.hooked = true;
+      std::atexit(atExit);
+      napi_add_env_cleanup_hook(env, onCleanup, nullptr);
+    }
+  }
+  const uint64_t id = q.submitted.load() + 1;
+  q.jobs.emplace_back(id, std::move(job));
+  q.submitted.store(id);
+  q.work.notify_one();
+  return id;
+}
+
+const Export kAsyncExports[] = {
+    {"asyncWait", AsyncWait},
+    {"asyncDone", AsyncDone},
+    {"setAsyncJobs", SetAsyncJobs},
+    {"asyncActive", AsyncActive},
+    {nullptr, nullptr},
+};
+
+}  // namespace bnn
