@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendRequest } from '../src/backend/index.ts';
 import { loadPlans } from '../src/grid/index.ts';
+import { oneDnn } from '../src/backend/onednn.ts';
 import { benchTrainingStep } from '../src/train/bench.ts';
 
 const { values: args } = parseArgs({
@@ -55,14 +56,24 @@ const config = loadPlans(args.config)[0]!.runs[0]!.config;
 const steps = Number(args.steps);
 // Compiles kernels and builds oneDNN's primitives outside the count.
 await benchTrainingStep(config, { steps: 1, warmup: 1 });
+/** The background job queue's counters (native at >= 2 threads, onednn-async.ts), or undefined. */
+const asyncTimes = () => (backend.name === 'native' ? oneDnn().asyncTimes() : undefined);
+const async0 = asyncTimes();
 counting = true;
 const r = await benchTrainingStep(config, { steps, warmup: 0 });
 counting = false;
+const async1 = asyncTimes();
 
 const perStep = (us: number): string => (us / steps / 1000).toFixed(1);
 const total = Object.values(cpuUs).reduce((a, b) => a + b, 0);
 process.stdout.write(`# ${args.config}, ${backend.name} (${backend.detail ?? ''}), ${steps} steps\n`);
 process.stdout.write(`median ${r.medianMs.toFixed(1)} ms/step wall, ${r.medianCpuMs.toFixed(1)} ms CPU; kernels ${perStep(total)} ms CPU (inclusive)\n`);
+if (async0 && async1 && async1.jobs > async0.jobs) {
+  // The job time is CPU of the background thread, charged above to whichever kernel was running;
+  // the wait is main-thread time blocked on it (inside the kernel that read a job's output).
+  process.stdout.write(`background jobs: ${((async1.jobs - async0.jobs) / steps).toFixed(0)}/step, `
+    + `${((async1.jobMs - async0.jobMs) / steps).toFixed(1)} ms/step running, main thread waited ${((async1.waitMs - async0.waitMs) / steps).toFixed(1)} ms/step\n`);
+}
 process.stdout.write('kernel                        CPU ms/step  calls/step\n');
 for (const [k, us] of Object.entries(cpuUs).sort((a, b) => b[1] - a[1]).slice(0, Number(args.top))) {
   process.stdout.write(`  ${k.padEnd(28)}${perStep(us).padStart(9)}${(calls[k]! / steps).toFixed(0).padStart(10)}\n`);

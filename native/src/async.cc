@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -38,7 +39,16 @@ struct Queue {
   bool hooked = false;              // the atexit handler is registered
   std::thread thread;
   bool enabled = false;             // setAsyncJobs
+  bool held = false;                // asyncHold (tests): queued jobs do not start
+  // For the profile (bench/kernel-cpu.ts): nanoseconds the background thread spent in jobs, and
+  // the main thread spent blocked in asyncWait.
+  std::atomic<uint64_t> jobNs{0}, waitNs{0};
 };
+
+uint64_t nowNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 
 Queue& queue() {
   static Queue* q = new Queue;  // never destroyed (see the top)
@@ -51,12 +61,13 @@ void runJobs() {
   Queue& q = queue();
   std::unique_lock<std::mutex> lock(q.m);
   for (;;) {
-    q.work.wait(lock, [&] { return q.stop || !q.jobs.empty(); });
+    q.work.wait(lock, [&] { return q.stop || (!q.held && !q.jobs.empty()); });
     if (q.stop) return;
     auto job = std::move(q.jobs.front());
     q.jobs.pop_front();
     lock.unlock();
     std::string why;
+    const uint64_t t0 = nowNs();
     try {
       job.second();
     } catch (const std::exception& e) {
@@ -64,6 +75,7 @@ void runJobs() {
     } catch (...) {
       why = "unknown exception";
     }
+    q.jobNs.fetch_add(nowNs() - t0);
     lock.lock();
     if (!why.empty() && q.error.empty()) q.error = why;
     q.completed.store(job.first);
@@ -102,8 +114,11 @@ Napi::Value AsyncWait(const Napi::CallbackInfo& info) {
   std::string why;
   const uint8_t* base;
   {
+    const uint64_t t0 = nowNs();
     std::unique_lock<std::mutex> lock(q.m);
+    if (q.held && q.completed.load() < id) throw Napi::Error::New(env, "asyncWait: the queue is held (asyncHold)");
     q.done.wait(lock, [&] { return q.completed.load() >= id; });
+    q.waitNs.fetch_add(nowNs() - t0);
     why = std::move(q.error);
     q.error.clear();
     base = q.base;
@@ -123,6 +138,30 @@ Napi::Value AsyncDone(const Napi::CallbackInfo& info) {
 // setAsyncJobs(on): whether the kernels queue at >= 2 threads (BNN_ASYNC_FILTER_GRAD).
 Napi::Value SetAsyncJobs(const Napi::CallbackInfo& info) {
   queue().enabled = info[0].ToBoolean();
+  return info.Env().Undefined();
+}
+
+// asyncTimes(): { jobs, jobMs, waitMs } since load: jobs finished, ms the background thread ran
+// them, ms the main thread waited for them.
+Napi::Value AsyncTimes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Queue& q = queue();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("jobs", static_cast<double>(q.completed.load()));
+  o.Set("jobMs", static_cast<double>(q.jobNs.load()) / 1e6);
+  o.Set("waitMs", static_cast<double>(q.waitNs.load()) / 1e6);
+  return o;
+}
+
+// asyncHold(on) (tests): while on, queued jobs wait, so that a test can free and reuse memory
+// while a job is certainly still pending.
+Napi::Value AsyncHold(const Napi::CallbackInfo& info) {
+  Queue& q = queue();
+  {
+    std::lock_guard<std::mutex> lock(q.m);
+    q.held = info[0].ToBoolean();
+  }
+  q.work.notify_all();
   return info.Env().Undefined();
 }
 
@@ -164,6 +203,8 @@ const Export kAsyncExports[] = {
     {"asyncDone", AsyncDone},
     {"setAsyncJobs", SetAsyncJobs},
     {"asyncActive", AsyncActive},
+    {"asyncTimes", AsyncTimes},
+    {"asyncHold", AsyncHold},
     {nullptr, nullptr},
 };
 

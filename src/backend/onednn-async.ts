@@ -40,6 +40,7 @@ interface Pending {
 class JobTracker {
   private readonly pending = new Map<object, Pending>();
   private readonly deferred = new Map<object, number>();
+  private readonly outputs = new WeakSet<object>();
   private done = 0;
 
   constructor(private readonly backend: AsyncBackend, private readonly rawGet: (id: object) => TensorData | undefined,
@@ -59,7 +60,10 @@ class JobTracker {
   /** Records a queued job's buffers (after it was queued: `job` is its id). */
   track(job: number, reads: readonly object[], writes: readonly object[]): void {
     for (const id of reads) this.touch(id, job, false);
-    for (const id of writes) this.touch(id, job, true);
+    for (const id of writes) {
+      this.touch(id, job, true);
+      this.outputs.add(id);
+    }
     this.poll();
   }
 
@@ -70,10 +74,13 @@ class JobTracker {
     this.pending.set(id, p);
   }
 
-  /** Whether a queued job writes `id` (a queuing kernel then chains on it instead of waiting). */
-  written(id: object): boolean {
-    const p = this.pending.get(id);
-    return p !== undefined && p.writer > this.done;
+  /**
+   * Whether a job wrote (or still writes) `id`: a kernel consuming it is then queued behind that
+   * job instead of waiting for it. Whether the job has finished yet does not matter, so what runs
+   * where does not depend on timing.
+   */
+  jobOutput(id: object): boolean {
+    return this.outputs.has(id);
   }
 
   wait(job: number): void {

@@ -179,8 +179,8 @@ const binarizeWeightsGrad: NativeFactory = (fallback) => counted(BINARIZE_WEIGHT
   const addon = oneDnn();
   const clip = a.gradient !== 'ste';
   const jobs = addon.asyncActive() ? jobsOf(b) : undefined;
-  if (jobs?.written(dy.dataId)) {
-    // dy is a queued filter gradient: chain behind it (the queue runs in order) rather than wait.
+  if (jobs?.jobOutput(dy.dataId)) {
+    // dy is a filter gradient from the queue: chain behind it (the queue runs in order) rather than wait.
     const at = (t: tf.TensorInfo) => rawOffset(jobs.raw(t.dataId));
     const id = addon.binarizeWeightsGradAsync(heapOf(b), at(dy), at(w), at(dw), size(w.shape), w.shape.at(-1)!, scale, clip);
     jobs.track(id, [dy.dataId, w.dataId], [dw.dataId]);

@@ -82,6 +82,8 @@ test('native async: x and dy freed before the filter gradient is read stay reser
   const x = tf.tensor4d(Float32Array.from(xv), c.x);
   const dy = tf.tensor(Float32Array.from(dyv), ref.outShape);
   const jobs = jobsDone();
+  // Held, the job cannot finish before the frees below: what is checked does not depend on timing.
+  oneDnn().asyncHold(true);
   const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy },
     { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1, filterShape: c.filter }) as tf.Tensor;
   const reserved = [backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId)];
@@ -91,7 +93,12 @@ test('native async: x and dy freed before the filter gradient is read stay reser
   // New tensors of the same sizes, filled with junk: had the heap got x's and dy's memory back,
   // malloc would hand it out again here, and the job would read the junk.
   const junk = [tf.fill(c.x, 1e30), tf.fill(ref.outShape, -1e30)];
-  for (const t of junk) assert.ok(!reserved.includes(backend.getMemoryOffset(t.dataId)), 'a job\'s input memory is not reused');
+  try {
+    for (const t of junk) assert.ok(!reserved.includes(backend.getMemoryOffset(t.dataId)), 'a job\'s input memory is not reused');
+    assert.throws(() => dw.dataSync(), /held/, 'a read of a held job\'s output says so rather than hang');
+  } finally {
+    oneDnn().asyncHold(false);
+  }
   const got = dw.dataSync() as Float32Array;
   assert.equal(jobsDone() - jobs, 1, 'the kernel was queued');
   assert.ok(relError(got, ref.dw) <= 1e-5, `dw ${relError(got, ref.dw)}`);
