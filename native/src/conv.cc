@@ -278,7 +278,9 @@ Napi::Value ConvForwardFused(const Napi::CallbackInfo& info) {
 // no gain. Split by images instead: T primitives built for 1 thread, each on n/T images into its
 // own filter gradient, run side by side in one OpenMP region (oneDNN runs a primitive
 // sequentially inside a parallel region), then added in thread order: deterministic for a given
-// thread count.
+// thread count. This split is what runs with background jobs off (BNN_ASYNC_FILTER_GRAD=0); by
+// default, at T >= 2 the TypeScript side queues the filter gradient instead
+// (ConvBackwardWeightsAsync below), 1.19x faster than the split on the reference step (bench/README.md).
 
 // The thread count for oneDNN primitives created in this scope (restored after).
 struct ThreadsFor {

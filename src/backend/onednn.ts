@@ -63,8 +63,8 @@ export interface OneDnnAddon {
   setAsyncJobs(on: boolean): void;
   /** setAsyncJobs on and >= 2 threads. */
   asyncActive(): boolean;
-  /** Since load: jobs finished, ms the background thread spent in them, ms the main thread waited for them. */
-  asyncTimes(): { jobs: number; jobMs: number; waitMs: number };
+  /** Since load: jobs finished, ms the background thread spent in them (wall; its own CPU), ms the main thread waited for them. */
+  asyncTimes(): { jobs: number; jobMs: number; jobCpuMs: number; waitMs: number };
   /** Tests: while on, queued jobs do not start (asyncWait on a held job throws instead of hanging). */
   asyncHold(on: boolean): void;
   batchMatMul(heap: ArrayBuffer, a: number, b: number, c: number, batchA: number, batchB: number,
