@@ -6,7 +6,7 @@ namespace bnn {
 namespace {
 
 const Export* const kLists[] = {kCommonExports, kConvExports, kMatmulExports, kBinarizeExports, kPopcountExports,
-                                kNormExports, kEltwiseExports, kSplitExports, kPoolExports, kReduceExports};
+                                kNormExports, kEltwiseExports, kSplitExports, kPoolExports, kReduceExports, kAsyncExports};
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export* list : kLists) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "async.h"
 #include "common.h"
 #include "parallel.h"
 
@@ -104,15 +105,8 @@ Napi::Value BinarizeWeights(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// binarizeWeightsGrad(heap, dy, w, dw, n, cols, scale, clip):
-//   dw = dy * alpha * 1[|w| <= 1 when clip] + gAbs(w) * mean(dy * q(w))
-Napi::Value BinarizeWeightsGrad(const Napi::CallbackInfo& info) {
-  Heap heap(info[0]);
-  Args a = readArgs(info, 4);
-  const bool clip = info[7].ToBoolean();
-  const float* dy = heap.at(info[1], static_cast<uint64_t>(a.n));
-  const float* w = heap.at(info[2], static_cast<uint64_t>(a.n));
-  float* dw = heap.at(info[3], static_cast<uint64_t>(a.n));
+// dw = dy * alpha * 1[|w| <= 1 when clip] + gAbs(w) * mean(dy * q(w))
+void binarizeGrad(const float* dy, const float* w, float* dw, const Args& a, bool clip) {
   std::vector<double> alpha(static_cast<size_t>(a.cols), 1.0), dAlpha(static_cast<size_t>(a.cols), 0.0);
   if (a.scale != 2) {
     alpha = columnMeans(w, nullptr, a.n, a.cols, a.scale);
@@ -121,7 +115,31 @@ Napi::Value BinarizeWeightsGrad(const Napi::CallbackInfo& info) {
   forRowRanges(a.n / a.cols, a.cols, [&](int64_t r0, int64_t r1) {
     (clip ? weightsGrad<true> : weightsGrad<false>)(dy, w, dw, a.cols, r0, r1, alpha.data(), dAlpha.data());
   });
+}
+
+// binarizeWeightsGrad(heap, dy, w, dw, n, cols, scale, clip)
+Napi::Value BinarizeWeightsGrad(const Napi::CallbackInfo& info) {
+  Heap heap(info[0]);
+  Args a = readArgs(info, 4);
+  binarizeGrad(heap.at(info[1], static_cast<uint64_t>(a.n)), heap.at(info[2], static_cast<uint64_t>(a.n)),
+               heap.at(info[3], static_cast<uint64_t>(a.n)), a, info[7].ToBoolean());
   return info.Env().Undefined();
+}
+
+// binarizeWeightsGradAsync(same arguments): queued behind the job writing dy (the filter
+// gradient, async.h), so both run in the background; returns the job's id. The same bits as the
+// inline kernel: the column sums do not depend on the thread count (parallel.h).
+Napi::Value BinarizeWeightsGradAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!asyncActive()) throw Napi::Error::New(env, "binarizeWeightsGradAsync: background jobs are off");
+  Heap heap(info[0]);
+  Args a = readArgs(info, 4);
+  const float* dy = heap.at(info[1], static_cast<uint64_t>(a.n));
+  const float* w = heap.at(info[2], static_cast<uint64_t>(a.n));
+  float* dw = heap.at(info[3], static_cast<uint64_t>(a.n));
+  const bool clip = info[7].ToBoolean();
+  const uint64_t id = submitJob(env, heap.base(), [=] { binarizeGrad(dy, w, dw, a, clip); });
+  return Napi::Number::New(env, static_cast<double>(id));
 }
 
 }  // namespace
@@ -129,6 +147,7 @@ Napi::Value BinarizeWeightsGrad(const Napi::CallbackInfo& info) {
 const Export kBinarizeExports[] = {
     {"binarizeWeights", BinarizeWeights},
     {"binarizeWeightsGrad", BinarizeWeightsGrad},
+    {"binarizeWeightsGradAsync", BinarizeWeightsGradAsync},
     {nullptr, nullptr},
 };
 

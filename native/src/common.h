@@ -33,6 +33,7 @@ class Heap {
  public:
   Heap(const Napi::Value& v);
   float* at(const Napi::Value& offset, uint64_t floats) const;
+  const uint8_t* base() const { return base_; }
 
  private:
   Napi::Env env_;
@@ -58,6 +59,7 @@ extern const Export kEltwiseExports[];  // eltwise.cc (PReLU gradient, sign, Add
 extern const Export kSplitExports[];    // split.cc (SplitV, Concat)
 extern const Export kPoolExports[];     // pool.cc (MaxPoolGrad)
 extern const Export kReduceExports[];   // reduce.cc (Sum)
+extern const Export kAsyncExports[];    // async.cc (the background job queue)
 
 // Throws a JS Error from a oneDNN failure, naming the call.
 [[noreturn]] void throwDnnl(Napi::Env env, const char* what, const dnnl::error& e);

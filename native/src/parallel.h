@@ -30,8 +30,15 @@ namespace bnn {
 // (OMP_WAIT_POLICY=passive, index.cjs) costs tens of microseconds.
 constexpr int64_t kParallelMin = 1 << 15;
 
+bool asyncBusy();  // async.h: a background job is queued or running
+
+// While a background job runs (async.h), one core is its: the loop takes one thread fewer. The
+// bits do not depend on the count (above), so this timing-dependent choice is safe here, and
+// here only. On the background thread itself OpenMP is set to 1 thread.
 inline int threadsFor(int64_t elements) {
-  return elements < kParallelMin ? 1 : std::max(1, omp_get_max_threads());
+  if (elements < kParallelMin) return 1;
+  const int threads = omp_get_max_threads();
+  return std::max(1, threads > 1 && asyncBusy() ? threads - 1 : threads);
 }
 
 // Calls f(k0, k1) for channel blocks covering [0, c): 8 to 64 channels each (a multiple of 8

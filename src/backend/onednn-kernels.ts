@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from './binary-kernels.ts';
+import { jobsOf } from './onednn-async.ts';
 import { type ConvGeometryArray, oneDnn } from './onednn.ts';
 
 /**
@@ -115,9 +116,22 @@ const backpropFilter: NativeFactory = (fallback) => counted(tf.Conv2DBackpropFil
   if (!g || g[15] !== dy.shape[1] || g[16] !== dy.shape[2]) return undefined;
   const b = wasmOf(backend);
   const dw = b.makeOutput([...a.filterShape], 'float32');
-  oneDnn().convBackwardWeights(heapOf(b), g, offset(b, x), offset(b, dw), offset(b, dy));
+  const addon = oneDnn();
+  if (!addon.asyncActive()) {
+    addon.convBackwardWeights(heapOf(b), g, offset(b, x), offset(b, dw), offset(b, dy));
+    return dw;
+  }
+  // Queued on the background thread (onednn-async.ts): nothing reads dw until the optimizer.
+  const jobs = jobsOf(b);
+  const at = (t: tf.TensorInfo) => rawOffset(jobs.raw(t.dataId));
+  jobs.track(addon.convBackwardWeightsAsync(heapOf(b), g, at(x), at(dw), at(dy)), [x.dataId, dy.dataId], [dw.dataId]);
   return dw;
 });
+
+function rawOffset(d: { memoryOffset: number } | undefined): number {
+  if (!d) throw new Error('tensor not on the wasm backend');
+  return d.memoryOffset;
+}
 
 /** a [...batchA, M, K] · b [...batchB, K, N] (either transposed); a batch of 1 broadcasts. */
 const batchMatMul: NativeFactory = (fallback) => counted(tf.BatchMatMul, fallback, ({ inputs, attrs, backend }) => {
@@ -162,8 +176,17 @@ const binarizeWeightsGrad: NativeFactory = (fallback) => counted(BINARIZE_WEIGHT
   if (!usable(dy, w) || scale === undefined) return undefined;
   const b = wasmOf(backend);
   const dw = b.makeOutput([...w.shape], 'float32');
-  oneDnn().binarizeWeightsGrad(heapOf(b), offset(b, dy), offset(b, w), offset(b, dw), size(w.shape), w.shape.at(-1)!,
-    scale, a.gradient !== 'ste');
+  const addon = oneDnn();
+  const clip = a.gradient !== 'ste';
+  const jobs = addon.asyncActive() ? jobsOf(b) : undefined;
+  if (jobs?.jobOutput(dy.dataId)) {
+    // dy is a filter gradient from the queue: chain behind it (the queue runs in order) rather than wait.
+    const at = (t: tf.TensorInfo) => rawOffset(jobs.raw(t.dataId));
+    const id = addon.binarizeWeightsGradAsync(heapOf(b), at(dy), at(w), at(dw), size(w.shape), w.shape.at(-1)!, scale, clip);
+    jobs.track(id, [dy.dataId, w.dataId], [dw.dataId]);
+    return dw;
+  }
+  addon.binarizeWeightsGrad(heapOf(b), offset(b, dy), offset(b, w), offset(b, dw), size(w.shape), w.shape.at(-1)!, scale, clip);
   return dw;
 });
 

@@ -52,6 +52,21 @@ export interface OneDnnAddon {
   /** scale: 0 channel, 1 tensor, 2 none (binary-kernels.ts's BnnBinarizeWeights and its gradient). */
   binarizeWeights(heap: ArrayBuffer, w: number, out: number, n: number, cols: number, scale: number): void;
   binarizeWeightsGrad(heap: ArrayBuffer, dy: number, w: number, dw: number, n: number, cols: number, scale: number, clip: boolean): void;
+  /** The filter gradient queued on the background thread (onednn-async.ts); returns the job's id. */
+  convBackwardWeightsAsync(heap: ArrayBuffer, g: ConvGeometryArray, x: number, dw: number, dy: number): number;
+  binarizeWeightsGradAsync(heap: ArrayBuffer, dy: number, w: number, dw: number, n: number, cols: number, scale: number, clip: boolean): number;
+  /** Blocks until job `id` (and every earlier one) has run; returns the last finished job's id. Throws a failed job's error. */
+  asyncWait(id: number, heap: ArrayBuffer): number;
+  /** The last finished job's id (jobs finish in order). */
+  asyncDone(): number;
+  /** Whether kernels queue background jobs at >= 2 threads (BNN_ASYNC_FILTER_GRAD; default on). */
+  setAsyncJobs(on: boolean): void;
+  /** setAsyncJobs on and >= 2 threads. */
+  asyncActive(): boolean;
+  /** Since load: jobs finished, ms the background thread spent in them (wall; its own CPU), ms the main thread waited for them. */
+  asyncTimes(): { jobs: number; jobMs: number; jobCpuMs: number; waitMs: number };
+  /** Tests: while on, queued jobs do not start (asyncWait on a held job throws instead of hanging). */
+  asyncHold(on: boolean): void;
   batchMatMul(heap: ArrayBuffer, a: number, b: number, c: number, batchA: number, batchB: number,
     m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
 }
@@ -102,6 +117,15 @@ export function oneDnn(): OneDnnAddon {
 /** Sets oneDNN's thread count; returns what OpenMP reports back. */
 export function setOneDnnThreads(n: number): number {
   return oneDnn().setThreads(n);
+}
+
+/**
+ * Whether the filter gradients run on a background thread at >= 2 threads (onednn-async.ts):
+ * on unless BNN_ASYNC_FILTER_GRAD=0, which keeps the split by images of native/src/conv.cc.
+ * Read at every backend selection.
+ */
+export function asyncFilterGradEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.BNN_ASYNC_FILTER_GRAD !== '0';
 }
 
 /** Counters of the loaded addon, or undefined where it is not loaded. */

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.ts';
 import { type Importer, loadNative, NATIVE_PACKAGES } from './native.ts';
-import { loadOneDnn, setOneDnnThreads } from './onednn.ts';
+import { asyncFilterGradEnabled, loadOneDnn, oneDnn, setOneDnnThreads } from './onednn.ts';
 import { installBannerFilter, muteCpuBanner } from './quiet.ts';
 import { hasFastConvGradients, registerProfile } from './register.ts';
 import { initWasm, wasmDetails } from './wasm.ts';
@@ -142,6 +142,7 @@ async function tryOneDnn(threads: number): Promise<Attempt> {
   if (failed) return { ok: false, reason: failed };
   registerProfile('native');
   const got = setOneDnnThreads(threads);
+  oneDnn().setAsyncJobs(asyncFilterGradEnabled());
   const d = await wasmDetails();
   const { version, isa } = loaded.info;
   return {
