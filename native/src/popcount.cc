@@ -79,7 +79,13 @@ struct Call {
   const float* alphaPad;  // alpha, bias and slope padded with zeros to blocks * 8 (the vector epilogue's loads)
   const float* biasPad;
   const float* slopePad;
-  float* out;
+  float* out;        // y per output pixel at outStride floats (a channel slice of a wider buffer), or nullptr
+  int64_t inStride;  // floats between input pixels (c, or the width of the buffer x is a channel slice of)
+  int64_t outStride;
+  // With `sum`, also sum = y + res per output pixel at sumStride (the block's residual add, fused):
+  float* sum;
+  const float* res;
+  int64_t sumStride;
   const uint64_t* xb;  // padded bit plane [n][hp][wp][words]
   const uint64_t* xm;  // its non-zero mask plane, or nullptr
 };
@@ -212,6 +218,21 @@ BNN_AVX2 inline void store8(float* out, __m256 v, int lanes) {
   }
 }
 
+// sum = y + res over one output row of `pixels` pixels of `ch` channels (the block's residual
+// Add, fused: one float32 add, operands in the Add layer's order). A pass per row just after its
+// tiles, while y is in L1: done in the tiles' epilogue the strided residual loads and sum stores
+// stalled the popcount loop (measured 1.5x slower than a separate Add pass).
+BNN_AVX2 void addRow256(const float* y, int64_t yStride, const float* res, float* sum, int64_t stride, int pixels, int ch) {
+  for (int p = 0; p < pixels; ++p) {
+    const float* a = y + p * yStride;
+    const float* r = res + p * stride;
+    float* d = sum + p * stride;
+    int o = 0;
+    for (; o + 8 <= ch; o += 8) _mm256_storeu_ps(d + o, _mm256_add_ps(_mm256_loadu_ps(a + o), _mm256_loadu_ps(r + o)));
+    for (; o < ch; ++o) d[o] = a[o] + r[o];
+  }
+}
+
 template <int PX, bool MASKED>
 BNN_AVX2 void tileAvx2(const Call& c, const Px* px, int ob) {
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
@@ -312,13 +333,7 @@ BNN_AVX512 void tileAvx512(const Call& c, const Px* px, int ob) {
       __m256 v = _mm256_mul_ps(_mm256_loadu_ps(c.alphaPad + o0), sf);
       if (c.bias != nullptr) v = _mm256_add_ps(v, _mm256_loadu_ps(c.biasPad + o0));
       if (c.slope != nullptr) v = prelu8(v, c.slopePad + o0);
-      if (lanes == kLanes) {
-        _mm256_storeu_ps(px[p].out + o0, v);
-      } else {
-        alignas(32) float y[kLanes];
-        _mm256_store_ps(y, v);
-        std::memcpy(px[p].out + o0, y, sizeof(float) * lanes);
-      }
+      store8(px[p].out + o0, v, lanes);
     }
   }
 }
@@ -473,6 +488,8 @@ BNN_AVX2 bool packPixel256(const float* x, int c, const Thr* t, uint64_t* bits, 
 
 #endif  // BNN_X86
 
+constexpr int kPrefetch = 8;  // pixels ahead
+
 // Packs every input pixel into the padded planes (zeroed by the caller); returns whether some
 // input is 0 (only asked for, and the mask only written, when `mask` is non-null).
 bool packAll(const Call& c, const float* x, const Thr* t, uint64_t* bits, uint64_t* mask, int isa) {
@@ -483,7 +500,13 @@ bool packAll(const Call& c, const float* x, const Thr* t, uint64_t* bits, uint64
   for (int r = 0; r < rows; ++r) {
     const int n = r / c.h, iy = r % c.h;
     for (int ix = 0; ix < c.w; ++ix) {
-      const float* src = x + ((static_cast<int64_t>(n) * c.h + iy) * c.w + ix) * c.c;
+      const float* src = x + ((static_cast<int64_t>(n) * c.h + iy) * c.w + ix) * c.inStride;
+      // A channel slice of a wider buffer (a block's branch input) is not one sequential stream
+      // and the hardware prefetchers left the strided pack 3x slower than the dense one here:
+      // fetch the slice kPrefetch pixels ahead (inside the input; past the row is fine).
+      if (c.inStride != c.c && (static_cast<int64_t>(r) * c.w + ix + kPrefetch) < static_cast<int64_t>(rows) * c.w) {
+        for (int ch = 0; ch < c.c; ch += 16) __builtin_prefetch(src + kPrefetch * c.inStride + ch);
+      }
       const int64_t dst = ((static_cast<int64_t>(n) * c.hp + iy + c.padTop) * c.wp + ix + c.padLeft) * c.words;
 #if BNN_X86
       uint64_t* m = mask == nullptr ? nullptr : mask + dst;
@@ -560,7 +583,14 @@ int32_t maskBase(const Call& c, const uint64_t* m) {
   return s;
 }
 
-// Every output row in parallel: tiles of kPx pixels (then single ones) x the filter blocks.
+// sum = y + res over one output row (addRow256's scalar twin, the same float32 adds).
+void addRow(const float* y, int64_t yStride, const float* res, float* sum, int64_t stride, int pixels, int ch) {
+  for (int p = 0; p < pixels; ++p)
+    for (int o = 0; o < ch; ++o) sum[p * stride + o] = y[p * yStride + o] + res[p * stride + o];
+}
+
+// Every output row in parallel: tiles of kPx pixels (then single ones) x the filter blocks; with
+// a sum, the row's residual add right after (y in a per-thread row buffer where there is no out).
 void walk(const Call& c, const Corrections& corr, int isa) {
   const bool masked = c.xm != nullptr;
 #if BNN_X86
@@ -573,6 +603,11 @@ void walk(const Call& c, const Corrections& corr, int isa) {
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const int n = r / c.outH, oy = r % c.outH;
+    const int64_t pixel0 = static_cast<int64_t>(r) * c.outW;
+    thread_local std::vector<float> rowBuf;
+    if (c.out == nullptr && rowBuf.size() < static_cast<size_t>(c.outW) * c.outC) rowBuf.resize(static_cast<size_t>(c.outW) * c.outC);
+    float* const rowOut = c.out == nullptr ? rowBuf.data() : c.out + pixel0 * c.outStride;
+    const int64_t outStride = c.out == nullptr ? c.outC : c.outStride;
     for (int ox0 = 0; ox0 < c.outW; ox0 += kPx) {
       const int count = std::min(kPx, c.outW - ox0);
       Px px[kPx];
@@ -583,7 +618,7 @@ void walk(const Call& c, const Corrections& corr, int isa) {
         px[i].m = masked ? c.xm + at : nullptr;
         px[i].base = masked ? maskBase(c, px[i].m) : fullBase;
         px[i].corr = corr.at(oy, ox);
-        px[i].out = c.out + ((static_cast<int64_t>(n) * c.outH + oy) * c.outW + ox) * c.outC;
+        px[i].out = rowOut + ox * outStride;
       }
       for (int ob = 0; ob < c.blocks; ob += blockStep(isa, ob, c.blocks)) {
         if (count == kPx) {
@@ -593,6 +628,16 @@ void walk(const Call& c, const Corrections& corr, int isa) {
         }
       }
     }
+    if (c.sum == nullptr) continue;
+    const float* res = c.res + pixel0 * c.sumStride;
+    float* sum = c.sum + pixel0 * c.sumStride;
+#if BNN_X86
+    if (isa != kScalar) {
+      addRow256(rowOut, outStride, res, sum, c.sumStride, c.outW, c.outC);
+      continue;
+    }
+#endif
+    addRow(rowOut, outStride, res, sum, c.sumStride, c.outW, c.outC);
   }
 }
 
@@ -661,10 +706,44 @@ Call readCall(const Napi::CallbackInfo& info) {
   return c;
 }
 
+// Floats a buffer of `pixels` pixels of `channels` floats at `stride` must hold: the last
+// pixel's slice ends it (so a view starting at a channel offset of a wider buffer fits).
+size_t stridedFloats(int64_t pixels, int64_t stride, int channels) { return static_cast<size_t>((pixels - 1) * stride + channels); }
+
+// The optional strides argument of binaryConv: {inStride, outStride, sum, residual, sumStride}.
+// Without it every buffer is dense (stride = its channels) and there is no sum.
+void readStrides(const Napi::Value& v, Call& c, int64_t outPixels) {
+  Napi::Env env = v.Env();
+  c.inStride = c.c;
+  c.outStride = c.outC;
+  c.sumStride = c.outC;
+  if (v.IsNull() || v.IsUndefined()) return;
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "binaryConv: strides must be an object");
+  const Napi::Object o = v.As<Napi::Object>();
+  auto stride = [&](const char* key, int64_t min) {
+    const Napi::Value s = o.Get(key);
+    if (s.IsUndefined()) return min;
+    const int64_t n = s.As<Napi::Number>().Int64Value();
+    if (n < min) throw Napi::RangeError::New(env, std::string("binaryConv: strides.") + key + " is below the channel count");
+    return n;
+  };
+  c.inStride = stride("inStride", c.c);
+  c.outStride = stride("outStride", c.outC);
+  c.sumStride = stride("sumStride", c.outC);
+  const Napi::Value sum = o.Get("sum");
+  if (sum.IsNull() || sum.IsUndefined()) return;
+  c.sum = typed<float>(sum, stridedFloats(outPixels, c.sumStride, c.outC), "strides.sum");
+  c.res = typed<float>(o.Get("residual"), stridedFloats(outPixels, c.sumStride, c.outC), "strides.residual");
+}
+
 // binaryConv(prepared, x Float32Array NHWC, thresholds Float32Array [C][3] | null, zeroSign,
 //            [n, h, w, C, kh, kw, stride, padTop, padLeft, outH, outW, O], alpha, bias | null,
-//            out Float32Array, isa 0 scalar / 1 avx2 / 2 avx512, slope Float32Array | null)
+//            out Float32Array | null, isa 0 scalar / 1 avx2 / 2 avx512, slope Float32Array | null,
+//            strides {inStride, outStride, sum, residual, sumStride} | null)
 //            -> {isa, masked}; with slope, each output is prelu(alpha*S (+ bias), slope_o) (a fused PReLU).
+// With strides, x and out are channel slices of wider buffers (pixel i at i * stride floats:
+// a block's branches read and write their concat in place), and with strides.sum every output
+// is also written as y + residual (the block's residual add); out may then be null.
 Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Call c = readCall(info);
@@ -678,7 +757,9 @@ Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   }
   c.filt = static_cast<const uint64_t*>(prep.Data());
   c.tapSums = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(prep.Data()) + filtBytes);
-  const float* x = typed<float>(info[1], static_cast<size_t>(c.n) * c.h * c.w * c.c, "x");
+  const int64_t inPixels = static_cast<int64_t>(c.n) * c.h * c.w, outPixels = static_cast<int64_t>(c.n) * c.outH * c.outW;
+  readStrides(info[10], c, outPixels);
+  const float* x = typed<float>(info[1], stridedFloats(inPixels, c.inStride, c.c), "x");
   const bool zeroSign = info[3].ToBoolean();
   Thr thr;
   const bool hasThr = !info[2].IsNull() && !info[2].IsUndefined();
@@ -692,7 +773,12 @@ Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   }
   c.alpha = typed<float>(info[5], c.outC, "alpha");
   c.bias = info[6].IsNull() || info[6].IsUndefined() ? nullptr : typed<float>(info[6], c.outC, "bias");
-  c.out = typed<float>(info[7], static_cast<size_t>(c.n) * c.outH * c.outW * c.outC, "out");
+  if (info[7].IsNull() || info[7].IsUndefined()) {
+    if (c.sum == nullptr) throw Napi::TypeError::New(env, "binaryConv: out is null and there is no strides.sum");
+    c.out = nullptr;
+  } else {
+    c.out = typed<float>(info[7], stridedFloats(outPixels, c.outStride, c.outC), "out");
+  }
   std::vector<float> alphaPad(static_cast<size_t>(c.blocks) * kLanes, 0.0f), biasPad(alphaPad.size(), 0.0f);
   std::copy(c.alpha, c.alpha + c.outC, alphaPad.begin());
   if (c.bias != nullptr) std::copy(c.bias, c.bias + c.outC, biasPad.begin());

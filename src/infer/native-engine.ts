@@ -14,7 +14,7 @@
  */
 import { loadOneDnn } from '../backend/onednn.ts';
 import { UsageError } from '../errors.ts';
-import type { BinaryConvEngine, ConvGeometry, FloatActivations, SignAtZero } from './engine.ts';
+import type { BinaryConvEngine, BlockBranch, ConvGeometry, FloatActivations, SignAtZero } from './engine.ts';
 import type { PackedFilter } from './pack.ts';
 
 /** Instruction sets of popcount.cc, in its numbering. */
@@ -25,11 +25,24 @@ export type PopcountIsa = (typeof POPCOUNT_ISAS)[number];
 interface PopcountAddon {
   binaryConvPrepare(bits: Uint32Array, kh: number, kw: number, cin: number, cout: number): ArrayBuffer;
   binaryConv(prepared: ArrayBuffer, x: Float32Array, thresholds: Float32Array | null, zeroSign: boolean,
-    geometry: number[], alpha: Float32Array, bias: Float32Array | null, out: Float32Array, isa: number,
-    slope: Float32Array | null): { isa: string; masked: boolean };
+    geometry: number[], alpha: Float32Array, bias: Float32Array | null, out: Float32Array | null, isa: number,
+    slope: Float32Array | null, strides?: Strides | null): { isa: string; masked: boolean };
   popcountIsas(): PopcountIsa[];
   /** OpenMP's pool size (common.cc). */
   getThreads(): number;
+}
+
+/**
+ * Channel slices of wider buffers (popcount.cc `readStrides`): pixel i of the input at
+ * i·inStride floats, of the output at i·outStride; with `sum`, also sum = y + residual at
+ * i·sumStride (out may then be null).
+ */
+export interface Strides {
+  inStride?: number;
+  outStride?: number;
+  sum?: Float32Array;
+  residual?: Float32Array;
+  sumStride?: number;
 }
 
 export type NativeStatus = { ok: true; addon: PopcountAddon; isas: PopcountIsa[] } | { ok: false; reason: string };
@@ -64,6 +77,8 @@ export class NativeEngine implements BinaryConvEngine {
   private readonly addon: PopcountAddon;
   private readonly prepared = new WeakMap<PackedFilter, ArrayBuffer>();
   private scratch = new Float32Array(0);
+  /** The raw outputs of a block's chained branches when its output holds y + residual. */
+  private blockScratch = new Float32Array(0);
   /** What the last call ran: its instruction set and whether it needed the mask plane (tests read it). */
   lastRun: { isa: string; masked: boolean } | null = null;
 
@@ -100,5 +115,44 @@ export class NativeEngine implements BinaryConvEngine {
       [x.n, x.h, x.w, x.c, f.kh, f.kw, g.stride, g.padTop, g.padLeft, g.outH, g.outW, f.outChannels],
       f.alpha, f.bias, y, POPCOUNT_ISAS.indexOf(this.isa), f.slope ?? null);
     return y;
+  }
+
+  /**
+   * The block with no concat: each branch's epilogue writes its channel slice of `out` (an output
+   * pixel stride). With a residual, `out` gets y + residual (the Add fused too), and the raw y the
+   * next branch reads goes to a dense scratch buffer of its own: packing from a channel slice of a
+   * wider buffer measured slower here (the prefetchers fetch the slice's neighbours too). Without
+   * one, the next branch packs straight from the previous slice of `out` (an input pixel stride).
+   */
+  convBlock(x: Float32Array, signAtZero: SignAtZero, branches: BlockBranch[], residual: Float32Array | null, out: Float32Array): void {
+    const width = branches.reduce((a, b) => a + b.filter.outChannels, 0);
+    const b0 = branches[0]!;
+    const pixels = b0.n * b0.g.outH * b0.g.outW;
+    const chained = residual === null ? 0 : width - branches.at(-1)!.filter.outChannels;
+    if (this.blockScratch.length < pixels * chained) this.blockScratch = new Float32Array(pixels * chained);
+    let input = x;
+    let inStride = b0.filter.inChannels;
+    let offset = 0;
+    branches.forEach((b, i) => {
+      const f = b.filter;
+      const last = i === branches.length - 1;
+      let y: Float32Array | null;
+      let strides: Strides;
+      if (residual === null) {
+        y = out.subarray(offset);
+        strides = { inStride, outStride: width };
+      } else {
+        y = last ? null : this.blockScratch.subarray(pixels * offset, pixels * (offset + f.outChannels));
+        strides = { inStride, outStride: f.outChannels, sum: out.subarray(offset), residual: residual.subarray(offset), sumStride: width };
+      }
+      this.lastRun = this.addon.binaryConv(this.filter(f), input, b.thresholds?.table ?? null, signAtZero === 'zero',
+        [b.n, b.h, b.w, f.inChannels, f.kh, f.kw, b.g.stride, b.g.padTop, b.g.padLeft, b.g.outH, b.g.outW, f.outChannels],
+        f.alpha, f.bias, y, POPCOUNT_ISAS.indexOf(this.isa), f.slope ?? null, strides);
+      if (y !== null) {
+        input = y;
+        inStride = strides.outStride!;
+      }
+      offset += f.outChannels;
+    });
   }
 }
