@@ -12,6 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend/index.ts';
@@ -167,3 +168,29 @@ for (const { name, config } of CASES) {
     }
   });
 }
+
+test('a version 1 export (nothing fused in the file) loads with its HourGlass blocks fused, to the same bits', async () => {
+  await selectBackend(native.ok ? 'native' : 'wasm', { threads: 1 });
+  const dir = await trainedRun(tinyPose((c) => {
+    c.model.activation = 'relu';
+    c.model.activation_placement = 'pre';
+    c.model.sign_at_zero = 'zero';
+    c.binarize.weight_scale = 'none';
+  }), 'wasm');
+  const v2 = await exportRun(dir, join(dir, 'v1'));
+  assert.ok(v2.packed.every((p) => p.prelu == null), 'pre placement: nothing fused, so the v1 file is the same bytes');
+  // What a v1 writer wrote: version 1, no prelu entries.
+  const v1 = { ...v2, version: 1, packed: v2.packed.map(({ prelu: _prelu, ...p }) => p) };
+  writeFileSync(join(dir, 'v1', 'manifest.json'), `${JSON.stringify(v1)}\n`);
+  for (const engine of ENGINES) {
+    const a = await loadExported(join(dir, 'v1'), createEngine(engine));
+    const b = await loadExported(join(dir, 'v1'), createEngine(engine), { fuseBlocks: false });
+    assert.equal(a.manifest.version, 1);
+    assert.ok(blockCount(a.model) > 0);
+    const ya = await outputBits(a.model, v2.inputShape);
+    const yb = await outputBits(b.model, v2.inputShape);
+    a.model.dispose();
+    b.model.dispose();
+    assert.equal(differing(ya, yb), 0, engine);
+  }
+});
