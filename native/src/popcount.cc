@@ -82,10 +82,17 @@ struct Call {
   float* out;        // y per output pixel at outStride floats (a channel slice of a wider buffer), or nullptr
   int64_t inStride;  // floats between input pixels (c, or the width of the buffer x is a channel slice of)
   int64_t outStride;
-  // With `sum`, also sum = y + res per output pixel at sumStride (the block's residual add, fused):
+  // With `sum`, also sum = concat(parts..., y) + res per output pixel at sumStride (a block's
+  // concat and residual add, fused): parts are earlier dense outputs [pixels][partCh] that come
+  // first in the concat.
   float* sum;
   const float* res;
   int64_t sumStride;
+  static constexpr int kMaxParts = 4;
+  const float* parts[kMaxParts];
+  int partCh[kMaxParts];
+  int nParts;
+  int partWidth;  // sum of partCh
   const uint64_t* xb;  // padded bit plane [n][hp][wp][words]
   const uint64_t* xm;  // its non-zero mask plane, or nullptr
 };
@@ -218,19 +225,11 @@ BNN_AVX2 inline void store8(float* out, __m256 v, int lanes) {
   }
 }
 
-// sum = y + res over one output row of `pixels` pixels of `ch` channels (the block's residual
-// Add, fused: one float32 add, operands in the Add layer's order). A pass per row just after its
-// tiles, while y is in L1: done in the tiles' epilogue the strided residual loads and sum stores
-// stalled the popcount loop (measured 1.5x slower than a separate Add pass).
-BNN_AVX2 void addRow256(const float* y, int64_t yStride, const float* res, float* sum, int64_t stride, int pixels, int ch) {
-  for (int p = 0; p < pixels; ++p) {
-    const float* a = y + p * yStride;
-    const float* r = res + p * stride;
-    float* d = sum + p * stride;
-    int o = 0;
-    for (; o + 8 <= ch; o += 8) _mm256_storeu_ps(d + o, _mm256_add_ps(_mm256_loadu_ps(a + o), _mm256_loadu_ps(r + o)));
-    for (; o < ch; ++o) d[o] = a[o] + r[o];
-  }
+// d = a + r over n floats (one float32 add each, the Add layer's operands in its order).
+BNN_AVX2 void add256(const float* a, const float* r, float* d, int n) {
+  int o = 0;
+  for (; o + 8 <= n; o += 8) _mm256_storeu_ps(d + o, _mm256_add_ps(_mm256_loadu_ps(a + o), _mm256_loadu_ps(r + o)));
+  for (; o < n; ++o) d[o] = a[o] + r[o];
 }
 
 template <int PX, bool MASKED>
@@ -583,10 +582,31 @@ int32_t maskBase(const Call& c, const uint64_t* m) {
   return s;
 }
 
-// sum = y + res over one output row (addRow256's scalar twin, the same float32 adds).
-void addRow(const float* y, int64_t yStride, const float* res, float* sum, int64_t stride, int pixels, int ch) {
-  for (int p = 0; p < pixels; ++p)
-    for (int o = 0; o < ch; ++o) sum[p * stride + o] = y[p * yStride + o] + res[p * stride + o];
+// add256's scalar twin, the same float32 adds.
+void addScalar(const float* a, const float* r, float* d, int n) {
+  for (int o = 0; o < n; ++o) d[o] = a[o] + r[o];
+}
+
+// One output row's sum = concat(parts, y) + res, pixel by pixel: the block's Concatenate and
+// Add in one pass over contiguous rows of the block's output and residual (a pass per branch
+// into its channel slice measured slower than the two separate layers: strided partial visits
+// of a 4 MB buffer, three times), while y, this row's output of the last branch, is in L1.
+void sumRow(const Call& c, int64_t pixel0, const float* y, int64_t yStride, int isa) {
+  using AddFn = void (*)(const float*, const float*, float*, int);
+#if BNN_X86
+  const AddFn add = isa == kScalar ? addScalar : add256;
+#else
+  const AddFn add = addScalar;
+#endif
+  for (int p = 0; p < c.outW; ++p) {
+    const int64_t at = (pixel0 + p) * c.sumStride;
+    int off = 0;
+    for (int j = 0; j < c.nParts; ++j) {
+      add(c.parts[j] + (pixel0 + p) * c.partCh[j], c.res + at + off, c.sum + at + off, c.partCh[j]);
+      off += c.partCh[j];
+    }
+    add(y + p * yStride, c.res + at + off, c.sum + at + off, c.outC);
+  }
 }
 
 // Every output row in parallel: tiles of kPx pixels (then single ones) x the filter blocks; with
@@ -628,16 +648,7 @@ void walk(const Call& c, const Corrections& corr, int isa) {
         }
       }
     }
-    if (c.sum == nullptr) continue;
-    const float* res = c.res + pixel0 * c.sumStride;
-    float* sum = c.sum + pixel0 * c.sumStride;
-#if BNN_X86
-    if (isa != kScalar) {
-      addRow256(rowOut, outStride, res, sum, c.sumStride, c.outW, c.outC);
-      continue;
-    }
-#endif
-    addRow(rowOut, outStride, res, sum, c.sumStride, c.outW, c.outC);
+    if (c.sum != nullptr) sumRow(c, pixel0, rowOut, outStride, isa);
   }
 }
 
@@ -710,8 +721,26 @@ Call readCall(const Napi::CallbackInfo& info) {
 // pixel's slice ends it (so a view starting at a channel offset of a wider buffer fits).
 size_t stridedFloats(int64_t pixels, int64_t stride, int channels) { return static_cast<size_t>((pixels - 1) * stride + channels); }
 
-// The optional strides argument of binaryConv: {inStride, outStride, sum, residual, sumStride}.
-// Without it every buffer is dense (stride = its channels) and there is no sum.
+// The optional strides argument of binaryConv: {inStride, outStride, sum, residual, sumStride,
+// parts}. Without it every buffer is dense (stride = its channels) and there is no sum; parts
+// (with sum only) are dense Float32Arrays [pixels][channels] of earlier outputs, as
+// [{data, channels}, ...], that precede y in the sum's concat.
+void readParts(const Napi::Value& v, Call& c, int64_t outPixels) {
+  Napi::Env env = v.Env();
+  if (v.IsNull() || v.IsUndefined()) return;
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "binaryConv: strides.parts must be an array");
+  const Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() > static_cast<uint32_t>(Call::kMaxParts)) throw Napi::RangeError::New(env, "binaryConv: strides.parts has more than 4 entries");
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    const Napi::Object part = a.Get(i).As<Napi::Object>();
+    const int ch = part.Get("channels").As<Napi::Number>().Int32Value();
+    if (ch < 1) throw Napi::RangeError::New(env, "binaryConv: strides.parts channels must be >= 1");
+    c.parts[c.nParts] = typed<float>(part.Get("data"), static_cast<size_t>(outPixels) * ch, "strides.parts data");
+    c.partCh[c.nParts++] = ch;
+    c.partWidth += ch;
+  }
+}
+
 void readStrides(const Napi::Value& v, Call& c, int64_t outPixels) {
   Napi::Env env = v.Env();
   c.inStride = c.c;
@@ -729,21 +758,24 @@ void readStrides(const Napi::Value& v, Call& c, int64_t outPixels) {
   };
   c.inStride = stride("inStride", c.c);
   c.outStride = stride("outStride", c.outC);
-  c.sumStride = stride("sumStride", c.outC);
   const Napi::Value sum = o.Get("sum");
   if (sum.IsNull() || sum.IsUndefined()) return;
-  c.sum = typed<float>(sum, stridedFloats(outPixels, c.sumStride, c.outC), "strides.sum");
-  c.res = typed<float>(o.Get("residual"), stridedFloats(outPixels, c.sumStride, c.outC), "strides.residual");
+  readParts(o.Get("parts"), c, outPixels);
+  const int width = c.partWidth + c.outC;
+  c.sumStride = stride("sumStride", width);
+  c.sum = typed<float>(sum, stridedFloats(outPixels, c.sumStride, width), "strides.sum");
+  c.res = typed<float>(o.Get("residual"), stridedFloats(outPixels, c.sumStride, width), "strides.residual");
 }
 
 // binaryConv(prepared, x Float32Array NHWC, thresholds Float32Array [C][3] | null, zeroSign,
 //            [n, h, w, C, kh, kw, stride, padTop, padLeft, outH, outW, O], alpha, bias | null,
 //            out Float32Array | null, isa 0 scalar / 1 avx2 / 2 avx512, slope Float32Array | null,
-//            strides {inStride, outStride, sum, residual, sumStride} | null)
+//            strides {inStride, outStride, sum, residual, sumStride, parts} | null)
 //            -> {isa, masked}; with slope, each output is prelu(alpha*S (+ bias), slope_o) (a fused PReLU).
 // With strides, x and out are channel slices of wider buffers (pixel i at i * stride floats:
 // a block's branches read and write their concat in place), and with strides.sum every output
-// is also written as y + residual (the block's residual add); out may then be null.
+// pixel is also written as concat(parts, y) + residual (the block's concat and residual add;
+// out may then be null).
 Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Call c = readCall(info);

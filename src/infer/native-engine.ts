@@ -34,8 +34,8 @@ interface PopcountAddon {
 
 /**
  * Channel slices of wider buffers (popcount.cc `readStrides`): pixel i of the input at
- * i·inStride floats, of the output at i·outStride; with `sum`, also sum = y + residual at
- * i·sumStride (out may then be null).
+ * i·inStride floats, of the output at i·outStride; with `sum`, also sum = concat(parts, y) +
+ * residual at i·sumStride (out may then be null).
  */
 export interface Strides {
   inStride?: number;
@@ -43,6 +43,8 @@ export interface Strides {
   sum?: Float32Array;
   residual?: Float32Array;
   sumStride?: number;
+  /** With sum: earlier dense outputs [pixels][channels] that precede y in the sum (sum = concat(parts, y) + residual). */
+  parts?: Array<{ data: Float32Array; channels: number }>;
 }
 
 export type NativeStatus = { ok: true; addon: PopcountAddon; isas: PopcountIsa[] } | { ok: false; reason: string };
@@ -118,11 +120,12 @@ export class NativeEngine implements BinaryConvEngine {
   }
 
   /**
-   * The block with no concat: each branch's epilogue writes its channel slice of `out` (an output
-   * pixel stride). With a residual, `out` gets y + residual (the Add fused too), and the raw y the
-   * next branch reads goes to a dense scratch buffer of its own: packing from a channel slice of a
-   * wider buffer measured slower here (the prefetchers fetch the slice's neighbours too). Without
-   * one, the next branch packs straight from the previous slice of `out` (an input pixel stride).
+   * The block with no Concatenate layer. Without a residual each branch's epilogue writes its
+   * channel slice of `out` (an output pixel stride) and the next branch packs from that slice
+   * (an input pixel stride). With one (the Add fused too) the chained branches write their raw y
+   * to dense scratch buffers, and the last branch writes, row by row right after its tiles,
+   * concat(y1, y2, y) + residual into `out`: one pass over contiguous rows. (Adding the residual
+   * into each branch's slice, three strided passes, measured slower than the two layers.)
    */
   convBlock(x: Float32Array, signAtZero: SignAtZero, branches: BlockBranch[], residual: Float32Array | null, out: Float32Array): void {
     const width = branches.reduce((a, b) => a + b.filter.outChannels, 0);
@@ -130,6 +133,7 @@ export class NativeEngine implements BinaryConvEngine {
     const pixels = b0.n * b0.g.outH * b0.g.outW;
     const chained = residual === null ? 0 : width - branches.at(-1)!.filter.outChannels;
     if (this.blockScratch.length < pixels * chained) this.blockScratch = new Float32Array(pixels * chained);
+    const parts: Array<{ data: Float32Array; channels: number }> = [];
     let input = x;
     let inStride = b0.filter.inChannels;
     let offset = 0;
@@ -141,16 +145,20 @@ export class NativeEngine implements BinaryConvEngine {
       if (residual === null) {
         y = out.subarray(offset);
         strides = { inStride, outStride: width };
+      } else if (!last) {
+        y = this.blockScratch.subarray(pixels * offset, pixels * (offset + f.outChannels));
+        strides = { inStride };
+        parts.push({ data: y, channels: f.outChannels });
       } else {
-        y = last ? null : this.blockScratch.subarray(pixels * offset, pixels * (offset + f.outChannels));
-        strides = { inStride, outStride: f.outChannels, sum: out.subarray(offset), residual: residual.subarray(offset), sumStride: width };
+        y = null;
+        strides = { inStride, sum: out, residual, sumStride: width, parts };
       }
       this.lastRun = this.addon.binaryConv(this.filter(f), input, b.thresholds?.table ?? null, signAtZero === 'zero',
         [b.n, b.h, b.w, f.inChannels, f.kh, f.kw, b.g.stride, b.g.padTop, b.g.padLeft, b.g.outH, b.g.outW, f.outChannels],
         f.alpha, f.bias, y, POPCOUNT_ISAS.indexOf(this.isa), f.slope ?? null, strides);
       if (y !== null) {
         input = y;
-        inStride = strides.outStride!;
+        inStride = residual === null ? width : f.outChannels;
       }
       offset += f.outChannels;
     });
