@@ -589,7 +589,7 @@ void addScalar(const float* a, const float* r, float* d, int n) {
 
 // One output row's sum = concat(parts, y) + res, pixel by pixel: the block's Concatenate and
 // Add in one pass over contiguous rows of the block's output and residual (a pass per branch
-// into its channel slice measured slower than the two separate layers: strided partial visits
+// into its channel slice took about as long as the two separate layers: strided partial visits
 // of a 4 MB buffer, three times), while y, this row's output of the last branch, is in L1.
 void sumRow(const Call& c, int64_t pixel0, const float* y, int64_t yStride, int isa) {
   using AddFn = void (*)(const float*, const float*, float*, int);

@@ -230,3 +230,25 @@ test('fuseBlocks: leaves every block it could not compute exactly as it was', ()
   }
   assert.equal(plain.length, 7);
 });
+
+test('native convBlock: the thread count does not change a result', { skip }, async () => {
+  const { oneDnn, setOneDnnThreads } = await import('../../src/backend/onednn.ts');
+  const engine = new NativeEngine();
+  const k = BLOCK_CASES[0]!;
+  const r = rng(99);
+  const branches = blockOf(r, k.n, k.h, k.w, k.cin, k.c, k.sign);
+  const x = features(r, k.n * k.h * k.w * k.cin);
+  const residual = features(r, k.n * k.h * k.w * k.c);
+  const before = oneDnn().getThreads();
+  try {
+    setOneDnnThreads(1);
+    const one = new Float32Array(residual.length);
+    engine.convBlock(x, k.sign, branches, residual, one);
+    setOneDnnThreads(3);
+    const three = new Float32Array(residual.length);
+    engine.convBlock(x, k.sign, branches, residual, three);
+    assert.deepEqual(differing(three, one), []);
+  } finally {
+    setOneDnnThreads(before);
+  }
+});
