@@ -79,7 +79,20 @@ struct Call {
   const float* alphaPad;  // alpha, bias and slope padded with zeros to blocks * 8 (the vector epilogue's loads)
   const float* biasPad;
   const float* slopePad;
-  float* out;
+  float* out;        // y per output pixel at outStride floats (a channel slice of a wider buffer), or nullptr
+  int64_t inStride;  // floats between input pixels (c, or the width of the buffer x is a channel slice of)
+  int64_t outStride;
+  // With `sum`, also sum = concat(parts..., y) + res per output pixel at sumStride (a block's
+  // concat and residual add, fused): parts are earlier dense outputs [pixels][partCh] that come
+  // first in the concat.
+  float* sum;
+  const float* res;
+  int64_t sumStride;
+  static constexpr int kMaxParts = 4;
+  const float* parts[kMaxParts];
+  int partCh[kMaxParts];
+  int nParts;
+  int partWidth;  // sum of partCh
   const uint64_t* xb;  // padded bit plane [n][hp][wp][words]
   const uint64_t* xm;  // its non-zero mask plane, or nullptr
 };
@@ -212,6 +225,13 @@ BNN_AVX2 inline void store8(float* out, __m256 v, int lanes) {
   }
 }
 
+// d = a + r over n floats (one float32 add each, the Add layer's operands in its order).
+BNN_AVX2 void add256(const float* a, const float* r, float* d, int n) {
+  int o = 0;
+  for (; o + 8 <= n; o += 8) _mm256_storeu_ps(d + o, _mm256_add_ps(_mm256_loadu_ps(a + o), _mm256_loadu_ps(r + o)));
+  for (; o < n; ++o) d[o] = a[o] + r[o];
+}
+
 template <int PX, bool MASKED>
 BNN_AVX2 void tileAvx2(const Call& c, const Px* px, int ob) {
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
@@ -312,13 +332,7 @@ BNN_AVX512 void tileAvx512(const Call& c, const Px* px, int ob) {
       __m256 v = _mm256_mul_ps(_mm256_loadu_ps(c.alphaPad + o0), sf);
       if (c.bias != nullptr) v = _mm256_add_ps(v, _mm256_loadu_ps(c.biasPad + o0));
       if (c.slope != nullptr) v = prelu8(v, c.slopePad + o0);
-      if (lanes == kLanes) {
-        _mm256_storeu_ps(px[p].out + o0, v);
-      } else {
-        alignas(32) float y[kLanes];
-        _mm256_store_ps(y, v);
-        std::memcpy(px[p].out + o0, y, sizeof(float) * lanes);
-      }
+      store8(px[p].out + o0, v, lanes);
     }
   }
 }
@@ -473,6 +487,8 @@ BNN_AVX2 bool packPixel256(const float* x, int c, const Thr* t, uint64_t* bits, 
 
 #endif  // BNN_X86
 
+constexpr int kPrefetch = 8;  // pixels ahead
+
 // Packs every input pixel into the padded planes (zeroed by the caller); returns whether some
 // input is 0 (only asked for, and the mask only written, when `mask` is non-null).
 bool packAll(const Call& c, const float* x, const Thr* t, uint64_t* bits, uint64_t* mask, int isa) {
@@ -483,7 +499,13 @@ bool packAll(const Call& c, const float* x, const Thr* t, uint64_t* bits, uint64
   for (int r = 0; r < rows; ++r) {
     const int n = r / c.h, iy = r % c.h;
     for (int ix = 0; ix < c.w; ++ix) {
-      const float* src = x + ((static_cast<int64_t>(n) * c.h + iy) * c.w + ix) * c.c;
+      const float* src = x + ((static_cast<int64_t>(n) * c.h + iy) * c.w + ix) * c.inStride;
+      // A channel slice of a wider buffer (a block's branch input) is not one sequential stream
+      // and the hardware prefetchers left the strided pack 3x slower than the dense one here:
+      // fetch the slice kPrefetch pixels ahead (inside the input; past the row is fine).
+      if (c.inStride != c.c && (static_cast<int64_t>(r) * c.w + ix + kPrefetch) < static_cast<int64_t>(rows) * c.w) {
+        for (int ch = 0; ch < c.c; ch += 16) __builtin_prefetch(src + kPrefetch * c.inStride + ch);
+      }
       const int64_t dst = ((static_cast<int64_t>(n) * c.hp + iy + c.padTop) * c.wp + ix + c.padLeft) * c.words;
 #if BNN_X86
       uint64_t* m = mask == nullptr ? nullptr : mask + dst;
@@ -560,7 +582,35 @@ int32_t maskBase(const Call& c, const uint64_t* m) {
   return s;
 }
 
-// Every output row in parallel: tiles of kPx pixels (then single ones) x the filter blocks.
+// add256's scalar twin, the same float32 adds.
+void addScalar(const float* a, const float* r, float* d, int n) {
+  for (int o = 0; o < n; ++o) d[o] = a[o] + r[o];
+}
+
+// One output row's sum = concat(parts, y) + res, pixel by pixel: the block's Concatenate and
+// Add in one pass over contiguous rows of the block's output and residual (a pass per branch
+// into its channel slice took about as long as the two separate layers: strided partial visits
+// of a 4 MB buffer, three times), while y, this row's output of the last branch, is in L1.
+void sumRow(const Call& c, int64_t pixel0, const float* y, int64_t yStride, int isa) {
+  using AddFn = void (*)(const float*, const float*, float*, int);
+#if BNN_X86
+  const AddFn add = isa == kScalar ? addScalar : add256;
+#else
+  const AddFn add = addScalar;
+#endif
+  for (int p = 0; p < c.outW; ++p) {
+    const int64_t at = (pixel0 + p) * c.sumStride;
+    int off = 0;
+    for (int j = 0; j < c.nParts; ++j) {
+      add(c.parts[j] + (pixel0 + p) * c.partCh[j], c.res + at + off, c.sum + at + off, c.partCh[j]);
+      off += c.partCh[j];
+    }
+    add(y + p * yStride, c.res + at + off, c.sum + at + off, c.outC);
+  }
+}
+
+// Every output row in parallel: tiles of kPx pixels (then single ones) x the filter blocks; with
+// a sum, the row's residual add right after (y in a per-thread row buffer where there is no out).
 void walk(const Call& c, const Corrections& corr, int isa) {
   const bool masked = c.xm != nullptr;
 #if BNN_X86
@@ -573,6 +623,11 @@ void walk(const Call& c, const Corrections& corr, int isa) {
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const int n = r / c.outH, oy = r % c.outH;
+    const int64_t pixel0 = static_cast<int64_t>(r) * c.outW;
+    thread_local std::vector<float> rowBuf;
+    if (c.out == nullptr && rowBuf.size() < static_cast<size_t>(c.outW) * c.outC) rowBuf.resize(static_cast<size_t>(c.outW) * c.outC);
+    float* const rowOut = c.out == nullptr ? rowBuf.data() : c.out + pixel0 * c.outStride;
+    const int64_t outStride = c.out == nullptr ? c.outC : c.outStride;
     for (int ox0 = 0; ox0 < c.outW; ox0 += kPx) {
       const int count = std::min(kPx, c.outW - ox0);
       Px px[kPx];
@@ -583,7 +638,7 @@ void walk(const Call& c, const Corrections& corr, int isa) {
         px[i].m = masked ? c.xm + at : nullptr;
         px[i].base = masked ? maskBase(c, px[i].m) : fullBase;
         px[i].corr = corr.at(oy, ox);
-        px[i].out = c.out + ((static_cast<int64_t>(n) * c.outH + oy) * c.outW + ox) * c.outC;
+        px[i].out = rowOut + ox * outStride;
       }
       for (int ob = 0; ob < c.blocks; ob += blockStep(isa, ob, c.blocks)) {
         if (count == kPx) {
@@ -593,6 +648,7 @@ void walk(const Call& c, const Corrections& corr, int isa) {
         }
       }
     }
+    if (c.sum != nullptr) sumRow(c, pixel0, rowOut, outStride, isa);
   }
 }
 
@@ -661,10 +717,65 @@ Call readCall(const Napi::CallbackInfo& info) {
   return c;
 }
 
+// Floats a buffer of `pixels` pixels of `channels` floats at `stride` must hold: the last
+// pixel's slice ends it (so a view starting at a channel offset of a wider buffer fits).
+size_t stridedFloats(int64_t pixels, int64_t stride, int channels) { return static_cast<size_t>((pixels - 1) * stride + channels); }
+
+// The optional strides argument of binaryConv: {inStride, outStride, sum, residual, sumStride,
+// parts}. Without it every buffer is dense (stride = its channels) and there is no sum; parts
+// (with sum only) are dense Float32Arrays [pixels][channels] of earlier outputs, as
+// [{data, channels}, ...], that precede y in the sum's concat.
+void readParts(const Napi::Value& v, Call& c, int64_t outPixels) {
+  Napi::Env env = v.Env();
+  if (v.IsNull() || v.IsUndefined()) return;
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "binaryConv: strides.parts must be an array");
+  const Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() > static_cast<uint32_t>(Call::kMaxParts)) throw Napi::RangeError::New(env, "binaryConv: strides.parts has more than 4 entries");
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    const Napi::Object part = a.Get(i).As<Napi::Object>();
+    const int ch = part.Get("channels").As<Napi::Number>().Int32Value();
+    if (ch < 1) throw Napi::RangeError::New(env, "binaryConv: strides.parts channels must be >= 1");
+    c.parts[c.nParts] = typed<float>(part.Get("data"), static_cast<size_t>(outPixels) * ch, "strides.parts data");
+    c.partCh[c.nParts++] = ch;
+    c.partWidth += ch;
+  }
+}
+
+void readStrides(const Napi::Value& v, Call& c, int64_t outPixels) {
+  Napi::Env env = v.Env();
+  c.inStride = c.c;
+  c.outStride = c.outC;
+  c.sumStride = c.outC;
+  if (v.IsNull() || v.IsUndefined()) return;
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "binaryConv: strides must be an object");
+  const Napi::Object o = v.As<Napi::Object>();
+  auto stride = [&](const char* key, int64_t min) {
+    const Napi::Value s = o.Get(key);
+    if (s.IsUndefined()) return min;
+    const int64_t n = s.As<Napi::Number>().Int64Value();
+    if (n < min) throw Napi::RangeError::New(env, std::string("binaryConv: strides.") + key + " is below the channel count");
+    return n;
+  };
+  c.inStride = stride("inStride", c.c);
+  c.outStride = stride("outStride", c.outC);
+  const Napi::Value sum = o.Get("sum");
+  if (sum.IsNull() || sum.IsUndefined()) return;
+  readParts(o.Get("parts"), c, outPixels);
+  const int width = c.partWidth + c.outC;
+  c.sumStride = stride("sumStride", width);
+  c.sum = typed<float>(sum, stridedFloats(outPixels, c.sumStride, width), "strides.sum");
+  c.res = typed<float>(o.Get("residual"), stridedFloats(outPixels, c.sumStride, width), "strides.residual");
+}
+
 // binaryConv(prepared, x Float32Array NHWC, thresholds Float32Array [C][3] | null, zeroSign,
 //            [n, h, w, C, kh, kw, stride, padTop, padLeft, outH, outW, O], alpha, bias | null,
-//            out Float32Array, isa 0 scalar / 1 avx2 / 2 avx512, slope Float32Array | null)
+//            out Float32Array | null, isa 0 scalar / 1 avx2 / 2 avx512, slope Float32Array | null,
+//            strides {inStride, outStride, sum, residual, sumStride, parts} | null)
 //            -> {isa, masked}; with slope, each output is prelu(alpha*S (+ bias), slope_o) (a fused PReLU).
+// With strides, x and out are channel slices of wider buffers (pixel i at i * stride floats:
+// a block's branches read and write their concat in place), and with strides.sum every output
+// pixel is also written as concat(parts, y) + residual (the block's concat and residual add;
+// out may then be null).
 Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Call c = readCall(info);
@@ -678,7 +789,9 @@ Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   }
   c.filt = static_cast<const uint64_t*>(prep.Data());
   c.tapSums = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(prep.Data()) + filtBytes);
-  const float* x = typed<float>(info[1], static_cast<size_t>(c.n) * c.h * c.w * c.c, "x");
+  const int64_t inPixels = static_cast<int64_t>(c.n) * c.h * c.w, outPixels = static_cast<int64_t>(c.n) * c.outH * c.outW;
+  readStrides(info[10], c, outPixels);
+  const float* x = typed<float>(info[1], stridedFloats(inPixels, c.inStride, c.c), "x");
   const bool zeroSign = info[3].ToBoolean();
   Thr thr;
   const bool hasThr = !info[2].IsNull() && !info[2].IsUndefined();
@@ -692,7 +805,12 @@ Napi::Value BinaryConv(const Napi::CallbackInfo& info) {
   }
   c.alpha = typed<float>(info[5], c.outC, "alpha");
   c.bias = info[6].IsNull() || info[6].IsUndefined() ? nullptr : typed<float>(info[6], c.outC, "bias");
-  c.out = typed<float>(info[7], static_cast<size_t>(c.n) * c.outH * c.outW * c.outC, "out");
+  if (info[7].IsNull() || info[7].IsUndefined()) {
+    if (c.sum == nullptr) throw Napi::TypeError::New(env, "binaryConv: out is null and there is no strides.sum");
+    c.out = nullptr;
+  } else {
+    c.out = typed<float>(info[7], stridedFloats(outPixels, c.outStride, c.outC), "out");
+  }
   std::vector<float> alphaPad(static_cast<size_t>(c.blocks) * kLanes, 0.0f), biasPad(alphaPad.size(), 0.0f);
   std::copy(c.alpha, c.alpha + c.outC, alphaPad.begin());
   if (c.bias != nullptr) std::copy(c.bias, c.bias + c.outC, biasPad.begin());

@@ -242,6 +242,54 @@ export async function benchFusion(config: RunConfig, engine: BinaryConvEngine, o
   });
 }
 
+export interface BlockBench {
+  batch: number;
+  /** PackedBlocks in the fused load (binary HourGlass blocks). */
+  blocks: number;
+  fusedImagesPerS: number;
+  unfusedImagesPerS: number;
+  floatImagesPerS: number;
+  fusedCpuImagesPerS: number;
+  unfusedCpuImagesPerS: number;
+  floatCpuImagesPerS: number;
+}
+
+/**
+ * One export loaded with each binary HourGlass block as a PackedBlock (branches written into
+ * their concat, residual added in the epilogue, where the engine has convBlock) and loaded with
+ * its layers as exported, both against the float model: whole-model images/s, the three
+ * interleaved round by round (medians).
+ */
+export async function benchBlocks(config: RunConfig, engine: BinaryConvEngine, opts: { reps: number; batches: number[] }): Promise<BlockBench[]> {
+  return withBenchRun(config, async (dir, built) => {
+    const manifest = await exportRun(dir, join(dir, 'export'));
+    const fused = await loadExported(join(dir, 'export'), engine);
+    const unfused = await loadExported(join(dir, 'export'), engine, { fuseBlocks: false });
+    const blocks = fused.model.layers.filter((l) => l.getClassName() === 'PackedBlock').length;
+    const rows: BlockBench[] = [];
+    try {
+      for (const batch of opts.batches) {
+        const x = tf.randomUniform([batch, ...manifest.inputShape], -1, 1, 'float32', 3);
+        const run = (m: tf.LayersModel) => () => tf.tidy(() => {
+          const y = m.predict(x);
+          (Array.isArray(y) ? y[y.length - 1]! : y).dataSync();
+        });
+        const [a, b, f] = interleavedN([run(fused.model), run(unfused.model), run(built.model)], Math.max(3, Math.ceil(opts.reps / Math.sqrt(batch))));
+        x.dispose();
+        const ips = (ms: number) => (1000 * batch) / ms;
+        rows.push({
+          batch, blocks, fusedImagesPerS: ips(a!.wallMs), unfusedImagesPerS: ips(b!.wallMs), floatImagesPerS: ips(f!.wallMs),
+          fusedCpuImagesPerS: ips(a!.cpuMs), unfusedCpuImagesPerS: ips(b!.cpuMs), floatCpuImagesPerS: ips(f!.cpuMs),
+        });
+      }
+    } finally {
+      fused.model.dispose();
+      unfused.model.dispose();
+    }
+    return rows;
+  });
+}
+
 export async function benchInference(config: RunConfig, options: InferenceBenchOptions): Promise<InferenceBench> {
   const opts: Required<InferenceBenchOptions> = { layerBatch: 8, modelBatches: [1, 32], reps: 5, skippedEngines: [], backend: tf.getBackend(), ...options };
   return withBenchRun(config, async (dir, built) => {

@@ -86,6 +86,50 @@ export interface BinaryConvEngine {
    * anyway). Packing belongs to the engine so a fast one keeps the bits in its own memory.
    */
   conv(x: FloatActivations, signAtZero: SignAtZero, f: PackedFilter, g: ConvGeometry, out?: Float32Array): Float32Array;
+  /**
+   * A binary HourGlass block in one call, where the engine has it (native): branch i reads
+   * branch i − 1's output (the first reads `x`), and every branch writes its channel slice of
+   * `out` [n, outH, outW, Σ outChannels] in place (no concat), plus `residual` (same shape, one
+   * float32 add, concat + residual in the Add layer's order) where that is given. Branch filters
+   * carry their fused PReLU (the engine applies it); exactly `blockByConvs` (below).
+   */
+  convBlock?(x: Float32Array, signAtZero: SignAtZero, branches: BlockBranch[], residual: Float32Array | null, out: Float32Array): void;
+}
+
+/** One branch of a block (convBlock): its filter, the thresholds of its folded batch norm, its geometry and input shape. */
+export interface BlockBranch {
+  filter: PackedFilter;
+  thresholds?: SignThresholds;
+  g: ConvGeometry;
+  /** The branch's input [n, h, w, filter.inChannels]. */
+  n: number;
+  h: number;
+  w: number;
+}
+
+/**
+ * The block as separate convolutions on `engine` (each branch its own dense output, the
+ * engine's PReLU fused), then the concat and the residual add as the Concatenate and Add layers
+ * compute them: what `convBlock` must equal, bit for bit.
+ */
+export function blockByConvs(engine: BinaryConvEngine, x: Float32Array, signAtZero: SignAtZero, branches: BlockBranch[],
+  residual: Float32Array | null, out: Float32Array): void {
+  const width = branches.reduce((a, b) => a + b.filter.outChannels, 0);
+  let input = x;
+  let offset = 0;
+  for (const b of branches) {
+    const c = b.filter.outChannels;
+    const y = engine.conv({ data: input, n: b.n, h: b.h, w: b.w, c: b.filter.inChannels, thresholds: b.thresholds }, signAtZero, b.filter, b.g,
+      new Float32Array(b.n * b.g.outH * b.g.outW * c));
+    for (let p = 0; p < y.length / c; p++) {
+      for (let o = 0; o < c; o++) {
+        const at = p * width + offset + o;
+        out[at] = residual === null ? y[p * c + o]! : Math.fround(y[p * c + o]! + residual[at]!);
+      }
+    }
+    input = y;
+    offset += c;
+  }
 }
 
 /** sign(0) of the run (model.sign_at_zero). */

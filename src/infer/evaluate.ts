@@ -13,7 +13,7 @@ import { createDataset } from '../data/index.ts';
 import { evaluate, type EvalMetrics } from '../train/evaluate.ts';
 import { EXPORT_CONFIG } from '../export/manifest.ts';
 import type { BinaryConvEngine } from './engine.ts';
-import { loadExported } from './load.ts';
+import { loadExported, type LoadOptions } from './load.ts';
 
 export interface ExportEvaluation {
   /** Metrics of the exported network. */
@@ -48,9 +48,9 @@ export function exportConfig(dir: string, sets: readonly string[]): RunConfig {
   return config;
 }
 
-export async function evaluateExport(dir: string, opts: { sets: readonly string[]; engine: BinaryConvEngine }): Promise<ExportEvaluation> {
+export async function evaluateExport(dir: string, opts: { sets: readonly string[]; engine: BinaryConvEngine } & LoadOptions): Promise<ExportEvaluation> {
   const config = exportConfig(dir, opts.sets);
-  const loaded = await loadExported(dir, opts.engine);
+  const loaded = await loadExported(dir, opts.engine, { fuseBlocks: opts.fuseBlocks });
   try {
     const dataset = await createDataset(config);
     const { task: _task, ...metrics } = await evaluate(loaded.model, dataset,

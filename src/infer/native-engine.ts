@@ -14,7 +14,7 @@
  */
 import { loadOneDnn } from '../backend/onednn.ts';
 import { UsageError } from '../errors.ts';
-import type { BinaryConvEngine, ConvGeometry, FloatActivations, SignAtZero } from './engine.ts';
+import type { BinaryConvEngine, BlockBranch, ConvGeometry, FloatActivations, SignAtZero } from './engine.ts';
 import type { PackedFilter } from './pack.ts';
 
 /** Instruction sets of popcount.cc, in its numbering. */
@@ -25,11 +25,26 @@ export type PopcountIsa = (typeof POPCOUNT_ISAS)[number];
 interface PopcountAddon {
   binaryConvPrepare(bits: Uint32Array, kh: number, kw: number, cin: number, cout: number): ArrayBuffer;
   binaryConv(prepared: ArrayBuffer, x: Float32Array, thresholds: Float32Array | null, zeroSign: boolean,
-    geometry: number[], alpha: Float32Array, bias: Float32Array | null, out: Float32Array, isa: number,
-    slope: Float32Array | null): { isa: string; masked: boolean };
+    geometry: number[], alpha: Float32Array, bias: Float32Array | null, out: Float32Array | null, isa: number,
+    slope: Float32Array | null, strides?: Strides | null): { isa: string; masked: boolean };
   popcountIsas(): PopcountIsa[];
   /** OpenMP's pool size (common.cc). */
   getThreads(): number;
+}
+
+/**
+ * Channel slices of wider buffers (popcount.cc `readStrides`): pixel i of the input at
+ * i·inStride floats, of the output at i·outStride; with `sum`, also sum = concat(parts, y) +
+ * residual at i·sumStride (out may then be null).
+ */
+export interface Strides {
+  inStride?: number;
+  outStride?: number;
+  sum?: Float32Array;
+  residual?: Float32Array;
+  sumStride?: number;
+  /** With sum: earlier dense outputs [pixels][channels] that precede y in the sum (sum = concat(parts, y) + residual). */
+  parts?: Array<{ data: Float32Array; channels: number }>;
 }
 
 export type NativeStatus = { ok: true; addon: PopcountAddon; isas: PopcountIsa[] } | { ok: false; reason: string };
@@ -64,6 +79,8 @@ export class NativeEngine implements BinaryConvEngine {
   private readonly addon: PopcountAddon;
   private readonly prepared = new WeakMap<PackedFilter, ArrayBuffer>();
   private scratch = new Float32Array(0);
+  /** The raw outputs of a block's chained branches when its output holds y + residual. */
+  private blockScratch = new Float32Array(0);
   /** What the last call ran: its instruction set and whether it needed the mask plane (tests read it). */
   lastRun: { isa: string; masked: boolean } | null = null;
 
@@ -100,5 +117,50 @@ export class NativeEngine implements BinaryConvEngine {
       [x.n, x.h, x.w, x.c, f.kh, f.kw, g.stride, g.padTop, g.padLeft, g.outH, g.outW, f.outChannels],
       f.alpha, f.bias, y, POPCOUNT_ISAS.indexOf(this.isa), f.slope ?? null);
     return y;
+  }
+
+  /**
+   * The block with no Concatenate layer. Without a residual each branch's epilogue writes its
+   * channel slice of `out` (an output pixel stride) and the next branch packs from that slice
+   * (an input pixel stride). With one (the Add fused too) the chained branches write their raw y
+   * to dense scratch buffers, and the last branch writes, row by row right after its tiles,
+   * concat(y1, y2, y) + residual into `out`: one pass over contiguous rows. (Adding the residual
+   * into each branch's slice, three strided passes, measured slower than the two layers.)
+   */
+  convBlock(x: Float32Array, signAtZero: SignAtZero, branches: BlockBranch[], residual: Float32Array | null, out: Float32Array): void {
+    const width = branches.reduce((a, b) => a + b.filter.outChannels, 0);
+    const b0 = branches[0]!;
+    const pixels = b0.n * b0.g.outH * b0.g.outW;
+    const chained = residual === null ? 0 : width - branches.at(-1)!.filter.outChannels;
+    if (this.blockScratch.length < pixels * chained) this.blockScratch = new Float32Array(pixels * chained);
+    const parts: Array<{ data: Float32Array; channels: number }> = [];
+    let input = x;
+    let inStride = b0.filter.inChannels;
+    let offset = 0;
+    branches.forEach((b, i) => {
+      const f = b.filter;
+      const last = i === branches.length - 1;
+      let y: Float32Array | null;
+      let strides: Strides;
+      if (residual === null) {
+        y = out.subarray(offset);
+        strides = { inStride, outStride: width };
+      } else if (!last) {
+        y = this.blockScratch.subarray(pixels * offset, pixels * (offset + f.outChannels));
+        strides = { inStride };
+        parts.push({ data: y, channels: f.outChannels });
+      } else {
+        y = null;
+        strides = { inStride, sum: out, residual, sumStride: width, parts };
+      }
+      this.lastRun = this.addon.binaryConv(this.filter(f), input, b.thresholds?.table ?? null, signAtZero === 'zero',
+        [b.n, b.h, b.w, f.inChannels, f.kh, f.kw, b.g.stride, b.g.padTop, b.g.padLeft, b.g.outH, b.g.outW, f.outChannels],
+        f.alpha, f.bias, y, POPCOUNT_ISAS.indexOf(this.isa), f.slope ?? null, strides);
+      if (y !== null) {
+        input = y;
+        inStride = residual === null ? width : f.outChannels;
+      }
+      offset += f.outChannels;
+    });
   }
 }

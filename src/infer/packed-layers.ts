@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DataError } from '../errors.ts';
-import { convGeometry, type BinaryConvEngine, type SignAtZero, type SignThresholds } from './engine.ts';
+import { convGeometry, type BinaryConvEngine, type BlockBranch, type SignAtZero, type SignThresholds } from './engine.ts';
 import type { PackedFilter } from './pack.ts';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -94,6 +94,18 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     this.engine = engine;
   }
 
+  /** The engine attached (null before attach). */
+  get attachedEngine(): BinaryConvEngine | null {
+    return this.engine;
+  }
+
+  /** This layer as a branch of a fused block (PackedBlock) on input [n, h, w, inChannels]: its filter with the PReLU fused. */
+  branch(n: number, h: number, w: number): BlockBranch {
+    if (this.filter === null) throw new Error(`${this.name}: packed weights not attached (load exports with loadExported)`);
+    const a = this.args;
+    return { filter: this.filter, thresholds: this.thresholds, g: convGeometry(h, w, a.kernelSize, a.kernelSize, a.strides, a.padding), n, h, w };
+  }
+
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const a = this.args;
@@ -111,12 +123,12 @@ export class PackedBinaryLayer extends tf.layers.Layer {
     const [n, h, w, c] = a.dense ? [x.shape[0]!, 1, 1, x.shape[1]!] : x.shape as [number, number, number, number];
     const g = convGeometry(h, w, a.kernelSize, a.kernelSize, a.strides, a.padding);
     const outShape = a.dense ? [n, a.filters] : [n, g.outH, g.outW, a.filters];
-    const onHeap = onWasmHeap(x, outShape);
+    const onHeap = onWasmHeap([x], outShape);
     if (onHeap !== null) {
       // On the wasm heap the backend is wasm or native, whose Prelu is the engines' fused one:
       // the engine fuses it where that is the faster way to the same floats.
       const fuse = this.unfused === null || this.engine.fusesPrelu === true;
-      this.engine.conv({ data: onHeap.x, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, fuse ? this.filter : this.unfused!.filter, g, onHeap.y);
+      this.engine.conv({ data: onHeap.xs[0]!, n, h, w, c, thresholds: this.thresholds }, a.signAtZero, fuse ? this.filter : this.unfused!.filter, g, onHeap.y);
       if (fuse) return onHeap.out;
       const slope = this.unfused!.slope;
       const y = tf.prelu(onHeap.out, slope);
@@ -135,9 +147,14 @@ export class PackedBinaryLayer extends tf.layers.Layer {
   }
 
   override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    this.release();
+    return super.dispose();
+  }
+
+  /** Frees the tensor the layer holds outside tfjs's weights (a PackedBlock's branches are never applied, so never disposed as layers). */
+  release(): void {
     this.unfused?.slope.dispose();
     this.unfused = null;
-    return super.dispose();
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -156,21 +173,21 @@ interface WasmBackendLike {
 
 /**
  * On the wasm backend (and native, its oneDNN-kernel variant) tensors live in the wasm heap: the
- * engine reads the input and writes a new output tensor there in place, instead of a dataSync
+ * engine reads the inputs and writes a new output tensor there in place, instead of a dataSync
  * copy out and a tensor copy back in (measured: those two copies took more time than the
  * native engine's convolutions in the reference HourGlass at batch 32). null elsewhere.
  */
-function onWasmHeap(x: tf.Tensor, outShape: number[]): { x: Float32Array; y: Float32Array; out: tf.Tensor } | null {
-  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return null;
+export function onWasmHeap(xs: tf.Tensor[], outShape: number[]): { xs: Float32Array[]; y: Float32Array; out: tf.Tensor } | null {
+  if (tf.getBackend() !== 'wasm' || xs.some((x) => x.dtype !== 'float32')) return null;
   const b = tf.backend() as unknown as WasmBackendLike;
-  const xd = b.dataIdMap.get(x.dataId);
-  if (xd === undefined) return null;
+  const offsets = xs.map((x) => b.dataIdMap.get(x.dataId)?.memoryOffset);
+  if (offsets.some((o) => o === undefined)) return null;
   const info = b.makeOutput(outShape, 'float32');
   const yd = b.dataIdMap.get(info.dataId)!;
   // The buffer after the allocation: a malloc that grows the heap replaces it.
   const heap = b.wasm.asm.memory.buffer;
   return {
-    x: new Float32Array(heap, xd.memoryOffset, x.size),
+    xs: xs.map((x, i) => new Float32Array(heap, offsets[i]!, x.size)),
     y: new Float32Array(heap, yd.memoryOffset, outShape.reduce((p, d) => p * d, 1)),
     out: tf.engine().makeTensorFromTensorInfo(info),
   };
