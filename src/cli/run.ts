@@ -156,8 +156,11 @@ export const workerCommand: CommandModule<object, BackendOptionArgs> = {
   builder: (y) => y.options(backendOption) as unknown as Argv<BackendOptionArgs>,
   handler: async (argv) => {
     if (!process.send) throw new UsageError('bnn-ablate worker is started by `bnn-ablate run` (it needs the IPC channel); use run or run-one');
-    const { serveRuns } = await import('../runner/worker.ts');
-    await untilStopped(['SIGINT', 'SIGTERM', 'disconnect'], (signal) => serveRuns({ backend: argv.backend, signal }));
+    const { announceBackend, serveRuns } = await import('../runner/worker.ts');
+    const backend = await announceBackend(argv.backend);
+    // The parent left while the backend started (it stopped, or needs a worker with other threads).
+    if (!process.connected) return;
+    await untilStopped(['SIGINT', 'SIGTERM', 'disconnect'], (signal) => serveRuns({ backend, signal }));
   },
 };
 

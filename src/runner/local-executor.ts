@@ -1,14 +1,20 @@
 /**
  * The `local` executor: worker processes on this machine (local.ts), `--wait` for runs another
  * process holds (wait-locked.ts), SIGINT/SIGTERM turned into checkpoints.
+ *
+ * Start-up order: the parent plans, forks the first worker, which resolves the backend and
+ * reports it (worker-process.ts), sizes the pool by that backend, prints the backend line, and
+ * only then prepares the run folders and trains. The parent itself never loads tfjs.
  */
 import { availableParallelism } from 'node:os';
-import type { BackendRequest } from '../backend/names.ts';
-import type { SelectedBackend } from '../backend/select.ts';
+import type { BackendName, BackendRequest } from '../backend/names.ts';
 import { InterruptedError, RunFailedError, UsageError } from '../errors.ts';
 import type { Plan } from '../grid/index.ts';
 import type { Executor, ExecutorSummary } from './executor.ts';
 import type { GridSummary, LocalRunOptions } from './local.ts';
+import type { ProgressDisplay } from './progress.ts';
+import type { BackendReport } from './worker.ts';
+import type { FirstWorker, SpawnWorker } from './worker-process.ts';
 
 export interface LocalExecutorOptions {
   resultsRoot: string;
@@ -26,13 +32,21 @@ export interface LocalExecutorOptions {
   wait: boolean;
   /** Where the one line about the backend and the pool goes (stderr). */
   note(line: string): void;
+  /** Cores to share (default: this machine's); tests pin it. */
+  cores?: number;
+  /** Forks a worker process (default: `bnn-ablate worker`); tests substitute a fake. */
+  spawnWorker?: SpawnWorker;
+  /** The progress display of a pass over the grid (default: bars on a terminal, else lines on stderr). */
+  makeDisplay?: () => ProgressDisplay;
 }
 
 interface LocalPrepared {
   plans: Plan[];
-  backend: SelectedBackend;
+  backend: BackendReport;
   jobs: number;
   threads: number;
+  /** The worker that resolved the backend, for the pool's first run (released if unused). */
+  first: FirstWorker;
 }
 
 interface LocalResult {
@@ -45,22 +59,42 @@ export function localExecutor(options: LocalExecutorOptions): Executor<LocalPrep
   return { name: 'local', prepare: (plans) => prepareLocal(plans, options), launch: (p) => launchLocal(p, options), summarise };
 }
 
-/** The parent resolves `auto` once so every worker uses the same backend and the pool size fits it. */
+/** Backends that compute on this process's cores, one job per core by default (shareCores). */
+const CPU_LIKE: ReadonlySet<BackendRequest> = new Set<BackendName>(['native', 'wasm', 'cpu']);
+
+/**
+ * `auto` is resolved once, by the first worker, so every worker uses the same backend and the
+ * pool size fits it. That worker is forked before the backend is known, with the thread count
+ * of the likely outcome (`auto` picks a CPU backend on most machines); if the backend asks for
+ * another count, it is retired unused and the pool forks its own.
+ */
 async function prepareLocal(plans: Plan[], options: LocalExecutorOptions): Promise<LocalPrepared> {
-  const { selectBackend } = await import('../backend/index.ts');
-  const backend = await selectBackend(options.backend, { threads: 1 });
-  const cpuLike = backend.name === 'wasm' || backend.name === 'cpu' || backend.name === 'native';
   const runCount = plans.reduce((n, p) => n + p.runs.length, 0);
   const configured = Math.max(0, ...plans.flatMap((p) => p.runs.map((r) => r.config.train.threads ?? 0)));
-  const { jobs, threads } = shareCores(availableParallelism(), runCount, cpuLike, options.jobs, options.threads ?? (configured || undefined));
-  const each = backend.name === 'native' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : '';
-  options.note(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}${each}`);
-  return { plans, backend, jobs, threads };
+  const size = (cpuLike: boolean) => shareCores(options.cores ?? availableParallelism(), runCount, cpuLike, options.jobs, options.threads ?? (configured || undefined));
+  const guess = size(options.backend === 'auto' || CPU_LIKE.has(options.backend));
+  const { spawnWorker, startFirstWorker, threadEnv } = await import('./worker-process.ts');
+  const first = startFirstWorker(options.backend, { ...process.env, ...threadEnv(guess.threads) }, options.spawnWorker ?? spawnWorker);
+  try {
+    // Loaded while the worker starts: launch needs them next.
+    const preload = Promise.all([import('./local.ts'), import('./progress.ts')]).catch(() => undefined);
+    const backend = await first.backend;
+    const { jobs, threads } = size(CPU_LIKE.has(backend.name));
+    if (threads !== guess.threads) first.release();
+    const each = backend.name === 'native' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : '';
+    options.note(`backend: ${backend.name} (${backend.reason}); ${jobs} parallel job${jobs > 1 ? 's' : ''}${each}`);
+    await preload;
+    return { plans, backend, jobs, threads, first };
+  } catch (err) {
+    first.release();
+    throw err;
+  }
 }
 
 async function launchLocal(p: LocalPrepared, options: LocalExecutorOptions): Promise<LocalResult> {
   const { runLocal } = await import('./local.ts');
   const { createDisplay } = await import('./progress.ts');
+  const makeDisplay = options.makeDisplay ?? (() => createDisplay());
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal);
@@ -69,12 +103,15 @@ async function launchLocal(p: LocalPrepared, options: LocalExecutorOptions): Pro
     const common: Omit<LocalRunOptions, 'display'> = {
       resultsRoot: options.resultsRoot, jobs: p.jobs, threads: p.threads, runsPerWorker: options.runsPerWorker, backend: p.backend.name, failFast: options.failFast,
       force: options.force, preset: options.preset, sets: options.sets, stopSignal: stop.signal, share: true,
+      firstWorker: p.first, ...(options.spawnWorker ? { spawnWorker: options.spawnWorker } : {}),
     };
     const summary = options.wait
-      ? await (await import('./wait-locked.ts')).runLocalWaiting(p.plans, common, { makeDisplay: () => createDisplay() })
-      : await runLocal(p.plans, { ...common, display: createDisplay() });
+      ? await (await import('./wait-locked.ts')).runLocalWaiting(p.plans, common, { makeDisplay })
+      : await runLocal(p.plans, { ...common, display: makeDisplay() });
     return { summary, aborted: stop.signal.aborted };
   } finally {
+    // Nothing to train (or a refusal while preparing the folders): the first worker is not needed.
+    p.first.release();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

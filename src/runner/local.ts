@@ -1,7 +1,6 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Plan } from '../grid/index.ts';
 import { decideResume, type ResumeDecision } from '../results/resume.ts';
 import { ResultsStore } from '../results/store.ts';
@@ -10,12 +9,11 @@ import { acquireRunLock, describeHolder, type LockInfo, type RunLock } from '../
 import type { BackendName } from '../backend/names.ts';
 import type { ProgressDisplay, RunEnd, RunLabel } from './progress.ts';
 import type { WorkerMessage } from './run-one.ts';
-import type { FreeMessage, RunCommand } from './worker.ts';
+import type { FreeMessage, ReadyMessage, RunCommand, UnavailableMessage } from './worker.ts';
+import { spawnWorker, threadEnv, type FirstWorker, type SpawnWorker } from './worker-process.ts';
 import { experimentRecord } from './experiment-record.ts';
 import { type DepStatus, nextStep, stopsGrid } from './schedule.ts';
 
-/** The CLI entry a worker process runs (`bnn-ablate worker`, src/runner/worker.ts). */
-const BIN = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
 /** Exit code of a worker that checkpointed after SIGINT/SIGTERM. */
 const INTERRUPTED_EXIT = 130;
 /** Worker stdout and stderr, kept in the run folder so a failure can be read after the fact. */
@@ -151,7 +149,12 @@ export interface LocalRunOptions {
    * Starts one pooled worker process (the protocol of src/runner/worker.ts; stdout and stderr
    * piped, or ignored); tests substitute their own.
    */
-  spawnWorker?: (backend: BackendName, env: NodeJS.ProcessEnv) => ChildProcess;
+  spawnWorker?: SpawnWorker;
+  /**
+   * The worker that resolved the backend while the parent planned (worker-process.ts), forked
+   * with this pool's thread count: taken for the first run instead of forking one.
+   */
+  firstWorker?: FirstWorker;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM); the default listens to the process. */
   stopSignal?: AbortSignal;
   /** Train each distinct run once across the plans (see PrepareOptions.share). */
@@ -300,13 +303,18 @@ class LocalGrid {
   private startWorker(): PooledWorker {
     const { options } = this;
     const env = { ...process.env, ...threadEnv(options.threads ?? (options.jobs > 1 ? 1 : undefined)) };
-    const worker: PooledWorker = { child: (options.spawnWorker ?? spawnWorker)(options.backend, env), runs: 0 };
+    const child = options.firstWorker?.take() ?? (options.spawnWorker ?? spawnWorker)(options.backend, env);
+    const worker: PooledWorker = { child, runs: 0 };
     this.workers.add(worker);
     for (const stream of [worker.child.stdout, worker.child.stderr]) stream?.on('data', (chunk: Buffer) => logOutput(worker, chunk));
-    worker.child.on('message', (m: WorkerMessage | FreeMessage) => {
+    // A send to a worker that just died: its 'exit' below records the run.
+    worker.child.on('error', (err) => logOutput(worker, Buffer.from(`runner: ${err.message}\n`)));
+    worker.child.on('message', (m: WorkerMessage | FreeMessage | ReadyMessage | UnavailableMessage) => {
       // After the output already read in this turn of the event loop, so it joins this run's log.
       if (m.type === 'free') setImmediate(() => this.runEnded(worker, { free: true, tensors: m.tensors }));
-      else if (worker.task) this.display.message(worker.task, m);
+      // A later worker is forked with the grid's backend by name; one that cannot start it fails its run with the reason.
+      else if (m.type === 'unavailable') { if (worker.task) worker.task.store.fail(worker.task.id, m.message); }
+      else if (m.type !== 'ready' && worker.task) this.display.message(worker.task, m);
     });
     this.exited.push(new Promise<void>((resolve) => {
       worker.child.once('exit', (code, signal) => {
@@ -376,20 +384,6 @@ class LocalGrid {
       task.lock?.release();
     }
   }
-}
-
-/**
- * Each worker's thread count (oneDNN's OpenMP pool, TensorFlow's intra-op pool), so that jobs x
- * threads stays within the cores; a run's own train.threads still wins in the worker.
- */
-function threadEnv(threads: number | undefined): Record<string, string> {
-  if (threads === undefined) return {};
-  const n = String(threads);
-  return { TF_NUM_INTRAOP_THREADS: n, TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: n };
-}
-
-function spawnWorker(backend: BackendName, env: NodeJS.ProcessEnv): ChildProcess {
-  return fork(BIN, ['worker', '--backend', backend], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.ts';
+import type { Dataset } from '../data/types.ts';
 import { BnnError, InterruptedError, ResultsError, RunFailedError, stackWithCauses } from '../errors.ts';
 import { FILES, ResultsStore } from '../results/store.ts';
 import type { BackendRequest } from '../backend/names.ts';
@@ -20,6 +21,8 @@ export interface RunOneOptions {
   report?: (message: WorkerMessage) => void;
   /** The parent's lock token: a pooled worker gets one with each run (the runner locked it first). */
   lockToken?: string;
+  /** Opens the run's dataset (default: a fresh one); a pooled worker reuses one across runs. */
+  openDataset?: (config: RunConfig) => Promise<Dataset>;
 }
 
 /** How often (ms) progress is reported: often enough for a live bar, rarely enough to cost nothing. */
@@ -76,7 +79,7 @@ async function trainRun(dir: string, store: ResultsStore, id: string, config: Ru
     const metric = config.task === 'pose' ? 'pckh' : 'top1';
     events = config.train.tensorboard ? new RunEvents(dir, meta.name) : undefined;
     const outcome = await train({
-      config, runDir: dir, teacherDir, signal: options.signal,
+      config, runDir: dir, teacherDir, signal: options.signal, openDataset: options.openDataset,
       hooks: {
         // Lines (and TensorBoard events) after the step training starts from (0, or a checkpoint's) are logged again.
         onStart: (step) => {

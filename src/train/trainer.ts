@@ -75,6 +75,8 @@ export interface TrainInputs {
   /** Aborting checkpoints the run and returns `interrupted`. */
   signal?: AbortSignal;
   hooks?: TrainHooks;
+  /** Opens the run's dataset (default createDataset); a pooled worker reuses one across runs (data/reuse.ts). */
+  openDataset?: (config: RunConfig) => Promise<Dataset>;
 }
 
 export type TrainOutcome = { status: 'done'; final: FinalRecord } | { status: 'interrupted'; step: number };
@@ -88,7 +90,7 @@ export type TrainOutcome = { status: 'done'; final: FinalRecord } | { status: 'i
  */
 export async function train(inputs: TrainInputs): Promise<TrainOutcome> {
   const { config, hooks = {} } = inputs;
-  const dataset = await createDataset(config);
+  const dataset = await (inputs.openDataset ?? createDataset)(config);
   const built = buildModel(config, { inputShape: [...dataset.inputShape], numClasses: dataset.numClasses, numJoints: dataset.numJoints });
   const teacher = inputs.teacherDir ? await loadTeacher(inputs.teacherDir, dataset) : undefined;
   const optimizer = createOptimizer(config.train);

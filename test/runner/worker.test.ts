@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { fork, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,8 @@ import { nativeSkip } from '../backend/helpers.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/bnn-ablate.js');
 
-function train(results: string, backend: string, extra: string[] = []) {
-  const args = ['run', 'experiments/smoke.yaml', '--preset', 'ci', '--set', 'seed=0', '--set', 'train.weight_decay=0.01',
+function train(results: string, backend: string, extra: string[] = [], experiment = ['experiments/smoke.yaml', '--preset', 'ci']) {
+  const args = ['run', ...experiment, '--set', 'seed=0', '--set', 'train.weight_decay=0.01',
     '--results', results, '--backend', backend, '--jobs', '1', ...extra];
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -25,16 +25,17 @@ function train(results: string, backend: string, extra: string[] = []) {
 }
 
 /** Per run id: its metrics, the evaluation lines without their clock fields, the worker's pid and the worker log. */
-function records(results: string) {
-  const dir = join(results, 'smoke');
+function records(results: string, experiment = 'smoke') {
+  const dir = join(results, experiment);
   return Object.fromEntries(readdirSync(dir).filter((n) => !n.endsWith('.json')).map((id) => {
     const read = (f: string) => readFileSync(join(dir, id, f), 'utf8');
     const lines = read('metrics.jsonl').trim().split('\n').map((l) => {
       const { elapsed_s: _e, images_per_s: _i, ...rest } = JSON.parse(l) as Record<string, unknown>;
       return rest;
     });
-    const meta = JSON.parse(read('meta.json')) as { pid: number; name: string };
-    return [id, { name: meta.name, metrics: JSON.parse(read('final.json')).metrics, lines, pid: meta.pid }];
+    const meta = JSON.parse(read('meta.json')) as { pid: number; name: string; backend: { name: string } };
+    const log = existsSync(join(dir, id, 'worker.log')) ? read('worker.log') : '';
+    return [id, { name: meta.name, metrics: JSON.parse(read('final.json')).metrics, lines, pid: meta.pid, backend: meta.backend.name, log }];
   }));
 }
 
@@ -64,4 +65,71 @@ test('`bnn-ablate worker` outside the runner is a one-line usage error, exit 2',
   assert.equal(r.status, 2);
   assert.match(r.stderr.trim(), /^bnn-ablate: bnn-ablate worker is started by `bnn-ablate run`/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+/** The first message of `bnn-ablate worker --backend <request>`, forked as the runner forks it, and its exit code. */
+function firstMessage(request: string): Promise<{ message: { type: string; backend?: { name: string; reason: string }; message?: string }; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(BIN, ['worker', '--backend', request], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let message: { type: string } | undefined;
+    child.once('message', (m: { type: string }) => {
+      message = m;
+      // An idle worker ends when its parent leaves.
+      if (child.connected) child.disconnect();
+    });
+    child.once('exit', (code) => (message ? resolve({ message: message as never, code }) : reject(new Error(`worker exited ${code} without a message`))));
+  });
+}
+
+test('a worker resolves `auto` as soon as it starts and reports the backend, before any run is sent', async () => {
+  const { message, code } = await firstMessage('auto');
+  assert.equal(message.type, 'ready');
+  assert.ok(['gpu', 'node', 'webgpu', 'native', 'wasm', 'cpu'].includes(message.backend!.name), JSON.stringify(message));
+  assert.match(message.backend!.reason, /^auto/);
+  assert.equal(code, 0, 'an idle worker whose parent leaves exits cleanly');
+});
+
+test('a worker asked for an unavailable backend reports it and exits 2', async () => {
+  const { message, code } = await firstMessage('gpu');
+  assert.equal(message.type, 'unavailable');
+  assert.match(String(message.message), /^backend 'gpu' is not available: /);
+  assert.equal(code, 2);
+});
+
+test('run --backend auto: the backend line names what the first worker picked, and every run records it', () => {
+  const results = mkdtempSync(join(tmpdir(), 'bnn-worker-auto-'));
+  const r = train(results, 'auto');
+  const line = r.stderr.split('\n').find((l) => l.startsWith('backend: '));
+  assert.match(String(line), /^backend: (\w+) \(auto[^)]*.*\); 1 parallel job/);
+  const picked = /^backend: (\w+)/.exec(line!)![1];
+  for (const run of Object.values(records(results))) assert.equal(run.backend, picked);
+});
+
+const COCO = fileURLToPath(new URL('../../../shared/data/pose-fixtures/coco', import.meta.url));
+const COCO_SKIP = existsSync(COCO) ? false : `${COCO} is absent (the shared research data is not on this machine)`;
+
+test('a worker reuses the dataset of its previous run (coco-keypoints), and that run matches the same run trained alone, bit for bit', { skip: COCO_SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-worker-data-'));
+  const file = join(dir, 'reuse.yaml');
+  writeFileSync(file, [
+    'name: reuse', 'set:', '  data.name: coco-keypoints', `  data.root: ${JSON.stringify(COCO)}`, '  data.train_annotations: test_coco.json',
+    '  data.val_annotations: test_coco.json', '  data.images: .', '  data.input_size: 32', '  data.heatmap_size: 8', '  data.train_size: 12',
+    '  data.val_size: 12', '  model.channels: 8', '  model.depth: 1', '  train.batch_size: 4', '  train.steps: 6', '  train.eval_every: 3',
+    '  train.checkpoint_every: 6', 'grid:', '  model.binary: [true, false]', '',
+  ].join('\n'));
+  const pooled = join(dir, 'pooled');
+  train(pooled, 'wasm', [], [file]);
+  const both = records(pooled, 'reuse');
+  const second = Object.values(both).find((r) => r.name.startsWith('binary=false'))!;
+  const first = Object.values(both).find((r) => r.name.startsWith('binary=true'))!;
+  assert.equal(first.pid, second.pid, 'one worker trained both');
+  assert.doesNotMatch(first.log, /reused/);
+  assert.match(second.log, /^worker: data coco-keypoints reused from this worker's previous run$/m);
+
+  const alone = join(dir, 'alone');
+  train(alone, 'wasm', ['--only', 'model.binary=false'], [file]);
+  const [single] = Object.values(records(alone, 'reuse'));
+  assert.doesNotMatch(single!.log, /reused/);
+  assert.deepEqual(second.metrics, single!.metrics, 'final metrics');
+  assert.deepEqual(second.lines, single!.lines, 'every evaluation line');
 });

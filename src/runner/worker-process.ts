@@ -1,0 +1,95 @@
+/**
+ * Forking the local runner's worker processes (`bnn-ablate worker`, worker.ts), and the first of
+ * them, which the parent forks while it still plans (local-executor.ts): that worker resolves the
+ * backend request in its own process and reports what it chose, and the pool then takes it over
+ * for the first run. So the parent never imports tfjs (1.3–1.6 s of its start-up), and the first
+ * worker's own start (Node, tsx, tfjs, the backend: about 3–4 s) runs while the parent plans and
+ * prepares the run folders instead of after (issue 10: runner overhead under 2 % of a grid).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BackendRequest } from '../backend/names.ts';
+import { BackendError, RunFailedError } from '../errors.ts';
+import type { BackendReport, ReadyMessage, UnavailableMessage } from './worker.ts';
+
+/** The CLI entry a worker process runs (`bnn-ablate worker`, src/runner/worker.ts). */
+const BIN = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
+
+/** Starts one worker process (stdout and stderr piped, or ignored, plus the IPC channel); tests substitute their own. */
+export type SpawnWorker = (backend: BackendRequest, env: NodeJS.ProcessEnv) => ChildProcess;
+
+export const spawnWorker: SpawnWorker = (backend, env) =>
+  fork(BIN, ['worker', '--backend', backend], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
+
+/**
+ * Each worker's thread count (oneDNN's OpenMP pool, TensorFlow's intra-op pool), so that jobs x
+ * threads stays within the cores; a run's own train.threads still wins in the worker. Set at the
+ * fork: tfjs-node reads it when the backend starts, before any run.
+ */
+export function threadEnv(threads: number | undefined): Record<string, string> {
+  if (threads === undefined) return {};
+  const n = String(threads);
+  return { TF_NUM_INTRAOP_THREADS: n, TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: n };
+}
+
+/** The worker that resolves the grid's backend, until the pool takes it. */
+export interface FirstWorker {
+  /**
+   * What the worker resolved. Rejects with a BackendError (the request cannot be met here: its
+   * one line) or a RunFailedError (the worker ended before it reported).
+   */
+  readonly backend: Promise<BackendReport>;
+  /** The live worker, handed over once; undefined after it exited, was released or taken. */
+  take(): ChildProcess | undefined;
+  /** Ends the worker unless the pool took it: an error before training, nothing to train. */
+  release(): void;
+}
+
+export function startFirstWorker(request: BackendRequest, env: NodeJS.ProcessEnv, spawn: SpawnWorker): FirstWorker {
+  const child = spawn(request, env);
+  // Its last output, for the error when it dies before reporting (a broken install, say).
+  let tail = '';
+  const keepTail = (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-4000); };
+  child.stdout?.on('data', keepTail);
+  child.stderr?.on('data', keepTail);
+  // A send to a worker that just died is an 'error' event; its 'exit' says what happened.
+  const ignore = () => {};
+  child.on('error', ignore);
+  const backend = new Promise<BackendReport>((resolve, reject) => {
+    const onMessage = (m: ReadyMessage | UnavailableMessage) => {
+      if (m?.type === 'ready') resolve(m.backend);
+      else if (m?.type === 'unavailable') reject(new BackendError(m.message));
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code, signal) => {
+      child.off('message', onMessage);
+      reject(new RunFailedError(`the worker process ended (${signal ?? `exit code ${code}`}) before it reported its backend${lastLine(tail)}`));
+    });
+  });
+  let owned = true;
+  const alive = () => child.exitCode === null && child.signalCode === null && child.connected;
+  return {
+    backend,
+    take() {
+      if (!owned || !alive()) return undefined;
+      owned = false;
+      child.stdout?.off('data', keepTail);
+      child.stderr?.off('data', keepTail);
+      child.off('error', ignore);
+      return child;
+    },
+    release() {
+      if (!owned) return;
+      owned = false;
+      // Disconnected, an idle worker exits; SIGTERM also ends one still starting up.
+      if (child.connected) child.disconnect();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/** ": <the last non-empty line>" of a worker's output, or nothing. */
+function lastLine(output: string): string {
+  const line = output.trimEnd().split('\n').at(-1)?.trim();
+  return line ? `: ${line}` : '';
+}
