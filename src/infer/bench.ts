@@ -192,6 +192,24 @@ async function withBenchRun<T>(config: RunConfig, fn: (dir: string, built: Retur
   }
 }
 
+/**
+ * Whole-model images/s (by wall and by CPU time) of each model on one random batch, the models
+ * interleaved round by round (medians); fewer rounds at larger batches, at least 3.
+ */
+function interleavedImagesPerS(models: tf.LayersModel[], inputShape: readonly number[], batch: number, reps: number): Array<{ wall: number; cpu: number }> {
+  const x = tf.randomUniform([batch, ...inputShape], -1, 1, 'float32', 3);
+  const run = (m: tf.LayersModel) => () => tf.tidy(() => {
+    const y = m.predict(x);
+    (Array.isArray(y) ? y[y.length - 1]! : y).dataSync();
+  });
+  try {
+    const timings = interleavedN(models.map(run), Math.max(3, Math.ceil(reps / Math.sqrt(batch))));
+    return timings.map((t) => ({ wall: (1000 * batch) / t.wallMs, cpu: (1000 * batch) / t.cpuMs }));
+  } finally {
+    x.dispose();
+  }
+}
+
 export interface FusionBench {
   batch: number;
   /** Fused PReLUs in the export, of its packed layers. */
@@ -220,18 +238,11 @@ export async function benchFusion(config: RunConfig, engine: BinaryConvEngine, o
     const rows: FusionBench[] = [];
     try {
       for (const batch of opts.batches) {
-        const x = tf.randomUniform([batch, ...fusedManifest.inputShape], -1, 1, 'float32', 3);
-        const run = (m: tf.LayersModel) => () => tf.tidy(() => {
-          const y = m.predict(x);
-          (Array.isArray(y) ? y[y.length - 1]! : y).dataSync();
-        });
-        const [a, b, f] = interleavedN([run(fused.model), run(unfused.model), run(built.model)], Math.max(3, Math.ceil(opts.reps / Math.sqrt(batch))));
-        x.dispose();
-        const ips = (ms: number) => (1000 * batch) / ms;
+        const [a, b, f] = interleavedImagesPerS([fused.model, unfused.model, built.model], fusedManifest.inputShape, batch, opts.reps);
         rows.push({
           batch, fused: fusedManifest.packed.filter((p) => p.prelu != null).length, packedLayers: fusedManifest.packed.length,
-          fusedImagesPerS: ips(a!.wallMs), unfusedImagesPerS: ips(b!.wallMs), floatImagesPerS: ips(f!.wallMs),
-          fusedCpuImagesPerS: ips(a!.cpuMs), unfusedCpuImagesPerS: ips(b!.cpuMs), floatCpuImagesPerS: ips(f!.cpuMs),
+          fusedImagesPerS: a!.wall, unfusedImagesPerS: b!.wall, floatImagesPerS: f!.wall,
+          fusedCpuImagesPerS: a!.cpu, unfusedCpuImagesPerS: b!.cpu, floatCpuImagesPerS: f!.cpu,
         });
       }
     } finally {
@@ -269,17 +280,10 @@ export async function benchBlocks(config: RunConfig, engine: BinaryConvEngine, o
     const rows: BlockBench[] = [];
     try {
       for (const batch of opts.batches) {
-        const x = tf.randomUniform([batch, ...manifest.inputShape], -1, 1, 'float32', 3);
-        const run = (m: tf.LayersModel) => () => tf.tidy(() => {
-          const y = m.predict(x);
-          (Array.isArray(y) ? y[y.length - 1]! : y).dataSync();
-        });
-        const [a, b, f] = interleavedN([run(fused.model), run(unfused.model), run(built.model)], Math.max(3, Math.ceil(opts.reps / Math.sqrt(batch))));
-        x.dispose();
-        const ips = (ms: number) => (1000 * batch) / ms;
+        const [a, b, f] = interleavedImagesPerS([fused.model, unfused.model, built.model], manifest.inputShape, batch, opts.reps);
         rows.push({
-          batch, blocks, fusedImagesPerS: ips(a!.wallMs), unfusedImagesPerS: ips(b!.wallMs), floatImagesPerS: ips(f!.wallMs),
-          fusedCpuImagesPerS: ips(a!.cpuMs), unfusedCpuImagesPerS: ips(b!.cpuMs), floatCpuImagesPerS: ips(f!.cpuMs),
+          batch, blocks, fusedImagesPerS: a!.wall, unfusedImagesPerS: b!.wall, floatImagesPerS: f!.wall,
+          fusedCpuImagesPerS: a!.cpu, unfusedCpuImagesPerS: b!.cpu, floatCpuImagesPerS: f!.cpu,
         });
       }
     } finally {
