@@ -48,8 +48,12 @@ class JobTracker {
 
   private addon(): OneDnnAddon { return oneDnn(); }
 
-  /** The buffer's data without waiting (queuing kernels, the wrappers' own bookkeeping). */
-  raw(id: object): TensorData | undefined { return this.rawGet(id); }
+  /** The buffer's heap offset without waiting: queuing kernels (the queue runs in order). */
+  offset(id: object): number {
+    const d = this.rawGet(id);
+    if (!d) throw new Error('tensor not on the wasm backend');
+    return d.memoryOffset;
+  }
 
   /** Waits for the job writing `id`, if one is still queued. */
   settleRead(id: object): void {

@@ -123,15 +123,10 @@ const backpropFilter: NativeFactory = (fallback) => counted(tf.Conv2DBackpropFil
   }
   // Queued on the background thread (onednn-async.ts): nothing reads dw until the optimizer.
   const jobs = jobsOf(b);
-  const at = (t: tf.TensorInfo) => rawOffset(jobs.raw(t.dataId));
+  const at = (t: tf.TensorInfo) => jobs.offset(t.dataId);
   jobs.track(addon.convBackwardWeightsAsync(heapOf(b), g, at(x), at(dw), at(dy)), [x.dataId, dy.dataId], [dw.dataId]);
   return dw;
 });
-
-function rawOffset(d: { memoryOffset: number } | undefined): number {
-  if (!d) throw new Error('tensor not on the wasm backend');
-  return d.memoryOffset;
-}
 
 /** a [...batchA, M, K] · b [...batchB, K, N] (either transposed); a batch of 1 broadcasts. */
 const batchMatMul: NativeFactory = (fallback) => counted(tf.BatchMatMul, fallback, ({ inputs, attrs, backend }) => {
@@ -181,7 +176,7 @@ const binarizeWeightsGrad: NativeFactory = (fallback) => counted(BINARIZE_WEIGHT
   const jobs = addon.asyncActive() ? jobsOf(b) : undefined;
   if (jobs?.jobOutput(dy.dataId)) {
     // dy is a filter gradient from the queue: chain behind it (the queue runs in order) rather than wait.
-    const at = (t: tf.TensorInfo) => rawOffset(jobs.raw(t.dataId));
+    const at = (t: tf.TensorInfo) => jobs.offset(t.dataId);
     const id = addon.binarizeWeightsGradAsync(heapOf(b), at(dy), at(w), at(dw), size(w.shape), w.shape.at(-1)!, scale, clip);
     jobs.track(id, [dy.dataId, w.dataId], [dw.dataId]);
     return dw;

@@ -22,7 +22,7 @@ import { FILES } from '../results/store.ts';
 import { exportRun } from '../export/export.ts';
 import type { ExportManifest } from '../export/manifest.ts';
 import { convGeometry, type BinaryConvEngine } from './engine.ts';
-import { loadExported } from './load.ts';
+import { loadExported, type LoadedExport } from './load.ts';
 import { packFilter, type PackedFilter } from './pack.ts';
 
 export interface LayerBench {
@@ -210,11 +210,9 @@ function interleavedImagesPerS(models: tf.LayersModel[], inputShape: readonly nu
   }
 }
 
-export interface FusionBench {
+/** Whole-model images/s at one batch of a fused load, the same export unfused and the float model. */
+export interface FusedRates {
   batch: number;
-  /** Fused PReLUs in the export, of its packed layers. */
-  fused: number;
-  packedLayers: number;
   fusedImagesPerS: number;
   unfusedImagesPerS: number;
   floatImagesPerS: number;
@@ -224,6 +222,34 @@ export interface FusionBench {
   floatCpuImagesPerS: number;
 }
 
+export interface FusionBench extends FusedRates {
+  /** Fused PReLUs in the export, of its packed layers. */
+  fused: number;
+  packedLayers: number;
+}
+
+export interface BlockBench extends FusedRates {
+  /** PackedBlocks in the fused load (binary HourGlass blocks). */
+  blocks: number;
+}
+
+/** The three models interleaved round by round at each batch (medians); the two loads disposed after. */
+function fusedRates(fused: LoadedExport, unfused: LoadedExport, float: tf.LayersModel, inputShape: readonly number[],
+  opts: { reps: number; batches: number[] }): FusedRates[] {
+  try {
+    return opts.batches.map((batch) => {
+      const [a, b, f] = interleavedImagesPerS([fused.model, unfused.model, float], inputShape, batch, opts.reps);
+      return {
+        batch, fusedImagesPerS: a!.wall, unfusedImagesPerS: b!.wall, floatImagesPerS: f!.wall,
+        fusedCpuImagesPerS: a!.cpu, unfusedCpuImagesPerS: b!.cpu, floatCpuImagesPerS: f!.cpu,
+      };
+    });
+  } finally {
+    fused.model.dispose();
+    unfused.model.dispose();
+  }
+}
+
 /**
  * The export with each PReLU after a packed layer fused into the engine's epilogue against the
  * same export with the PReLUs as separate layers, and both against the float model: whole-model
@@ -231,38 +257,13 @@ export interface FusionBench {
  */
 export async function benchFusion(config: RunConfig, engine: BinaryConvEngine, opts: { reps: number; batches: number[] }): Promise<FusionBench[]> {
   return withBenchRun(config, async (dir, built) => {
-    const fusedManifest = await exportRun(dir, join(dir, 'fused'));
+    const manifest = await exportRun(dir, join(dir, 'fused'));
     await exportRun(dir, join(dir, 'unfused'), { fusePrelu: false });
     const fused = await loadExported(join(dir, 'fused'), engine);
     const unfused = await loadExported(join(dir, 'unfused'), engine);
-    const rows: FusionBench[] = [];
-    try {
-      for (const batch of opts.batches) {
-        const [a, b, f] = interleavedImagesPerS([fused.model, unfused.model, built.model], fusedManifest.inputShape, batch, opts.reps);
-        rows.push({
-          batch, fused: fusedManifest.packed.filter((p) => p.prelu != null).length, packedLayers: fusedManifest.packed.length,
-          fusedImagesPerS: a!.wall, unfusedImagesPerS: b!.wall, floatImagesPerS: f!.wall,
-          fusedCpuImagesPerS: a!.cpu, unfusedCpuImagesPerS: b!.cpu, floatCpuImagesPerS: f!.cpu,
-        });
-      }
-    } finally {
-      fused.model.dispose();
-      unfused.model.dispose();
-    }
-    return rows;
+    const counts = { fused: manifest.packed.filter((p) => p.prelu != null).length, packedLayers: manifest.packed.length };
+    return fusedRates(fused, unfused, built.model, manifest.inputShape, opts).map((r) => ({ ...r, ...counts }));
   });
-}
-
-export interface BlockBench {
-  batch: number;
-  /** PackedBlocks in the fused load (binary HourGlass blocks). */
-  blocks: number;
-  fusedImagesPerS: number;
-  unfusedImagesPerS: number;
-  floatImagesPerS: number;
-  fusedCpuImagesPerS: number;
-  unfusedCpuImagesPerS: number;
-  floatCpuImagesPerS: number;
 }
 
 /**
@@ -277,20 +278,7 @@ export async function benchBlocks(config: RunConfig, engine: BinaryConvEngine, o
     const fused = await loadExported(join(dir, 'export'), engine);
     const unfused = await loadExported(join(dir, 'export'), engine, { fuseBlocks: false });
     const blocks = fused.model.layers.filter((l) => l.getClassName() === 'PackedBlock').length;
-    const rows: BlockBench[] = [];
-    try {
-      for (const batch of opts.batches) {
-        const [a, b, f] = interleavedImagesPerS([fused.model, unfused.model, built.model], manifest.inputShape, batch, opts.reps);
-        rows.push({
-          batch, blocks, fusedImagesPerS: a!.wall, unfusedImagesPerS: b!.wall, floatImagesPerS: f!.wall,
-          fusedCpuImagesPerS: a!.cpu, unfusedCpuImagesPerS: b!.cpu, floatCpuImagesPerS: f!.cpu,
-        });
-      }
-    } finally {
-      fused.model.dispose();
-      unfused.model.dispose();
-    }
-    return rows;
+    return fusedRates(fused, unfused, built.model, manifest.inputShape, opts).map((r) => ({ ...r, blocks }));
   });
 }
 

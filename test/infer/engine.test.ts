@@ -4,15 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { convGeometry, epilogue, jsEngine, type BinaryConvEngine } from '../../src/infer/engine.ts';
 import { WasmEngine } from '../../src/infer/wasm-engine.ts';
 import { packActivations, packFilter, popcount32, unpackFilter, wordsPerPixel, type PackedFilter } from '../../src/infer/pack.ts';
-
-/** Deterministic pseudo-random stream (xorshift32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
+import { rng } from './helpers.ts';
 
 interface Case { n: number; h: number; w: number; c: number; k: number; o: number; stride: number; padding: 'same' | 'valid'; zeros: boolean }
 

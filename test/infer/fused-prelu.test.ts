@@ -14,6 +14,7 @@ import { convGeometry, jsEngine, prelu, type BinaryConvEngine } from '../../src/
 import { WasmEngine } from '../../src/infer/wasm-engine.ts';
 import { NativeEngine, nativeEngineStatus } from '../../src/infer/native-engine.ts';
 import { packFilter, type PackedFilter } from '../../src/infer/pack.ts';
+import { rng, differing } from './helpers.ts';
 
 const native = nativeEngineStatus();
 
@@ -21,15 +22,6 @@ function engines(): Array<[string, BinaryConvEngine]> {
   const out: Array<[string, BinaryConvEngine]> = [['js', jsEngine], ['wasm', new WasmEngine()]];
   if (native.ok) for (const isa of native.isas) out.push([`native ${isa}`, new NativeEngine(isa)]);
   return out;
-}
-
-/** xorshift32 in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
 }
 
 const EDGE_SLOPES = [0.25, -0.5, 0, -0, 1e-30, -1e-30, 3, Infinity, -Infinity, NaN];
@@ -48,15 +40,6 @@ function operands(k: Case, seed: number) {
   const slope = Float32Array.from({ length: k.o }, (_, o) => (o < EDGE_SLOPES.length ? EDGE_SLOPES[o]! : r() - 0.3));
   const plain: PackedFilter = { kh: k.k, kw: k.k, inChannels: k.c, outChannels: k.o, bits, alpha, bias };
   return { x, plain, fused: { ...plain, slope } as PackedFilter, slope };
-}
-
-/** Positions where a and b differ as bit patterns (any NaN equals any NaN: wasm does not fix NaN bits). */
-function differing(a: Float32Array, b: Float32Array): number[] {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < a.length; i++) if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) out.push(i);
-  return out;
 }
 
 const CASES: Case[] = [

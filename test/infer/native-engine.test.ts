@@ -11,20 +11,12 @@ import { WasmEngine } from '../../src/infer/wasm-engine.ts';
 import { NativeEngine, nativeEngineStatus, POPCOUNT_ISAS } from '../../src/infer/native-engine.ts';
 import { packFilter, type PackedFilter } from '../../src/infer/pack.ts';
 import { oneDnn, setOneDnnThreads } from '../../src/backend/onednn.ts';
+import { rng } from './helpers.ts';
 
 const getThreads = () => oneDnn().getThreads();
 
 const status = nativeEngineStatus();
 const skip = status.ok ? false : `native addon not available: ${status.reason}`;
-
-/** xorshift32 in [0, 1), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 interface Case { n: number; h: number; w: number; c: number; k: number; o: number; stride: number; padding: 'same' | 'valid'; sign: SignAtZero; zeros: boolean; thr: boolean; bias: boolean }
 

@@ -11,28 +11,11 @@ import { blockByConvs, convGeometry, jsEngine, type BlockBranch, type SignAtZero
 import { fuseBlocks } from '../../src/infer/fuse-blocks.ts';
 import { NativeEngine, nativeEngineStatus, POPCOUNT_ISAS, type Strides } from '../../src/infer/native-engine.ts';
 import { packFilter, type PackedFilter } from '../../src/infer/pack.ts';
+import { rng, differing } from './helpers.ts';
 
 const status = nativeEngineStatus();
 const skip = status.ok ? false : `native addon not available: ${status.reason}`;
 const isas = status.ok ? status.isas : [];
-
-/** xorshift32 in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Positions where a and b differ as bit patterns (any NaN equals any NaN: payloads are not fixed). */
-function differing(a: Float32Array, b: Float32Array): number[] {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < a.length; i++) if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) out.push(i);
-  return out;
-}
 
 /** A filter with random signs, α (some negative: −0 outputs), an optional bias and PReLU slopes with the edge values. */
 function filter(r: () => number, k: number, cin: number, cout: number, bias: boolean): PackedFilter {
