@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     profile: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    // --one only: train on batch_size / N (bench/parallel-ceiling.ts runs two half-batch copies).
+    'batch-divisor': { type: 'string', default: '1' },
   },
 });
 
@@ -44,7 +46,12 @@ function parseMode(mode: string): { engine: string; threads: number } {
 async function runOne(mode: string): Promise<void> {
   const { engine, threads } = parseMode(mode);
   const backend = await selectBackend(engine as BackendRequest, { threads });
-  const config = loadPlans(args.config)[0]!.runs[0]!.config;
+  const full = loadPlans(args.config)[0]!.runs[0]!.config;
+  const divisor = Number(args['batch-divisor']);
+  if (!Number.isInteger(divisor) || divisor < 1 || full.train.batch_size % divisor !== 0) {
+    throw new Error(`--batch-divisor ${args['batch-divisor']} must be a positive integer dividing batch_size ${full.train.batch_size}`);
+  }
+  const config = { ...full, train: { ...full.train, batch_size: full.train.batch_size / divisor } };
   const result = await benchTrainingStep(config, {
     steps: Number(args.steps), warmup: Number(args.warmup), profile: args.profile, label: backend.name, detail: backend.detail,
   });
