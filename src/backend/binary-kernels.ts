@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { hasKernel, runKernel, type Attrs, type JsKernel } from './js-kernel.ts';
 import { at, defineWasmFuncs, elementwise, vecLoop } from './wasm-simd.ts';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { hasKernel, runKernel, type Attrs, type SimdContext, type JsKernel } from './js-kernel.ts';
 import './bn-simd.ts';
 import { withScratch } from './wasm-simd.ts';

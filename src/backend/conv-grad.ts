@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { flipFilter, hasConvKernels, im2colT, transpose2d } from './conv-kernels.ts';
 import { padOrCrop } from './spatial.ts';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { runKernel, type Attrs } from './js-kernel.ts';
 import { ADAM_UPDATE, hasFusedOptimizers, MOMENTUM_UPDATE, RMSPROP_UPDATE, SGD_UPDATE } from './optimizer-kernels.ts';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { countSimdCall, heapOffset, simdExports } from './wasm-simd.ts';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { convBackpropFilter, convBackpropInput, type ConvGeometry } from './conv-grad.ts';
 import { jsKernelFunc, type JsKernel } from './js-kernel.ts';
 import { type NativeFactory, nativeCallCounts } from './onednn-kernels.ts';

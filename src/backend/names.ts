@@ -3,6 +3,8 @@ export const BACKEND_NAMES = ['gpu', 'node', 'webgpu', 'native', 'wasm', 'cpu'] 
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 export type BackendRequest = (typeof BACKEND_CHOICES)[number];
+/** What `--backend` defaults to. */
+export const DEFAULT_BACKEND: BackendRequest = 'auto';
 
 /** The backend this process selected ("wasm 4.22.0"), for the "please report" line of internal errors. */
 let active: string | undefined;

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { oneDnn } from './onednn.ts';
 import { convGeometry, counted, heapOf, offset, size, usable, wasmOf, type NativeFactory } from './onednn-kernels.ts';
 

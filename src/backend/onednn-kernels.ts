@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { BINARIZE_WEIGHTS, BINARIZE_WEIGHTS_GRAD } from './binary-kernels.ts';
 import { jobsOf } from './onednn-async.ts';
 import { type ConvGeometryArray, oneDnn } from './onednn.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { SIGN, SIGN_GRAD } from './binary-kernels.ts';
 import { BN_TRAIN, BN_TRAIN_GRAD } from './bn-kernel.ts';
 import { oneDnn } from './onednn.ts';

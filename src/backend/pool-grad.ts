@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { dilateSpatial, padOrCrop } from './spatial.ts';
 
 /**

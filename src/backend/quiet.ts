@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 
 /**
  * The cpu backend prints a multi-line "looks like you are running TensorFlow.js in Node.js"

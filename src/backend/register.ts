@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { BINARY_GRADIENTS, BINARY_KERNELS } from './binary-kernels.ts';
 import { BN_GRADIENTS, BN_KERNELS } from './bn-kernel.ts';
 import { CONV_KERNELS } from './conv-kernels.ts';

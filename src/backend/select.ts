@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { BackendError } from '../errors.ts';
 import { type Importer, loadNative, NATIVE_PACKAGES } from './native.ts';
 import { asyncFilterGradEnabled, loadOneDnn, oneDnn, setOneDnnThreads } from './onednn.ts';

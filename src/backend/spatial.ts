@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 
 /** Spatial reshuffles shared by the gradient kernels; all NHWC, all built from ops every backend has. */
 

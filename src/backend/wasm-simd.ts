@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { assembleModule, type WasmFunc } from './wasm-asm.ts';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import webgpuPackage from '@tensorflow/tfjs-backend-webgpu/package.json' with { type: 'json' };
 import { registerProfile } from './register.ts';
 import type { Attempt } from './select.ts';

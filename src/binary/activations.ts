@@ -3,7 +3,7 @@
  * leaky_relu or per-channel prelu (config `model.activation`). These are tfjs's own layers, so they
  * save and load with no registration.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { DEFAULTS, SCHEMA, type RunConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 

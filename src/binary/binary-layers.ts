@@ -6,7 +6,7 @@
  * stage of the init-order ablation. The convolution is ordinary tf.conv2d: a backend may override
  * its gradient kernel globally for speed, and these layers pick that up untouched.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { SCHEMA } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import { binarizeWeights, binarizeWeightsHard } from './quantizers.ts';

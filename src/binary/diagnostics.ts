@@ -11,7 +11,7 @@
  *                within SOFT_AGREE_TOLERANCE of the hard sign, for weights and probe inputs.
  * Cost per evaluation: one read of every latent kernel and one forward pass of the probe batch.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../results/atomic.ts';

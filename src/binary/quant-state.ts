@@ -6,7 +6,7 @@
  * rebuilding or recompiling anything: the init-order ablation flips flags mid-training and the
  * λ schedule assigns a new λ every step.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { defaultConfig, DEFAULTS, type RunConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import {

@@ -6,7 +6,7 @@
  * Why a custom gradient at all: tf.sign(0) is 0 and tf.sign's gradient is 0 everywhere, so a
  * binarizer built from it neither stays in {−1, +1} nor trains (tfjs-core's Sign gradient is zerosLike(dy)).
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { fusedBinarizeWeights, fusedSign, hasFusedSign, type FusedSignGradient } from '../backend/fused.ts';
 import { DEFAULTS, type RunConfig } from '../config/schema.ts';
 

@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
-import { BACKEND_CHOICES, type BackendRequest } from '../backend/names.ts';
+import { BACKEND_CHOICES, DEFAULT_BACKEND, type BackendRequest } from '../backend/names.ts';
 import type { ProbeReport } from '../backend/index.ts';
 
 /**
@@ -10,7 +10,7 @@ export const backendOption = {
   backend: {
     describe: 'compute backend; auto tries gpu, node, webgpu, native, wasm, cpu in that order',
     choices: BACKEND_CHOICES,
-    default: 'auto' as BackendRequest,
+    default: DEFAULT_BACKEND,
     type: 'string',
   },
 } as const satisfies Record<string, Options>;

@@ -1,8 +1,9 @@
 import yargs from './yargs-cjs.cts';
-import { BnnError, describeError, EXIT, stackWithCauses, UsageError } from '../errors.ts';
+import { BnnError, EXIT, UsageError } from '../errors.ts';
 import { commands } from './commands.ts';
+import { errorOutput } from './error-output.ts';
 import { flagErrorLine } from './flag-errors.ts';
-import { reportLine, versionText } from './version.ts';
+import { versionText } from './version.ts';
 
 /** yargs picks the completion script by $SHELL; `completion zsh` and `completion bash` name it outright. */
 function completionShell(argv: string[]): void {
@@ -54,17 +55,4 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(text);
     return code;
   }
-}
-
-/**
- * What `main` prints for an error that ends a command, and its exit code: one line for typed
- * errors; internal ones add the "please report" line with versions and backend. With `debug`
- * (BNN_ABLATE_DEBUG), every internal error's stack and any wrapped cause's (a worker's failure, say).
- */
-export function errorOutput(err: unknown, debug: boolean): { code: number; text: string } {
-  const { code, message, internal } = describeError(err);
-  let text = `bnn-ablate: ${message}\n`;
-  if (internal) text += `bnn-ablate: ${reportLine()}\n`;
-  if (debug && err instanceof Error && (internal || err.cause !== undefined)) text += `${stackWithCauses(err)}\n`;
-  return { code, text };
 }

@@ -1,6 +1,6 @@
 /**
- * `bnn-ablate run`, `run-one` and `worker`: train grids, one prepared run (cluster tasks), or the
- * runs the local runner sends (its pooled worker processes).
+ * `bnn-ablate run` and `run-one`: train grids, or one prepared run (cluster tasks). The local
+ * runner's pooled workers have an entry of their own (bin/worker.js, runner/worker-main.ts).
  */
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -8,6 +8,7 @@ import { UsageError } from '../errors.ts';
 import type { Plan } from '../grid/index.ts';
 import { backendOption, type BackendOptionArgs } from './backends.ts';
 import { planOptionsFrom, withPlanOptions, type PlanFlags } from './plan.ts';
+import { untilStopped } from '../runner/until-stopped.ts';
 
 interface RunArgs extends PlanFlags, BackendOptionArgs {
   experiments: string[];
@@ -145,33 +146,3 @@ export const runOneCommand: CommandModule<object, RunOneArgs> = {
     }));
   },
 };
-
-/**
- * The local runner's pooled worker: trains the run folders its parent sends over IPC, one after
- * another (src/runner/worker.ts). Not for users: hidden from --help.
- */
-export const workerCommand: CommandModule<object, BackendOptionArgs> = {
-  command: 'worker',
-  describe: false,
-  builder: (y) => y.options(backendOption) as unknown as Argv<BackendOptionArgs>,
-  handler: async (argv) => {
-    if (!process.send) throw new UsageError('bnn-ablate worker is started by `bnn-ablate run` (it needs the IPC channel); use run or run-one');
-    const { announceBackend, serveRuns } = await import('../runner/worker.ts');
-    const backend = await announceBackend(argv.backend);
-    // The parent left while the backend started (it stopped, or needs a worker with other threads).
-    if (!process.connected) return;
-    await untilStopped(['SIGINT', 'SIGTERM', 'disconnect'], (signal) => serveRuns({ backend, signal }));
-  },
-};
-
-/** Runs `work` with a signal that aborts on any of `events` of the process; the listeners go afterwards. */
-async function untilStopped(events: readonly string[], work: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  for (const e of events) process.on(e, onSignal);
-  try {
-    await work(stop.signal);
-  } finally {
-    for (const e of events) process.off(e, onSignal);
-  }
-}

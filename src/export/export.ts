@@ -10,7 +10,7 @@
  * norm FOLLOWS a binary conv as its sole consumer in these architectures (each conv's output also
  * feeds a concat or a residual add), so none is folded into α and a bias (docs/export.md).
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';

@@ -14,7 +14,7 @@
  * Folded only where the BN (and the activation) feed nothing but this binary layer, the
  * activation is monotone (prelu: every slope ≥ 0), and the ±0 boundary is representable.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import type { SignAtZero } from '../infer/engine.ts';
 
 /** What a fold removes and the thresholds that replace it. */

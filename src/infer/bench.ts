@@ -9,7 +9,7 @@
  * and float repetitions are interleaved, so machine load shared with other jobs hits both alike;
  * each figure is the median of its repetitions.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';

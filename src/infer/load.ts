@@ -4,7 +4,7 @@
  * running them on a BinaryConvEngine. The checksum is verified first. Each binary HourGlass block
  * becomes one PackedBlock (fuse-blocks.ts; `fuseBlocks: false` keeps its layers).
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataError } from '../errors.ts';

@@ -10,7 +10,7 @@
  * PackedBinaryLayer, then tf.concat and tf.add, the ops the Concatenate and Add layers run. The
  * same floats either way (test/infer/packed-block.test.ts, test/export/fuse.test.ts).
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import type { BinaryConvEngine } from './engine.ts';
 import { onWasmHeap, PackedBinaryLayer, type PackedBinaryArgs } from './packed-layers.ts';
 

@@ -7,7 +7,7 @@
  *
  * Register with `registerPackedLayers()` (an explicit call, once, before loading an export).
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { DataError } from '../errors.ts';
 import { convGeometry, type BinaryConvEngine, type BlockBranch, type SignAtZero, type SignThresholds } from './engine.ts';
 import type { PackedFilter } from './pack.ts';

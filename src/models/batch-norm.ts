@@ -8,7 +8,7 @@
  * It keeps the class name 'BatchNormalization' and is registered under it (layer-classes.ts), so saved models still
  * name the stock class (and load anywhere tfjs runs), while models loaded here get the fast path.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { batchNormTrain, hasFusedBatchNorm } from '../backend/fused.ts';
 
 type BatchNormArgs = NonNullable<Parameters<typeof tf.layers.batchNormalization>[0]>;

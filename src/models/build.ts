@@ -3,7 +3,7 @@
  * the binarization choices into one shared QuantState, and returns both. `loadModel` restores a
  * saved model with its state re-shared.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import type { RunConfig } from '../config/schema.ts';
 import { NUM_JOINTS } from '../data/types.ts';
 import { ConfigError } from '../errors.ts';

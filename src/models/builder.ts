@@ -3,7 +3,7 @@
  * placement, layers kept real, seeded initializers) and the conv units and HPM block made of it.
  * Architectures are tfjs functional models built from these on symbolic tensors.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { ConfigError } from '../errors.ts';
 import { BinaryConv2D, BinaryDense, defaultKernelInitializer } from '../binary/binary-layers.ts';
 import { applyActivation, type ActivationPlacement, type ActivationSpec } from '../binary/activations.ts';

@@ -2,7 +2,7 @@
  * Binary AlexNet and binary ResNet-18 for classification, input 28–224 px, every width scaled by
  * model.width_multiplier. Both end in logits [b, numClasses] (no softmax: the loss applies it).
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { ConfigError } from '../errors.ts';
 import type { BuildContext } from './builder.ts';
 

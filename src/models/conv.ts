@@ -9,7 +9,7 @@
  * formats, dilations and fused activations keep the stock path. Registered under 'Conv2D'
  * (layer-classes.ts, when a model is built or loaded) so saved models still name the stock class.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 
 type Conv2DArgs = Parameters<typeof tf.layers.conv2d>[0];
 type Conv2DLayer = ReturnType<typeof tf.layers.conv2d>;

@@ -5,7 +5,7 @@
  * between stacks) stay real, as in the calibration pilot. Which layers the paper kept real is NOT
  * FOUND: assumed.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { ConfigError } from '../errors.ts';
 import { type BuildContext, hpmBlock } from './builder.ts';
 

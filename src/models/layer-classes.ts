@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import { BinaryConv2D, BinaryDense } from '../binary/binary-layers.ts';
 import { FastBatchNormalization } from './batch-norm.ts';
 import { PrunableConv2D } from './conv.ts';

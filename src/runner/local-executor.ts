@@ -34,7 +34,7 @@ export interface LocalExecutorOptions {
   note(line: string): void;
   /** Cores to share (default: this machine's); tests pin it. */
   cores?: number;
-  /** Forks a worker process (default: `bnn-ablate worker`); tests substitute a fake. */
+  /** Forks a worker process (default: bin/worker.js); tests substitute a fake. */
   spawnWorker?: SpawnWorker;
   /** The progress display of a pass over the grid (default: bars on a terminal, else lines on stderr). */
   makeDisplay?: () => ProgressDisplay;
@@ -74,7 +74,9 @@ async function prepareLocal(plans: Plan[], options: LocalExecutorOptions): Promi
   const size = (cpuLike: boolean) => shareCores(options.cores ?? availableParallelism(), runCount, cpuLike, options.jobs, options.threads ?? (configured || undefined));
   const guess = size(options.backend === 'auto' || CPU_LIKE.has(options.backend));
   const { spawnWorker, startFirstWorker, threadEnv } = await import('./worker-process.ts');
-  const first = startFirstWorker(options.backend, { ...process.env, ...threadEnv(guess.threads) }, options.spawnWorker ?? spawnWorker);
+  // A substituted spawner (tests) gets every worker; otherwise the one bin/ prestarted, if any.
+  const prestarted = options.spawnWorker ? undefined : (await import('./prestart.ts')).takePrestarted();
+  const first = startFirstWorker(options.backend, threadEnv(guess.threads), options.spawnWorker ?? spawnWorker, prestarted);
   try {
     // Loaded while the worker starts: launch needs them next.
     const preload = Promise.all([import('./local.ts'), import('./progress.ts')]).catch(() => undefined);

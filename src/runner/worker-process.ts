@@ -1,25 +1,30 @@
 /**
- * Forking the local runner's worker processes (`bnn-ablate worker`, worker.ts), and the first of
- * them, which the parent forks while it still plans (local-executor.ts): that worker resolves the
- * backend request in its own process and reports what it chose, and the pool then takes it over
- * for the first run. So the parent never imports tfjs (1.3–1.6 s of its start-up), and the first
- * worker's own start (Node, tsx, tfjs, the backend: about 3–4 s) runs while the parent plans and
- * prepares the run folders instead of after (issue 10: runner overhead under 2 % of a grid).
+ * Forking the local runner's worker processes (bin/worker.js: worker-main.ts, worker.ts), and the
+ * first of them, which resolves the backend request in its own process and reports what it
+ * chose; the pool then takes it over for the first run. So the parent never imports tfjs, and
+ * the first worker's start (Node, tsx, tfjs, the backend) overlaps the parent's own: under
+ * `bnn-ablate run` it was forked before the CLI loaded (prestart.ts) and gets its request
+ * here; otherwise it is forked here, while the parent plans and prepares the run folders
+ * (issue 10: runner overhead under 2 % of a grid).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackendRequest } from '../backend/names.ts';
 import { BackendError, RunFailedError } from '../errors.ts';
-import type { BackendReport, ReadyMessage, UnavailableMessage } from './worker.ts';
+import type { BackendReport, ReadyMessage, StartCommand, UnavailableMessage } from './worker.ts';
 
-/** The CLI entry a worker process runs (`bnn-ablate worker`, src/runner/worker.ts). */
-const BIN = fileURLToPath(new URL('../../bin/bnn-ablate.js', import.meta.url));
+/** The entry a worker process runs (bin/worker.js: runner/worker-main.ts, no CLI). */
+const WORKER_BIN = fileURLToPath(new URL('../../bin/worker.js', import.meta.url));
 
 /** Starts one worker process (stdout and stderr piped, or ignored, plus the IPC channel); tests substitute their own. */
 export type SpawnWorker = (backend: BackendRequest, env: NodeJS.ProcessEnv) => ChildProcess;
 
-export const spawnWorker: SpawnWorker = (backend, env) =>
-  fork(BIN, ['worker', '--backend', backend], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
+/** Forks bin/worker.js with `args` (`--backend R`, or none: it waits for a start command). */
+export function forkWorker(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return fork(WORKER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
+}
+
+export const spawnWorker: SpawnWorker = (backend, env) => forkWorker(['--backend', backend], env);
 
 /**
  * Each worker's thread count (oneDNN's OpenMP pool, TensorFlow's intra-op pool), so that jobs x
@@ -45,8 +50,12 @@ export interface FirstWorker {
   release(): void;
 }
 
-export function startFirstWorker(request: BackendRequest, env: NodeJS.ProcessEnv, spawn: SpawnWorker): FirstWorker {
-  const child = spawn(request, env);
+/**
+ * Forks the first worker with `env` added to this process's, or hands the request and `env` to
+ * `prestarted`, a worker forked before the command line was parsed (prestart.ts).
+ */
+export function startFirstWorker(request: BackendRequest, env: Record<string, string>, spawn: SpawnWorker, prestarted?: ChildProcess): FirstWorker {
+  const child = prestarted ?? spawn(request, { ...process.env, ...env });
   // Its last output, for the error when it dies before reporting (a broken install, say).
   let tail = '';
   const keepTail = (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-4000); };
@@ -61,11 +70,15 @@ export function startFirstWorker(request: BackendRequest, env: NodeJS.ProcessEnv
       else if (m?.type === 'unavailable') reject(new BackendError(m.message));
     };
     child.on('message', onMessage);
-    child.once('exit', (code, signal) => {
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
       child.off('message', onMessage);
       reject(new RunFailedError(`the worker process ended (${signal ?? `exit code ${code}`}) before it reported its backend${lastLine(tail)}`));
-    });
+    };
+    child.once('exit', ended);
+    // A prestarted worker may have ended already (its 'exit' came and went).
+    if (child.exitCode !== null || child.signalCode !== null) ended(child.exitCode, child.signalCode);
   });
+  if (prestarted) prestarted.send({ type: 'start', backend: request, env } satisfies StartCommand);
   let owned = true;
   const alive = () => child.exitCode === null && child.signalCode === null && child.connected;
   return {

@@ -1,9 +1,11 @@
 /**
- * A worker process that trains run after run (`bnn-ablate worker`, forked by the local runner):
+ * A worker process that trains run after run (bin/worker.js, forked by the local runner):
  * Node, tsx, TensorFlow.js and the backend start once per worker instead of once per run, which
  * was 5–6 s of every run (issue 10: runner and worker overhead under 2 % of a grid's wall time).
  *
  * Protocol over the IPC channel: first the backend, then one run at a time:
+ *   parent → worker  { type: 'start', backend, env }       only to a worker forked without --backend
+ *                                                          (prestart.ts): the request, and the thread env
  *   worker → parent  { type: 'ready', backend }            the backend it resolved (`auto` included)
  *                    or { type: 'unavailable', message }    the request cannot be met here; it exits 2
  *   parent → worker  { type: 'run', runDir, lockToken }   train this prepared run folder
@@ -52,6 +54,16 @@ export interface UnavailableMessage {
   type: 'unavailable';
   /** The BackendError's one line. */
   message: string;
+}
+
+/**
+ * What the parent sends first to a worker it forked before it knew the backend (prestart.ts):
+ * the request, and the environment the worker sets before the backend loads (threadEnv).
+ */
+export interface StartCommand {
+  type: 'start';
+  backend: BackendRequest;
+  env: Record<string, string>;
 }
 
 /** What the parent sends: the next run to train. */
@@ -144,6 +156,6 @@ function send(message: FreeMessage | ReadyMessage | UnavailableMessage): void {
 
 /** tfjs's live tensor count, where a run loaded tfjs (a substituted trainer may not). */
 async function liveTensors(): Promise<number> {
-  const tf = await import('@tensorflow/tfjs');
+  const { default: tf } = await import('../tf.cjs');
   return tf.memory().numTensors;
 }

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import type { Batch } from '../data/types.ts';
 
 /** A batch as tensors; create inside tf.tidy so they are freed with the step. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import type { RunConfig } from '../config/schema.ts';
 import { oneDnnStats } from '../backend/onednn.ts';
 import { createDataset } from '../data/index.ts';

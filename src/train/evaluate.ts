@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import type { Batch, Dataset, PoseScorer } from '../data/types.ts';
 import { decodeHeatmaps } from '../data/heatmaps.ts';
 import { PckhAccumulator, type PckhColumn } from '../metrics/pckh.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 
 /**
  * Pose loss with intermediate supervision: the visibility-weighted MSE of every stack's heatmaps

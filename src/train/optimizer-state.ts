@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 
 /**
  * An optimizer's whole state as stored values, for checkpoints that resume bit for bit.

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '../tf.cjs';
 import type { RunConfig } from '../config/schema.ts';
 import type { Batch, Dataset } from '../data/types.ts';
 import type { BinaryModel } from '../models/index.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorOutput } from '../../src/cli/main.ts';
+import { errorOutput } from '../../src/cli/error-output.ts';
 import { reportLine } from '../../src/cli/version.ts';
 import { activeBackend, noteActiveBackend } from '../../src/backend/names.ts';
 import { ConfigError, EXIT, RunFailedError } from '../../src/errors.ts';

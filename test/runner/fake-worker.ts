@@ -1,4 +1,4 @@
-// Stands in for `bnn-ablate worker` in runner tests: speaks its protocol (src/runner/worker.ts),
+// Stands in for bin/worker.js in runner tests: speaks its protocol (src/runner/worker.ts),
 // reports a backend first (argv[3]: a backend name, default cpu; `unavailable` reports that and
 // exits 2; `die` exits 1 with a line on stderr before reporting), trains each run it is sent as
 // the config's `fake` key says, records start/end times (and its pid) in a shared log, and

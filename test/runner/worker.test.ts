@@ -14,6 +14,7 @@ import { nativeSkip } from '../backend/helpers.ts';
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/bnn-ablate.js');
+const WORKER = join(ROOT, 'bin/worker.js');
 
 function train(results: string, backend: string, extra: string[] = [], experiment = ['experiments/smoke.yaml', '--preset', 'ci']) {
   const args = ['run', ...experiment, '--set', 'seed=0', '--set', 'train.weight_decay=0.01',
@@ -60,17 +61,23 @@ for (const backend of ['wasm', 'native']) {
   });
 }
 
-test('`bnn-ablate worker` outside the runner is a one-line usage error, exit 2', () => {
-  const r = spawnSync(process.execPath, [BIN, 'worker'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+test('bin/worker.js outside the runner is a one-line usage error, exit 2', () => {
+  const r = spawnSync(process.execPath, [WORKER], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 2);
-  assert.match(r.stderr.trim(), /^bnn-ablate: bnn-ablate worker is started by `bnn-ablate run`/);
+  assert.match(r.stderr.trim(), /^bnn-ablate: bin\/worker\.js is started by `bnn-ablate run`/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });
 
-/** The first message of `bnn-ablate worker --backend <request>`, forked as the runner forks it, and its exit code. */
-function firstMessage(request: string): Promise<{ message: { type: string; backend?: { name: string; reason: string }; message?: string }; code: number | null }> {
+type First = { message: { type: string; backend?: { name: string; reason: string; threads: number }; message?: string }; code: number | null };
+
+/**
+ * The first message of bin/worker.js, forked as the runner forks it, and its exit code: with
+ * `--backend <request>`, or prestarted (no flag) and then sent the start command.
+ */
+function firstMessage(request: string, start?: { env: Record<string, string>; args?: string[] }): Promise<First> {
   return new Promise((resolve, reject) => {
-    const child = fork(BIN, ['worker', '--backend', request], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(WORKER, start ? start.args ?? [] : ['--backend', request], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    if (start) child.send({ type: 'start', backend: request, env: start.env });
     let message: { type: string } | undefined;
     child.once('message', (m: { type: string }) => {
       message = m;
@@ -80,6 +87,28 @@ function firstMessage(request: string): Promise<{ message: { type: string; backe
     child.once('exit', (code) => (message ? resolve({ message: message as never, code }) : reject(new Error(`worker exited ${code} without a message`))));
   });
 }
+
+test('a prestarted worker takes its backend and thread environment from the start command, also after a warm start', { skip: NATIVE_SKIP }, async () => {
+  // --expect native starts the backend before the thread env arrives: the env must still win.
+  for (const [threads, args] of [['1', []], ['2', []], ['1', ['--expect', 'native']], ['2', ['--expect', 'native']]] as const) {
+    const { message, code } = await firstMessage('native', { env: { OMP_NUM_THREADS: threads }, args: [...args] });
+    assert.equal(message.type, 'ready', JSON.stringify(message));
+    assert.equal(message.backend!.name, 'native');
+    assert.equal(message.backend!.threads, Number(threads), 'the start command\'s OMP_NUM_THREADS reached the backend');
+    assert.equal(code, 0);
+  }
+});
+
+test('a prestarted worker whose parent leaves before the start command exits 0, silently', async () => {
+  const child = fork(WORKER, [], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => { output += c; });
+  child.stderr!.on('data', (c: Buffer) => { output += c; });
+  child.disconnect();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0);
+  assert.equal(output, '');
+});
 
 test('a worker resolves `auto` as soon as it starts and reports the backend, before any run is sent', async () => {
   const { message, code } = await firstMessage('auto');
