@@ -3,7 +3,7 @@
  * Node but no package registry and no node_modules (the lent GPU machines take at most 64 MiB
  * beside the working tree). Layout:
  *   app/cli/bnn-ablate.mjs   the CLI and every dependency it imports, lazy imports included (esbuild)
- *   bin/bnn-ablate.js        the command and the local runner's worker entry (one import)
+ *   bin/bnn-ablate.js, bin/worker.js  the command and the local runner's worker entry (one import each)
  *   wasm/*.wasm              the tfjs wasm binaries
  *   dawn/<platform>/dawn.node Dawn for Node, this platform's only
  *   configs/, experiments/   what `bench` and the smoke grid read
@@ -128,8 +128,11 @@ function writeMetadata(): void {
   writeFileSync(path.join(OUT, 'package.json'), `${JSON.stringify({ name: 'bnn-ablate-device', version: pkg.version, type: 'module', private: true }, null, 2)}\n`);
   writeFileSync(path.join(OUT, 'BUILD.json'), `${JSON.stringify({ ...gitCommit(), node: process.version, platform: `${process.platform}-${process.arch}` }, null, 2)}\n`);
   mkdirSync(path.join(OUT, 'bin'));
-  writeFileSync(path.join(OUT, 'bin', 'bnn-ablate.js'), "#!/usr/bin/env node\nimport '../app/cli/bnn-ablate.mjs';\n");
-  chmodSync(path.join(OUT, 'bin', 'bnn-ablate.js'), 0o755);
+  // One program, two entries: device-entry.ts tells them apart by the script's name.
+  for (const entry of ['bnn-ablate.js', 'worker.js']) {
+    writeFileSync(path.join(OUT, 'bin', entry), "#!/usr/bin/env node\nimport '../app/cli/bnn-ablate.mjs';\n");
+    chmodSync(path.join(OUT, 'bin', entry), 0o755);
+  }
   writeFileSync(path.join(OUT, 'run.sh'), RUN_SH);
   chmodSync(path.join(OUT, 'run.sh'), 0o755);
 }
