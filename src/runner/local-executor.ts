@@ -75,7 +75,7 @@ async function prepareLocal(plans: Plan[], options: LocalExecutorOptions): Promi
   const guess = size(options.backend === 'auto' || CPU_LIKE.has(options.backend));
   const { spawnWorker, startFirstWorker, threadEnv } = await import('./worker-process.ts');
   // A substituted spawner (tests) gets every worker; otherwise the one bin/ prestarted, if any.
-  const prestarted = options.spawnWorker ? undefined : (await import('./prestart.ts')).takePrestarted();
+  const prestarted = options.spawnWorker ? undefined : (await import('./prestart.cjs')).takePrestarted();
   const first = startFirstWorker(options.backend, threadEnv(guess.threads), options.spawnWorker ?? spawnWorker, prestarted);
   try {
     // Loaded while the worker starts: launch needs them next.

@@ -5,7 +5,7 @@
  * (issue 10: runner overhead under 2 % of a grid's wall time).
  *
  *   bin/worker.js --backend <request>   forked by the pool, the request known
- *   bin/worker.js [--expect <request>]  prestarted (prestart.ts) before the parent has parsed
+ *   bin/worker.js [--expect <request>]  prestarted (prestart.cjs) before the parent has parsed
  *                                       its command line: while it waits for { type: 'start',
  *                                       backend, env } it loads tfjs and the trainer and, where
  *                                       that is safe (warmable), starts the expected backend
@@ -17,7 +17,7 @@
  *
  * Errors end it as `main` ends a command: one line on stderr and the typed exit code.
  */
-import { BACKEND_CHOICES, type BackendRequest } from '../backend/names.ts';
+import { BACKEND_CHOICES, DEFAULT_BACKEND, type BackendRequest } from '../backend/names.ts';
 import { errorOutput } from '../cli/error-output.ts';
 import { installedVersion } from '../cli/version.ts';
 import { EXIT, UsageError } from '../errors.ts';
@@ -27,7 +27,7 @@ import type { StartCommand } from './worker.ts';
 export async function workerMain(argv: readonly string[]): Promise<number> {
   try {
     if (!process.send) throw new UsageError('bin/worker.js is started by `bnn-ablate run` (it needs the IPC channel); use run or run-one');
-    const request = flag(argv, '--backend') ?? await startCommand(flag(argv, '--expect'));
+    const request = flag(argv, '--backend') ?? await startCommand(expectation(argv));
     if (request === undefined || !process.connected) return EXIT.ok;   // the parent left first
     const { announceBackend, serveRuns } = await import('./worker.ts');
     const backend = await announceBackend(request);
@@ -42,7 +42,7 @@ export async function workerMain(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `--backend <request>` or `--expect <request>`, checked as the CLI's option is; undefined without the flag. */
+/** `--backend <request>`, checked as the CLI's option is; undefined without the flag. */
 function flag(argv: readonly string[], name: string): BackendRequest | undefined {
   const i = argv.indexOf(name);
   if (i < 0) return undefined;
@@ -51,6 +51,17 @@ function flag(argv: readonly string[], name: string): BackendRequest | undefined
     throw new UsageError(`${name}: '${value ?? ''}' is not one of ${BACKEND_CHOICES.join(', ')}`);
   }
   return value as BackendRequest;
+}
+
+/**
+ * The backend a prestarted worker warms: `--expect`'s value (the raw `--backend` of the parent's
+ * command line), the default without one, none for a value yargs is about to refuse.
+ */
+function expectation(argv: readonly string[]): BackendRequest | undefined {
+  const i = argv.indexOf('--expect');
+  if (i < 0) return DEFAULT_BACKEND;
+  const value = argv[i + 1] ?? '';
+  return (BACKEND_CHOICES as readonly string[]).includes(value) ? value as BackendRequest : undefined;
 }
 
 /** Whether starting `request` before the thread env is known leaves nothing fixed (see above). */
@@ -65,16 +76,16 @@ const TF_PACKAGES = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 /**
  * Waits for the parent's start command. Meanwhile it loads the backend selector (backend/index.ts
  * installs the banner filter on import), starts the `expected` backend where that is warmable,
- * and loads the trainer; a failure there is left for the real selection to report. Then it
+ * then loads the trainer; a failure there is left for the real selection to report. Then it
  * applies the command's environment (thread counts). Undefined when the parent disconnects first
  * (it did not need a worker after all).
  */
 function startCommand(expected: BackendRequest | undefined): Promise<BackendRequest | undefined> {
   const warm = import('../backend/index.ts')
     .then(async ({ selectBackend }) => { if (expected && warmable(expected)) await selectBackend(expected); })
-    .catch(() => undefined)
-    .then(() => import('../train/trainer.ts'))
     .catch(() => undefined);
+  // Not waited for: announceBackend reports first and imports the trainer after (the same promise).
+  void warm.then(() => import('../train/trainer.ts')).catch(() => undefined);
   return new Promise((resolve) => {
     const done = () => { process.off('message', onMessage); process.off('disconnect', onLeave); };
     const onLeave = () => { done(); resolve(undefined); };

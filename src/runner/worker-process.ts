@@ -3,26 +3,18 @@
  * first of them, which resolves the backend request in its own process and reports what it
  * chose; the pool then takes it over for the first run. So the parent never imports tfjs, and
  * the first worker's start (Node, tsx, tfjs, the backend) overlaps the parent's own: under
- * `bnn-ablate run` it was forked before the CLI loaded (prestart.ts) and gets its request
+ * `bnn-ablate run` it was forked before the CLI loaded (prestart.cjs) and gets its request
  * here; otherwise it is forked here, while the parent plans and prepares the run folders
  * (issue 10: runner overhead under 2 % of a grid).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { BackendRequest } from '../backend/names.ts';
 import { BackendError, RunFailedError } from '../errors.ts';
+import { forkWorker } from './prestart.cjs';
 import type { BackendReport, ReadyMessage, StartCommand, UnavailableMessage } from './worker.ts';
-
-/** The entry a worker process runs (bin/worker.js: runner/worker-main.ts, no CLI). */
-const WORKER_BIN = fileURLToPath(new URL('../../bin/worker.js', import.meta.url));
 
 /** Starts one worker process (stdout and stderr piped, or ignored, plus the IPC channel); tests substitute their own. */
 export type SpawnWorker = (backend: BackendRequest, env: NodeJS.ProcessEnv) => ChildProcess;
-
-/** Forks bin/worker.js with `args` (`--backend R`, or none: it waits for a start command). */
-export function forkWorker(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return fork(WORKER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
-}
 
 export const spawnWorker: SpawnWorker = (backend, env) => forkWorker(['--backend', backend], env);
 
@@ -52,7 +44,7 @@ export interface FirstWorker {
 
 /**
  * Forks the first worker with `env` added to this process's, or hands the request and `env` to
- * `prestarted`, a worker forked before the command line was parsed (prestart.ts).
+ * `prestarted`, a worker forked before the command line was parsed (prestart.cjs).
  */
 export function startFirstWorker(request: BackendRequest, env: Record<string, string>, spawn: SpawnWorker, prestarted?: ChildProcess): FirstWorker {
   const child = prestarted ?? spawn(request, { ...process.env, ...env });

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { expectedBackend, trainsLocally } from '../../src/runner/prestart.ts';
+import { backendValue, trainsLocally } from '../../src/runner/prestart.cjs';
 import { startFirstWorker, type SpawnWorker } from '../../src/runner/worker-process.ts';
 import { RunFailedError } from '../../src/errors.ts';
 
-/** The prestarted first worker (src/runner/prestart.ts) and how the local executor takes it over. */
+/** The prestarted first worker (src/runner/prestart.cjs) and how the local executor takes it over. */
 const WORKER = fileURLToPath(new URL('../../bin/worker.js', import.meta.url));
 const noSpawn: SpawnWorker = () => { throw new Error('a prestarted worker was given: nothing else may be forked'); };
 
@@ -26,12 +26,12 @@ test('trainsLocally: only `run` on the local executor, not help or a Slurm submi
   for (const [argv, expected] of cases) assert.equal(trainsLocally(argv), expected, argv.join(' '));
 });
 
-test('expectedBackend: the --backend value in either spelling, else the default; a bad value is left to yargs', () => {
-  assert.equal(expectedBackend(['run', 'a.yaml', '--backend', 'native']), 'native');
-  assert.equal(expectedBackend(['run', 'a.yaml', '--backend=wasm', '--jobs', '1']), 'wasm');
-  assert.equal(expectedBackend(['run', 'a.yaml']), 'auto');
-  assert.equal(expectedBackend(['run', 'a.yaml', '--backend', 'tpu']), 'auto');
-  assert.equal(expectedBackend(['run', 'a.yaml', '--backend']), 'auto');
+test('backendValue: the raw --backend value in either spelling, undefined without the flag (the worker checks it)', () => {
+  assert.equal(backendValue(['run', 'a.yaml', '--backend', 'native']), 'native');
+  assert.equal(backendValue(['run', 'a.yaml', '--backend=wasm', '--jobs', '1']), 'wasm');
+  assert.equal(backendValue(['run', 'a.yaml']), undefined);
+  assert.equal(backendValue(['run', 'a.yaml', '--backend', 'tpu']), 'tpu');
+  assert.equal(backendValue(['run', 'a.yaml', '--backend']), undefined);
 });
 
 test('startFirstWorker hands the request and thread env to a prestarted worker instead of forking one', async () => {
