@@ -27,7 +27,7 @@ import type { StartCommand } from './worker.ts';
 export async function workerMain(argv: readonly string[]): Promise<number> {
   try {
     if (!process.send) throw new UsageError('bin/worker.js is started by `bnn-ablate run` (it needs the IPC channel); use run or run-one');
-    const request = flag(argv, '--backend') ?? await startCommand(expectation(argv));
+    const request = backendFlag(argv) ?? await startCommand(expectation(argv));
     if (request === undefined || !process.connected) return EXIT.ok;   // the parent left first
     const { announceBackend, serveRuns } = await import('./worker.ts');
     const backend = await announceBackend(request);
@@ -43,12 +43,12 @@ export async function workerMain(argv: readonly string[]): Promise<number> {
 }
 
 /** `--backend <request>`, checked as the CLI's option is; undefined without the flag. */
-function flag(argv: readonly string[], name: string): BackendRequest | undefined {
-  const i = argv.indexOf(name);
+function backendFlag(argv: readonly string[]): BackendRequest | undefined {
+  const i = argv.indexOf('--backend');
   if (i < 0) return undefined;
   const value = argv[i + 1];
   if (!(BACKEND_CHOICES as readonly string[]).includes(value ?? '')) {
-    throw new UsageError(`${name}: '${value ?? ''}' is not one of ${BACKEND_CHOICES.join(', ')}`);
+    throw new UsageError(`--backend: '${value ?? ''}' is not one of ${BACKEND_CHOICES.join(', ')}`);
   }
   return value as BackendRequest;
 }
