@@ -22,6 +22,7 @@ import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Tensor4D } from '@tensorflow/tfjs';
+import { median } from '../src/report/stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,10 +34,6 @@ const { values: args } = parseArgs({
 });
 
 const REF = 'configs/bench/hourglass-ref.yaml';
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Child: a fixed amount of register-only integer work (xorshift32); prints its ms. */
 function aluProbe(): number {

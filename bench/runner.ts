@@ -20,6 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gridOverhead, runTiming, type GridOverhead, type RunTiming } from '../src/runner/overhead.ts';
+import { median } from '../src/report/stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,11 +68,6 @@ function measure(backend: string, workers: string, round: number): Measured {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function format(rows: Measured[], backends: string[], modes: string[]): string {

@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { selectBackend, type BackendRequest } from '../src/backend/index.ts';
 import { loadPlans } from '../src/grid/index.ts';
+import { median } from '../src/report/stats.ts';
 import { benchTrainingStep, formatBench, type BenchResult } from '../src/train/bench.ts';
 
 const { values: args } = parseArgs({
@@ -83,11 +84,6 @@ function measure(mode: string): Row {
     reorders: r.oneDnn?.reordersPerStep, note: `${r.backend} (${r.detail ?? ''})`,
   };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   if (args.one) return runOne(args.one);

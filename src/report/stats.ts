@@ -18,6 +18,13 @@ export function mean(values: readonly number[]): number | null {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+/** The median (the mean of the middle two for an even count); benchmarks report it over repeats. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /** Sample standard deviation (n − 1); null below two values. */
 export function sampleStd(values: readonly number[]): number | null {
   if (values.length < 2) return null;

@@ -42,6 +42,17 @@ function backendValue(argv) {
   return eq === undefined ? undefined : eq.slice('--backend='.length);
 }
 
+/** Whether a worker process is still running and reachable over IPC. */
+function workerAlive(child) {
+  return child.exitCode === null && child.signalCode === null && child.connected;
+}
+
+/** Ends a worker that has no run: disconnected, an idle one exits; SIGTERM also ends one still starting up. */
+function endWorker(child) {
+  if (child.connected) child.disconnect();
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+
 let prestarted;
 
 /** Forks the worker if `argv` trains locally; once per process, later calls do nothing. */
@@ -57,17 +68,14 @@ function prestartWorker(argv) {
 function takePrestarted() {
   const child = prestarted;
   prestarted = null;
-  if (child && child.exitCode === null && child.signalCode === null && child.connected) return child;
-  return undefined;
+  return child && workerAlive(child) ? child : undefined;
 }
 
-/** Ends the prestarted worker unless it was taken: disconnected, it exits; SIGTERM if it is still loading. */
+/** Ends the prestarted worker unless it was taken. */
 function releasePrestarted() {
   const child = prestarted;
   prestarted = null;
-  if (!child) return;
-  if (child.connected) child.disconnect();
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  if (child) endWorker(child);
 }
 
-module.exports = { forkWorker, trainsLocally, backendValue, prestartWorker, takePrestarted, releasePrestarted };
+module.exports = { forkWorker, workerAlive, endWorker, trainsLocally, backendValue, prestartWorker, takePrestarted, releasePrestarted };

@@ -10,7 +10,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { BackendRequest } from '../backend/names.ts';
 import { BackendError, RunFailedError } from '../errors.ts';
-import { forkWorker } from './prestart.cjs';
+import { endWorker, forkWorker, workerAlive } from './prestart.cjs';
 import type { BackendReport, ReadyMessage, StartCommand, UnavailableMessage } from './worker.ts';
 
 /** Starts one worker process (stdout and stderr piped, or ignored, plus the IPC channel); tests substitute their own. */
@@ -72,11 +72,10 @@ export function startFirstWorker(request: BackendRequest, env: Record<string, st
   });
   if (prestarted) prestarted.send({ type: 'start', backend: request, env } satisfies StartCommand);
   let owned = true;
-  const alive = () => child.exitCode === null && child.signalCode === null && child.connected;
   return {
     backend,
     take() {
-      if (!owned || !alive()) return undefined;
+      if (!owned || !workerAlive(child)) return undefined;
       owned = false;
       child.stdout?.off('data', keepTail);
       child.stderr?.off('data', keepTail);
@@ -86,9 +85,7 @@ export function startFirstWorker(request: BackendRequest, env: Record<string, st
     release() {
       if (!owned) return;
       owned = false;
-      // Disconnected, an idle worker exits; SIGTERM also ends one still starting up.
-      if (child.connected) child.disconnect();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      endWorker(child);
     },
   };
 }

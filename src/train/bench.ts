@@ -1,5 +1,6 @@
 import tf from '../tf.cjs';
 import type { RunConfig } from '../config/schema.ts';
+import { median } from '../report/stats.ts';
 import { oneDnnStats } from '../backend/onednn.ts';
 import { createDataset } from '../data/index.ts';
 import { buildModel, summarizeModel } from '../models/index.ts';
@@ -131,12 +132,6 @@ async function profileStep(run: () => Promise<unknown>): Promise<KernelProfile[]
     byKernel.set(k.name, row);
   }
   return [...byKernel.values()].sort((a, b) => b.ms - a.ms);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export function formatBench(r: BenchResult): string {

@@ -1,7 +1,7 @@
 /** Statistics over seeds: the definitions every report prints must be what the code computes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareSeeds, mean, sampleStd, summarize, verdict } from '../../src/report/stats.ts';
+import { compareSeeds, mean, median, sampleStd, summarize, verdict } from '../../src/report/stats.ts';
 
 const close = (a: number | null, b: number, eps = 1e-9) => assert.ok(a !== null && Math.abs(a - b) < eps, `${a} ≈ ${b}`);
 
@@ -55,4 +55,13 @@ describe('stats', () => {
     assert.equal(verdict(1, 0, 0), 'not significant');
     assert.equal(verdict(1, null, null), 'no data');
   });
+});
+
+it('median: the middle value, or the mean of the middle two, whatever the order', () => {
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([7]), 7);
+  const xs = [3, 1, 2];
+  median(xs);
+  assert.deepEqual(xs, [3, 1, 2], 'the input is not sorted in place');
 });
